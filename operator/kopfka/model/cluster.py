@@ -1,0 +1,315 @@
+"""A KafkaCluster spec as typed, defaulted, validated objects.
+
+`parse_cluster` turns what the API server stores into a `ClusterSpec` or raises `SpecError` with
+every problem the CRD schema cannot express (cross-object arithmetic such as replication factors
+against the broker count, or heap against the memory limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kopfka.model import kafka_config, names, schema
+from kopfka.model.defaults import apply_defaults
+from kopfka.model.errors import SpecError
+from kopfka.model.names import Role
+from kopfka.model.quantity import QuantityError, mebibytes, parse_quantity
+
+DEFAULT_IMAGE_REPOSITORY = "kopfka/kafka"
+DEFAULT_HEAP = {Role.CONTROLLER: "512Mi", Role.BROKER: "1Gi", Role.COMBINED: "1Gi"}
+
+
+@dataclass(frozen=True)
+class Storage:
+    type: str
+    size: str | None
+    storage_class: str | None
+    size_limit: str | None
+    delete_claim: bool
+
+    @property
+    def persistent(self) -> bool:
+        return self.type == "persistent-claim"
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The nodes of one role: one StatefulSet."""
+
+    role: Role
+    replicas: int
+    resources: Mapping[str, Mapping[str, str]]
+    storage: Storage
+    heap_mib: int
+    jvm_options: tuple[str, ...]
+
+    def node_id(self, ordinal: int) -> int:
+        return self.role.node_id_base + ordinal
+
+    @property
+    def node_ids(self) -> tuple[int, ...]:
+        return tuple(self.node_id(ordinal) for ordinal in range(self.replicas))
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    port: int
+    type: str
+    tls: bool
+    authentication: str
+
+    @property
+    def kafka_name(self) -> str:
+        return self.name.upper()
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    affinity: Mapping[str, Any]
+    tolerations: tuple[Mapping[str, Any], ...]
+    node_selector: Mapping[str, str]
+    priority_class_name: str | None
+    topology_spread_constraints: tuple[Mapping[str, Any], ...]
+    image_pull_secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    namespace: str
+    mode: str
+    version: str
+    image: str
+    image_pull_policy: str
+    user_config: Mapping[str, str]
+    pools: tuple[Pool, ...]
+    listeners: tuple[Listener, ...]
+    rack_topology_key: str | None
+    template: PodTemplate
+
+    @property
+    def controller_pool(self) -> Pool:
+        return next(pool for pool in self.pools if pool.role.is_controller)
+
+    @property
+    def broker_pool(self) -> Pool:
+        return next(pool for pool in self.pools if pool.role.is_broker)
+
+    @property
+    def broker_count(self) -> int:
+        return self.broker_pool.replicas
+
+    @property
+    def config(self) -> dict[str, str]:
+        """Broker settings: the operator's size-aware defaults under the user's own."""
+        return kafka_config.effective_config(self.user_config, self.broker_count)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return names.bootstrap_address(self.name, self.namespace, self.listeners[0].port)
+
+
+def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> ClusterSpec:
+    """Default and validate a KafkaCluster spec; raises SpecError listing every problem."""
+    raw = apply_defaults(dict(spec), schema.cluster_spec())
+    problems: list[str] = []
+    kafka = raw["kafka"]
+    user_config = _user_config(kafka.get("config") or {}, problems)
+    combined = raw["mode"] == "combined"
+    pools = [_pool(Role.COMBINED if combined else Role.CONTROLLER, raw["controllers"], problems)]
+    if not combined:
+        if "brokers" not in raw:
+            problems.append("spec.brokers is required in dedicated mode")
+        else:
+            pools.append(_pool(Role.BROKER, raw["brokers"], problems))
+    elif "brokers" in raw:
+        problems.append("spec.brokers must not be set in combined mode")
+    listeners = tuple(_listener(item, problems) for item in raw["listeners"])
+    _check_listeners(listeners, problems)
+    if pools and any(pool.role.is_broker for pool in pools):
+        brokers = next(pool for pool in pools if pool.role.is_broker).replicas
+        _check_replication(kafka_config.effective_config(user_config, brokers), brokers, problems)
+    if problems:
+        raise SpecError(problems)
+    return ClusterSpec(
+        name=name,
+        namespace=namespace,
+        mode=raw["mode"],
+        version=kafka["version"],
+        image=kafka.get("image") or f"{DEFAULT_IMAGE_REPOSITORY}:{kafka['version']}",
+        image_pull_policy=kafka["imagePullPolicy"],
+        user_config=user_config,
+        pools=tuple(pools),
+        listeners=listeners,
+        rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
+        template=_template((raw.get("template") or {}).get("pod") or {}),
+    )
+
+
+def _user_config(config: Mapping[str, Any], problems: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for key, value in sorted(config.items()):
+        if kafka_config.is_owned(key):
+            problems.append(
+                f"spec.kafka.config.{key} is set by the operator and cannot be configured"
+            )
+        elif isinstance(value, dict | list) or value is None:
+            problems.append(f"spec.kafka.config.{key} must be a string, number or boolean")
+        else:
+            result[key] = kafka_config.format_value(value)
+    return result
+
+
+def _pool(role: Role, raw: Mapping[str, Any], problems: list[str]) -> Pool:
+    field = "spec.controllers" if role.is_controller else "spec.brokers"
+    resources = {
+        kind: {
+            resource: str(amount)
+            for resource, amount in (raw.get("resources") or {}).get(kind, {}).items()
+        }
+        for kind in ("requests", "limits")
+        if (raw.get("resources") or {}).get(kind)
+    }
+    _check_resources(field, resources, problems)
+    storage_raw = raw["storage"]
+    storage = Storage(
+        type=storage_raw["type"],
+        size=_opt_str(storage_raw.get("size")),
+        storage_class=storage_raw.get("class"),
+        size_limit=_opt_str(storage_raw.get("sizeLimit")),
+        delete_claim=bool(storage_raw.get("deleteClaim", False)),
+    )
+    if storage.persistent and storage.size is None:
+        problems.append(f"{field}.storage.size is required for persistent-claim storage")
+    jvm = raw.get("jvm") or {}
+    heap_mib = _heap_mib(field, role, jvm.get("heap"), resources, problems)
+    return Pool(
+        role=role,
+        replicas=int(raw["replicas"]),
+        resources=resources,
+        storage=storage,
+        heap_mib=heap_mib,
+        jvm_options=tuple(jvm.get("options") or ()),
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_resources(
+    field: str, resources: Mapping[str, Mapping[str, str]], problems: list[str]
+) -> None:
+    requests, limits = resources.get("requests", {}), resources.get("limits", {})
+    for resource, amount in {**requests, **limits}.items():
+        try:
+            parse_quantity(amount)
+        except QuantityError as error:
+            problems.append(f"{field}.resources {resource}: {error}")
+            return
+    for resource, request in requests.items():
+        limit = limits.get(resource)
+        if limit is not None and parse_quantity(request) > parse_quantity(limit):
+            problems.append(
+                f"{field}.resources.requests.{resource} {request} exceeds the limit {limit}"
+            )
+
+
+def _heap_mib(
+    field: str,
+    role: Role,
+    heap: Any,
+    resources: Mapping[str, Mapping[str, str]],
+    problems: list[str],
+) -> int:
+    memory_limit = resources.get("limits", {}).get("memory")
+    if heap is None:
+        if memory_limit is not None:
+            return max(128, mebibytes(memory_limit) // 2)
+        return mebibytes(DEFAULT_HEAP[role])
+    try:
+        heap_mib = mebibytes(heap)
+    except QuantityError as error:
+        problems.append(f"{field}.jvm.heap: {error}")
+        return 0
+    if heap_mib < 128:
+        problems.append(f"{field}.jvm.heap {heap} is below the 128Mi Kafka needs to start")
+    if memory_limit is not None and heap_mib >= mebibytes(memory_limit):
+        problems.append(
+            f"{field}.jvm.heap {heap} must be below resources.limits.memory {memory_limit}: "
+            "Kafka also needs memory outside the heap"
+        )
+    return heap_mib
+
+
+def _listener(raw: Mapping[str, Any], problems: list[str]) -> Listener:
+    listener = Listener(
+        name=str(raw["name"]),
+        port=int(raw["port"]),
+        type=str(raw["type"]),
+        tls=bool(raw["tls"]),
+        authentication=str((raw.get("authentication") or {}).get("type", "none")),
+    )
+    if listener.tls:
+        problems.append(f"listener {listener.name}: TLS listeners are not supported yet")
+    return listener
+
+
+def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> None:
+    reserved = {schema.CONTROLLER_PORT, schema.REPLICATION_PORT}
+    seen_names: set[str] = set()
+    seen_ports: set[int] = set()
+    for listener in listeners:
+        if listener.name in {"controller", "replication"}:
+            problems.append(f"listener name {listener.name} is used by the operator")
+        if listener.port in reserved:
+            problems.append(
+                f"listener {listener.name}: port {listener.port} is used by the operator"
+            )
+        if listener.name in seen_names:
+            problems.append(f"listener name {listener.name} is used twice")
+        if listener.port in seen_ports:
+            problems.append(f"listener port {listener.port} is used twice")
+        seen_names.add(listener.name)
+        seen_ports.add(listener.port)
+
+
+def _check_replication(config: Mapping[str, str], brokers: int, problems: list[str]) -> None:
+    factors: dict[str, int] = {}
+    for key in (*kafka_config.REPLICATION_KEYS, "min.insync.replicas"):
+        try:
+            factors[key] = int(config[key])
+        except ValueError:
+            problems.append(f"spec.kafka.config.{key} must be a whole number, not {config[key]!r}")
+    for key in kafka_config.REPLICATION_KEYS:
+        if factors.get(key, 0) > brokers:
+            problems.append(
+                f"spec.kafka.config.{key} is {factors[key]} but the cluster has "
+                f"{brokers} broker{'s' if brokers != 1 else ''}"
+            )
+    default_rf = factors.get("default.replication.factor")
+    min_isr = factors.get("min.insync.replicas")
+    if default_rf is not None and min_isr is not None and min_isr > default_rf:
+        problems.append(
+            f"spec.kafka.config.min.insync.replicas ({min_isr}) exceeds "
+            f"default.replication.factor ({default_rf}): acks=all writes would always fail"
+        )
+
+
+def _template(raw: Mapping[str, Any]) -> PodTemplate:
+    metadata = raw.get("metadata") or {}
+    return PodTemplate(
+        labels=dict(metadata.get("labels") or {}),
+        annotations=dict(metadata.get("annotations") or {}),
+        affinity=dict(raw.get("affinity") or {}),
+        tolerations=tuple(raw.get("tolerations") or ()),
+        node_selector=dict(raw.get("nodeSelector") or {}),
+        priority_class_name=raw.get("priorityClassName"),
+        topology_spread_constraints=tuple(raw.get("topologySpreadConstraints") or ()),
+        image_pull_secrets=tuple(item["name"] for item in raw.get("imagePullSecrets") or ()),
+    )

@@ -1,0 +1,52 @@
+"""Standard status conditions (Ready, Reconciling, Degraded), computed purely.
+
+A condition keeps its lastTransitionTime while its status stays the same, so writing the same
+observation twice produces the same status and no API write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+DEGRADED = "Degraded"
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: bool
+    reason: str
+    message: str
+
+
+def merge_conditions(
+    previous: Iterable[Mapping[str, Any]],
+    observed: Iterable[Condition],
+    *,
+    now: str,
+    generation: int,
+) -> list[dict[str, Any]]:
+    """The new conditions list: observed ones, with transition times kept where unchanged."""
+    before = {item.get("type"): item for item in previous}
+    merged: list[dict[str, Any]] = []
+    for condition in observed:
+        status = "True" if condition.status else "False"
+        old = before.get(condition.type)
+        changed = old is None or old.get("status") != status
+        merged.append(
+            {
+                "type": condition.type,
+                "status": status,
+                "reason": condition.reason,
+                "message": condition.message,
+                "lastTransitionTime": now
+                if changed or old is None
+                else old.get("lastTransitionTime", now),
+                "observedGeneration": generation,
+            }
+        )
+    return merged

@@ -1,0 +1,11 @@
+"""The error a spec gets when it is wrong in a way the CRD schema could not catch."""
+
+from __future__ import annotations
+
+
+class SpecError(ValueError):
+    """One or more problems in a spec, each naming the field; becomes a Ready=False condition."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))

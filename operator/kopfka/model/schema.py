@@ -1,0 +1,453 @@
+"""The OpenAPI schemas of KafkaCluster and KafkaTopic: fields, descriptions, defaults, CEL rules.
+
+This is the single source of the API's shape. `crds.py` wraps it into CustomResourceDefinitions and
+`defaults.py` applies its defaults, so the model sees exactly what the API server would store.
+"""
+
+from __future__ import annotations
+
+from kopfka.model import kafka_config
+from kopfka.model.schema_dsl import (
+    Schema,
+    array,
+    boolean,
+    free_form,
+    integer,
+    obj,
+    quantity,
+    rule,
+    string,
+    string_map,
+)
+
+RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "kopfka.dev/")
+CONTROLLER_PORT = 9093
+REPLICATION_PORT = 9091
+RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+
+
+def _owned_keys_rule() -> Schema:
+    keys = ", ".join(f"'{key}'" for key in sorted(kafka_config.OWNED_KEYS))
+    prefixes = " || ".join(f"k.startsWith('{p}')" for p in kafka_config.OWNED_PREFIXES)
+    owned = f"(k in [{keys}] || {prefixes})"
+    return rule(
+        f"!self.exists(k, {owned})",
+        messageExpression=(
+            "'these keys are set by the operator and cannot be configured: ' + "
+            f"self.filter(k, {owned}).join(', ')"
+        ),
+        reason="FieldValueForbidden",
+    )
+
+
+def _kafka_config(description: str) -> Schema:
+    return {
+        "type": "object",
+        "description": description,
+        "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
+        "x-kubernetes-validations": [_owned_keys_rule()],
+    }
+
+
+def _resources() -> Schema:
+    return obj(
+        "Compute resources of the Kafka container (requests and limits of cpu and memory).",
+        {
+            "requests": {
+                **string_map("Minimum resources, e.g. {cpu: 500m, memory: 2Gi}."),
+                "additionalProperties": quantity("A resource quantity."),
+            },
+            "limits": {
+                **string_map("Maximum resources, e.g. {memory: 4Gi}."),
+                "additionalProperties": quantity("A resource quantity."),
+            },
+        },
+    )
+
+
+def _storage(default_size: str) -> Schema:
+    return obj(
+        "Where the node keeps its log and metadata. Persistent claims survive pod restarts and are "
+        "kept when the cluster is deleted unless deleteClaim is true.",
+        {
+            "type": string(
+                "persistent-claim (a PersistentVolumeClaim per node) or ephemeral (an emptyDir: "
+                "data is lost when the pod goes away; for tests and demos).",
+                enum=["persistent-claim", "ephemeral"],
+                default="persistent-claim",
+            ),
+            "size": quantity("Size of each node's volume (persistent-claim), e.g. 100Gi."),
+            "class": string("StorageClass of the claims; the cluster default when unset."),
+            "sizeLimit": quantity("Size limit of the emptyDir (ephemeral)."),
+            "deleteClaim": boolean(
+                "Delete the claims when the KafkaCluster is deleted. Default false: data is kept.",
+                default=False,
+            ),
+        },
+        default={"type": "persistent-claim", "size": default_size},
+        rules=[
+            rule(
+                "self.type != 'persistent-claim' || has(self.size)",
+                "persistent-claim storage needs a size",
+            ),
+            rule(
+                "self.type == oldSelf.type",
+                "storage type cannot change: the nodes would lose their data",
+            ),
+            rule(
+                "(has(self.size) == has(oldSelf.size)) && "
+                "(!has(self.size) || self.size == oldSelf.size)",
+                "storage size cannot change yet: volume expansion is not supported",
+            ),
+            rule(
+                "(has(self.__class__) == has(oldSelf.__class__)) && "
+                "(!has(self.__class__) || self.__class__ == oldSelf.__class__)",
+                "storage class cannot change: existing volumes would not follow it",
+            ),
+        ],
+    )
+
+
+def _jvm() -> Schema:
+    return obj(
+        "JVM settings of the Kafka process.",
+        {
+            "heap": quantity(
+                "Heap size (-Xms and -Xmx). Default: half the memory limit when one is set, "
+                "otherwise 512Mi for controllers and 1Gi for brokers."
+            ),
+            "options": array(
+                "Extra JVM options, e.g. -XX:+UseG1GC.", string("One JVM option."), maxItems=32
+            ),
+        },
+    )
+
+
+def _pool(role: str, replicas: Schema, default_size: str) -> Schema:
+    return obj(
+        f"The {role} nodes.",
+        {
+            "replicas": replicas,
+            "resources": _resources(),
+            "storage": _storage(default_size),
+            "jvm": _jvm(),
+        },
+    )
+
+
+def _listener() -> Schema:
+    return obj(
+        "A listener clients connect to. Only internal plain listeners exist today; tls and "
+        "authentication leave room for TLS and SASL.",
+        {
+            "name": string(
+                "Name of the listener, unique in the cluster (lowercase letters and digits).",
+                pattern="^[a-z][a-z0-9]{0,14}$",
+            ),
+            "port": integer(
+                f"Port on every broker. {REPLICATION_PORT} and {CONTROLLER_PORT} are used by the "
+                "operator.",
+                minimum=1024,
+                maximum=65535,
+            ),
+            "type": string(
+                "internal: reachable inside the Kubernetes cluster through the bootstrap and "
+                "per-broker DNS names.",
+                enum=["internal"],
+                default="internal",
+            ),
+            "tls": boolean("Encrypt the listener with TLS (not supported yet).", default=False),
+            "authentication": obj(
+                "How clients authenticate on this listener.",
+                {"type": string("none (SASL arrives later).", enum=["none"], default="none")},
+                default={"type": "none"},
+            ),
+        },
+        required=["name", "port"],
+        rules=[
+            rule("!self.tls", "TLS listeners are not supported yet"),
+            rule(
+                "!(self.name in ['controller', 'replication'])",
+                "listener names controller and replication are used by the operator",
+            ),
+            rule(
+                f"self.port != {CONTROLLER_PORT} && self.port != {REPLICATION_PORT}",
+                f"ports {REPLICATION_PORT} and {CONTROLLER_PORT} are used by the operator",
+            ),
+        ],
+    )
+
+
+def _pod_template() -> Schema:
+    labels_rule = rule(
+        "!self.exists(k, "
+        + " || ".join(f"k.startsWith('{p}')" for p in RESERVED_LABEL_PREFIXES)
+        + ")",
+        "labels under app.kubernetes.io/ and kopfka.dev/ are set by the operator",
+    )
+    return obj(
+        "Customises the Kafka pods.",
+        {
+            "metadata": obj(
+                "Extra labels and annotations of the pods.",
+                {
+                    "labels": string_map(
+                        "Extra pod labels.", **{"x-kubernetes-validations": [labels_rule]}
+                    ),
+                    "annotations": string_map("Extra pod annotations."),
+                },
+            ),
+            "affinity": free_form("Pod affinity (core/v1 Affinity), added to the operator's own."),
+            "tolerations": array(
+                "Pod tolerations (core/v1 Toleration).", free_form("A toleration.")
+            ),
+            "nodeSelector": string_map("Node selector of the pods."),
+            "priorityClassName": string("PriorityClass of the pods."),
+            "topologySpreadConstraints": array(
+                "Extra topology spread constraints (core/v1 TopologySpreadConstraint).",
+                free_form("A topology spread constraint."),
+            ),
+            "imagePullSecrets": array(
+                "Secrets for pulling the Kafka image.",
+                obj("A secret reference.", {"name": string("Secret name.")}, required=["name"]),
+            ),
+        },
+    )
+
+
+def _condition() -> Schema:
+    return obj(
+        "A standard condition.",
+        {
+            "type": string("Ready, Reconciling or Degraded."),
+            "status": string("True, False or Unknown.", enum=["True", "False", "Unknown"]),
+            "reason": string("Why, in one CamelCase word."),
+            "message": string("Why, in a sentence."),
+            "lastTransitionTime": string("When the status last changed.", format="date-time"),
+            "observedGeneration": integer("The generation this condition describes."),
+        },
+        required=["type", "status"],
+    )
+
+
+def _conditions() -> Schema:
+    return array(
+        "Ready, Reconciling and Degraded, with reason and message.",
+        _condition(),
+        **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+
+
+def cluster_spec() -> Schema:
+    return obj(
+        "The desired Kafka cluster.",
+        {
+            "mode": string(
+                "dedicated: a controller quorum and separate brokers (production). combined: the "
+                "controller nodes also act as brokers (one or three nodes; laptops and demos).",
+                enum=["dedicated", "combined"],
+                default="dedicated",
+                **{
+                    "x-kubernetes-validations": [
+                        rule("self == oldSelf", "mode cannot change after creation")
+                    ]
+                },
+            ),
+            "kafka": obj(
+                "Kafka itself: version, image and broker configuration.",
+                {
+                    "version": string(
+                        "Kafka version; the image follows it unless image is set.",
+                        enum=list(kafka_config.SUPPORTED_KAFKA_VERSIONS),
+                        default=kafka_config.DEFAULT_KAFKA_VERSION,
+                    ),
+                    "image": string("Overrides the image (it must run this Kafka version)."),
+                    "imagePullPolicy": string(
+                        "Pull policy of the Kafka image.",
+                        enum=["Always", "IfNotPresent", "Never"],
+                        default="IfNotPresent",
+                    ),
+                    "config": _kafka_config(
+                        "Broker settings (server.properties keys). Keys that follow from the "
+                        "topology (node.id, process.roles, listeners, controller.quorum.*, "
+                        "log.dirs, ...) are set by the operator and refused here."
+                    ),
+                },
+                default={},
+            ),
+            "controllers": _pool(
+                "KRaft controller (in combined mode: controller and broker)",
+                integer(
+                    "Number of controllers: 1, 3 or 5 (a quorum tolerates (n-1)/2 failures). "
+                    "Cannot change after creation yet.",
+                    enum=[1, 3, 5],
+                    default=3,
+                    **{
+                        "x-kubernetes-validations": [
+                            rule(
+                                "self == oldSelf",
+                                "controllers.replicas cannot change yet: resizing the quorum is "
+                                "not supported",
+                            )
+                        ]
+                    },
+                ),
+                "10Gi",
+            )
+            | {"default": {}},
+            "brokers": _pool(
+                "broker",
+                integer("Number of brokers.", minimum=1, maximum=999, default=3),
+                "100Gi",
+            ),
+            "listeners": array(
+                "Client listeners.",
+                _listener(),
+                default=[{"name": "plain", "port": 9092}],
+                minItems=1,
+                maxItems=8,
+                **{
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "x-kubernetes-validations": [
+                        rule(
+                            "self.all(l, self.exists_one(m, m.port == l.port))",
+                            "listener ports must be unique",
+                        )
+                    ],
+                },
+            ),
+            "rack": obj(
+                "Rack awareness: brokers learn their rack (broker.rack) from the node label "
+                "that the API server copies onto each pod (Kubernetes 1.35+), and pods spread "
+                "across its values.",
+                {
+                    "topologyKey": string(
+                        "The node label that names the rack.", enum=list(RACK_TOPOLOGY_KEYS)
+                    )
+                },
+                required=["topologyKey"],
+            ),
+            "template": obj("Customises what the operator creates.", {"pod": _pod_template()}),
+        },
+        rules=[
+            rule(
+                "self.mode != 'combined' || !has(self.brokers)",
+                "brokers must not be set in combined mode: the controller nodes are the brokers",
+            ),
+            rule(
+                "self.mode != 'dedicated' || has(self.brokers)",
+                "brokers is required in dedicated mode",
+            ),
+        ],
+    )
+
+
+def cluster_status() -> Schema:
+    return obj(
+        "What the operator observed.",
+        {
+            "observedGeneration": integer("The generation of the spec last reconciled."),
+            "conditions": _conditions(),
+            "clusterId": string("The KRaft cluster id, generated once and never changed."),
+            "kafkaVersion": string("The Kafka version the nodes run."),
+            "metadataVersion": string("The KRaft metadata version (reported by Kafka)."),
+            "bootstrapServers": string("host:port of the bootstrap service for clients."),
+            "readyBrokers": integer("Brokers whose pods are ready."),
+            "nodes": array(
+                "One entry per Kafka node.",
+                obj(
+                    "A Kafka node.",
+                    {
+                        "nodeId": integer("Kafka node id."),
+                        "role": string("controller, broker or combined."),
+                        "pod": string("Pod name."),
+                        "ready": boolean("The pod is ready."),
+                        "upToDate": boolean("The pod runs the current restart hash."),
+                        "node": string("The Kubernetes node the pod runs on."),
+                    },
+                ),
+            ),
+            "rollout": obj(
+                "Progress of a change that needs pods restarted.",
+                {
+                    "pending": array(
+                        "Pods that still run an outdated configuration.", string("Pod name.")
+                    ),
+                    "restartHashes": string_map("Current restart hash per role."),
+                },
+            ),
+        },
+    )
+
+
+def topic_spec() -> Schema:
+    return obj(
+        "The desired Kafka topic.",
+        {
+            "cluster": string(
+                "Name of the KafkaCluster in this namespace that holds the topic.",
+                minLength=1,
+                **{
+                    "x-kubernetes-validations": [
+                        rule("self == oldSelf", "cluster cannot change: move topics by copying")
+                    ]
+                },
+            ),
+            "topicName": string(
+                "Topic name in Kafka; defaults to metadata.name.",
+                pattern="^[a-zA-Z0-9._-]{1,249}$",
+            ),
+            "partitions": integer(
+                "Number of partitions; the cluster's num.partitions when unset. Can only grow.",
+                minimum=1,
+                maximum=100000,
+                **{
+                    "x-kubernetes-validations": [
+                        rule(
+                            "self >= oldSelf",
+                            "partitions cannot decrease (Kafka cannot merge them)",
+                        )
+                    ]
+                },
+            ),
+            "replicationFactor": integer(
+                "Replicas of each partition; the cluster's default.replication.factor when unset.",
+                minimum=1,
+                maximum=32767,
+            ),
+            "config": {
+                "type": "object",
+                "description": "Topic settings, e.g. retention.ms, cleanup.policy.",
+                "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
+            },
+            "deletionPolicy": string(
+                "What deleting this resource does to the topic: retain (default: the topic and "
+                "its data stay in Kafka) or delete.",
+                enum=["retain", "delete"],
+                default="retain",
+            ),
+        },
+        required=["cluster"],
+        rules=[
+            rule(
+                "has(self.topicName) == has(oldSelf.topicName) && "
+                "(!has(self.topicName) || self.topicName == oldSelf.topicName)",
+                "topicName cannot change",
+            )
+        ],
+    )
+
+
+def topic_status() -> Schema:
+    return obj(
+        "What the operator observed in Kafka.",
+        {
+            "observedGeneration": integer("The generation of the spec last reconciled."),
+            "conditions": _conditions(),
+            "topicName": string("The topic name in Kafka."),
+            "topicId": string("The topic id Kafka assigned."),
+            "partitions": integer("Partitions the topic has in Kafka."),
+            "replicationFactor": integer("Replicas of each partition in Kafka."),
+        },
+    )

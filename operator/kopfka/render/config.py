@@ -1,0 +1,103 @@
+"""Kafka's own configuration files for each role: server.properties and log4j2.yaml.
+
+The files are the same for every pod of a role; the few per-pod values are `${...}` tokens that the
+broker image's entrypoint fills in (node id, pod name, bind address, rack). See
+docs/broker-image.md for that contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from kopfka.model import kafka_config, names, schema
+from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.model.names import Role
+
+DATA_MOUNT = "/var/lib/kafka"
+CONFIG_MOUNT = "/etc/kopfka/config"
+LOG_DIRS = f"{DATA_MOUNT}/data"
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("kopfka.render", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+
+
+def voters(spec: ClusterSpec) -> str:
+    """controller.quorum.voters: every controller's id@host:port, fixed for the cluster's life."""
+    pool = spec.controller_pool
+    return ",".join(
+        f"{pool.node_id(ordinal)}@"
+        f"{names.pod_host(spec.name, spec.namespace, pool.role, ordinal)}:{schema.CONTROLLER_PORT}"
+        for ordinal in range(pool.replicas)
+    )
+
+
+def _endpoints(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
+    endpoints: list[tuple[str, int]] = []
+    if role.is_controller:
+        endpoints.append(("CONTROLLER", schema.CONTROLLER_PORT))
+    if role.is_broker:
+        endpoints.append(("REPLICATION", schema.REPLICATION_PORT))
+        endpoints.extend((listener.kafka_name, listener.port) for listener in spec.listeners)
+    return endpoints
+
+
+def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
+    """(port name, number) of every port a node of this role listens on."""
+    return [(name.lower()[:15], port) for name, port in _endpoints(spec, role)]
+
+
+def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) -> str:
+    """server.properties of a role; `dynamic=False` leaves out settings Kafka applies live."""
+    endpoints = _endpoints(spec, pool.role)
+    host = f"${{POD_NAME}}.{names.pool_name(spec.name, pool.role)}.{spec.namespace}.svc"
+    config = sorted(
+        (key, value)
+        for key, value in spec.config.items()
+        if dynamic or not kafka_config.is_dynamic(key)
+    )
+    context: dict[str, Any] = {
+        "cluster": spec.name,
+        "role": pool.role.value,
+        "process_roles": pool.role.process_roles,
+        "voters": voters(spec),
+        "listeners": ",".join(
+            f"{name}://${{KOPFKA_BIND_ADDRESS}}:{port}" for name, port in endpoints
+        ),
+        "advertised_listeners": ",".join(f"{name}://{host}:{port}" for name, port in endpoints),
+        "protocol_map": ",".join(f"{name}:PLAINTEXT" for name, _ in endpoints),
+        "is_broker": pool.role.is_broker,
+        "log_dirs": LOG_DIRS,
+        "rack": spec.rack_topology_key is not None and pool.role.is_broker,
+        "config": config,
+    }
+    return _templates.get_template("server.properties.j2").render(context)
+
+
+def log4j2_yaml() -> str:
+    return _templates.get_template("log4j2.yaml.j2").render(root_level="INFO")
+
+
+def config_map(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": names.config_map_name(spec.name, pool.role),
+            "namespace": spec.namespace,
+            "labels": names.labels(
+                spec.name, pool.role.value, version=spec.version, role=pool.role
+            ),
+        },
+        "data": {
+            "server.properties": server_properties(spec, pool),
+            "log4j2.yaml": log4j2_yaml(),
+        },
+    }

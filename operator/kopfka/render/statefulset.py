@@ -1,0 +1,217 @@
+"""The StatefulSet of each role, with the restart hash of everything whose change needs a restart.
+
+`updateStrategy: OnDelete`: the operator, not the StatefulSet controller, decides which pod restarts
+and when. A pod whose `kopfka.dev/restart-hash` differs from its StatefulSet's is outdated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.render.config import CONFIG_MOUNT, DATA_MOUNT, container_ports, server_properties
+from kopfka.render.hashing import stable_hash
+
+IMAGE_BIN = "/opt/kafka/bin"
+KAFKA_UID = 1001
+# Controlled shutdown moves leadership away and flushes logs; give it time before SIGKILL.
+TERMINATION_GRACE_SECONDS = 300
+
+
+def _field_env(name: str, path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
+
+
+def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]:
+    env = [
+        _field_env("POD_NAME", "metadata.name"),
+        _field_env("POD_NAMESPACE", "metadata.namespace"),
+        {"name": "KOPFKA_NODE_ID_BASE", "value": str(pool.role.node_id_base)},
+        {"name": "KOPFKA_CLUSTER_ID", "value": cluster_id},
+        {"name": "KAFKA_HEAP_OPTS", "value": f"-Xms{pool.heap_mib}m -Xmx{pool.heap_mib}m"},
+    ]
+    if pool.jvm_options:
+        env.append({"name": "KAFKA_JVM_OPTS", "value": " ".join(pool.jvm_options)})
+    if spec.rack_topology_key is not None and pool.role.is_broker:
+        # The API server copies the node's zone/region label onto the pod when it is bound.
+        env.append(_field_env("KOPFKA_RACK", f"metadata.labels['{spec.rack_topology_key}']"))
+    return env
+
+
+def _probe(command: str, *, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "exec": {"command": [f"{IMAGE_BIN}/{command}"]},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "kafka",
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "env": _env(spec, pool, cluster_id),
+        "ports": [
+            {"name": name, "containerPort": port, "protocol": "TCP"}
+            for name, port in container_ports(spec, pool.role)
+        ],
+        # Ready: the node is RUNNING in Kafka's own terms (broker state / quorum member).
+        "readinessProbe": _probe("kopfka-ready", period=5, failures=3),
+        # Live: the JVM is responsive; a broker in long log recovery stays live.
+        "livenessProbe": _probe("kopfka-live", period=10, failures=6),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT},
+            {"name": "config", "mountPath": CONFIG_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    if pool.resources:
+        container["resources"] = {kind: dict(values) for kind, values in pool.resources.items()}
+    return container
+
+
+def _affinity(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
+    """Prefer one node of a role per Kubernetes node, merged with the user's affinity."""
+    affinity = {key: dict(value) for key, value in spec.template.affinity.items()}
+    anti = dict(affinity.get("podAntiAffinity", {}))
+    preferred = list(anti.get("preferredDuringSchedulingIgnoredDuringExecution", []))
+    preferred.append(
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": names.selector_labels(spec.name, pool.role)},
+            },
+        }
+    )
+    anti["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
+    affinity["podAntiAffinity"] = anti
+    return affinity
+
+
+def _spread(spec: ClusterSpec, pool: Pool) -> list[dict[str, Any]]:
+    constraints = [dict(item) for item in spec.template.topology_spread_constraints]
+    if spec.rack_topology_key is not None:
+        constraints.append(
+            {
+                "maxSkew": 1,
+                "topologyKey": spec.rack_topology_key,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": names.selector_labels(spec.name, pool.role)},
+            }
+        )
+    return constraints
+
+
+def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
+    volumes: list[dict[str, Any]] = [
+        {"name": "config", "configMap": {"name": names.config_map_name(spec.name, pool.role)}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    if not pool.storage.persistent:
+        empty_dir: dict[str, Any] = {}
+        if pool.storage.size_limit:
+            empty_dir["sizeLimit"] = pool.storage.size_limit
+        volumes.append({"name": "data", "emptyDir": empty_dir})
+    result: dict[str, Any] = {
+        "serviceAccountName": names.service_account_name(spec.name),
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": KAFKA_UID,
+            "runAsGroup": KAFKA_UID,
+            "fsGroup": KAFKA_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(spec, pool, cluster_id)],
+        "volumes": volumes,
+        "affinity": _affinity(spec, pool),
+    }
+    optional: dict[str, Any] = {
+        "topologySpreadConstraints": _spread(spec, pool),
+        "tolerations": [dict(item) for item in spec.template.tolerations],
+        "nodeSelector": dict(spec.template.node_selector),
+        "priorityClassName": spec.template.priority_class_name,
+        "imagePullSecrets": [{"name": name} for name in spec.template.image_pull_secrets],
+    }
+    result.update({key: value for key, value in optional.items() if value})
+    return result
+
+
+def restart_hash(spec: ClusterSpec, pool: Pool, cluster_id: str) -> str:
+    """Hash of what a running node cannot pick up live: static settings and the pod spec."""
+    return stable_hash(
+        server_properties(spec, pool, dynamic=False), pod_spec(spec, pool, cluster_id)
+    )
+
+
+def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
+    claim_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": pool.storage.size}},
+    }
+    if pool.storage.storage_class:
+        claim_spec["storageClassName"] = pool.storage.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": "data",
+            "labels": names.labels(
+                spec.name, pool.role.value, version=spec.version, role=pool.role
+            ),
+        },
+        "spec": claim_spec,
+    }
+
+
+def stateful_set(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
+    pod_labels = {
+        **spec.template.labels,
+        **names.labels(spec.name, pool.role.value, version=spec.version, role=pool.role),
+    }
+    pod_annotations = {
+        **spec.template.annotations,
+        names.RESTART_HASH_ANNOTATION: restart_hash(spec, pool, cluster_id),
+    }
+    sts_spec: dict[str, Any] = {
+        "serviceName": names.pool_name(spec.name, pool.role),
+        "replicas": pool.replicas,
+        # Every controller must be up for the quorum to form, so none waits for another.
+        "podManagementPolicy": "Parallel",
+        "updateStrategy": {"type": "OnDelete"},
+        "selector": {"matchLabels": names.selector_labels(spec.name, pool.role)},
+        "template": {
+            "metadata": {"labels": pod_labels, "annotations": pod_annotations},
+            "spec": pod_spec(spec, pool, cluster_id),
+        },
+    }
+    if pool.storage.persistent:
+        sts_spec["volumeClaimTemplates"] = [_claim_template(spec, pool)]
+        sts_spec["persistentVolumeClaimRetentionPolicy"] = {
+            "whenDeleted": "Delete" if pool.storage.delete_claim else "Retain",
+            "whenScaled": "Retain",
+        }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": names.pool_name(spec.name, pool.role),
+            "namespace": spec.namespace,
+            "labels": names.labels(
+                spec.name, pool.role.value, version=spec.version, role=pool.role
+            ),
+        },
+        "spec": sts_spec,
+    }
