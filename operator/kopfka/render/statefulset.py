@@ -10,8 +10,8 @@ from typing import Any
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.model.hashing import stable_hash
 from kopfka.render.config import CONFIG_MOUNT, DATA_MOUNT, container_ports, server_properties
-from kopfka.render.hashing import stable_hash
 
 IMAGE_BIN = "/opt/kafka/bin"
 KAFKA_UID = 1001

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Usage: broker-image/dev/local-cluster.sh start DIR [CONTROLLERS [BROKERS]]
+#        broker-image/dev/local-cluster.sh status DIR
+#        broker-image/dev/local-cluster.sh stop DIR
+#
+# Runs a KRaft cluster as local processes through the broker image's own entrypoint, the
+# way the Kafka test tier does, for poking at the runtime by hand. Defaults: 3 controllers
+# and 3 brokers; BROKERS=0 makes CONTROLLERS combined (broker,controller) nodes.
+#
+# Every node binds the same ports (controller 9093, broker 9092) on its own loopback
+# address (127.0.0.11, .12, ...) and is reached through a pod-like DNS name such as
+# demo-controllers-0.demo-controllers.default.svc, resolved by DIR/hosts, the
+# KOPFKA_HOSTS_FILE every JVM gets. Node ids: controllers from 0, brokers from 100.
+# Kafka version: $KAFKA_VERSION, default the one in broker-image/versions.env.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+image=$(dirname "$here")
+repo=$(dirname "$image")
+# shellcheck source=../versions.env
+. "$image/versions.env"
+version=${KAFKA_VERSION}
+deadline_s=${KOPFKA_DEADLINE:-120}
+cluster=demo
+
+die() {
+  echo "local-cluster: $*" >&2
+  exit 1
+}
+
+# Prints the directories of all nodes of the cluster in DIR.
+nodes() { find "$1" -mindepth 2 -maxdepth 2 -name node.env -printf '%h\n' | sort; }
+
+# Writes the node's rendered server.properties, with the placeholders the operator's
+# renderer leaves for the entrypoint.
+render() {
+  local node=$1 roles=$2 pod_dns=$3 voters=$4
+  local listeners controller_only=1
+  [[ $roles == *broker* ]] && controller_only=0
+  if [[ $roles == controller ]]; then
+    listeners='CONTROLLER://${KOPFKA_BIND_ADDRESS}:9093'
+  elif [[ $roles == broker ]]; then
+    listeners='INTERNAL://${KOPFKA_BIND_ADDRESS}:9092'
+  else
+    listeners='INTERNAL://${KOPFKA_BIND_ADDRESS}:9092,CONTROLLER://${KOPFKA_BIND_ADDRESS}:9093'
+  fi
+  mkdir -p "$node/config"
+  {
+    echo "process.roles=$roles"
+    echo 'node.id=${KOPFKA_NODE_ID}'
+    echo "controller.quorum.voters=$voters"
+    echo "controller.listener.names=CONTROLLER"
+    echo "listeners=$listeners"
+    echo "listener.security.protocol.map=INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    echo "log.dirs=$node/data"
+    if ((controller_only == 0)); then
+      echo "advertised.listeners=INTERNAL://$pod_dns:9092"
+      echo "inter.broker.listener.name=INTERNAL"
+      echo 'broker.rack=${KOPFKA_RACK}'
+    fi
+  } >"$node/config/server.properties"
+}
+
+start() {
+  local dir=$1 controllers=${2:-3} brokers=${3:-3}
+  [[ ! -e $dir/hosts ]] || die "$dir already holds a cluster; stop it and remove the directory first"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local libs agent cluster_id
+  libs=$("$repo/hack/kafka-libs.sh" "$version")
+  agent=$("$image/agent/build.sh")
+  cluster_id=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid)
+
+  local controller_set=$cluster-controllers controller_roles=controller
+  if ((brokers == 0)); then
+    controller_set=$cluster-nodes
+    controller_roles=broker,controller
+  fi
+  local -a specs=() # set:ordinal:address:roles:node_id_base
+  local i address=10 voters=""
+  for ((i = 0; i < controllers; i++)); do
+    address=$((address + 1))
+    specs+=("$controller_set:$i:127.0.0.$address:$controller_roles:0")
+    voters+="${voters:+,}$i@$controller_set-$i.$controller_set.default.svc:9093"
+  done
+  for ((i = 0; i < brokers; i++)); do
+    address=$((address + 1))
+    specs+=("$cluster-brokers:$i:127.0.0.$address:broker:100")
+  done
+
+  echo "127.0.0.1 localhost" >"$dir/hosts"
+  local spec set ordinal ip roles base pod node
+  for spec in "${specs[@]}"; do
+    IFS=: read -r set ordinal ip roles base <<<"$spec"
+    echo "$ip $set-$ordinal.$set.default.svc" >>"$dir/hosts"
+  done
+
+  for spec in "${specs[@]}"; do
+    IFS=: read -r set ordinal ip roles base <<<"$spec"
+    pod=$set-$ordinal
+    node=$dir/$pod
+    render "$node" "$roles" "$pod.$set.default.svc" "$voters"
+    # Everything the entrypoint reads, kept so `status` and `stop` know the node too.
+    cat >"$node/node.env" <<EOF
+export POD_NAME=$pod KOPFKA_NODE_ID_BASE=$base KOPFKA_CLUSTER_ID=$cluster_id
+export KOPFKA_BIND_ADDRESS=$ip KOPFKA_RACK=rack-$((ordinal % 3))
+export KOPFKA_CONFIG_DIR=$node/config KOPFKA_WORK_DIR=$node/work
+export KOPFKA_LIBS=$libs KOPFKA_AGENT_JAR=$agent KOPFKA_HOSTS_FILE=$dir/hosts
+export KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m}"
+export BOOTSTRAP=$pod.$set.default.svc:$([[ $roles == controller ]] && echo 9093 || echo 9092)
+EOF
+    # The waiting subshell records the exit code, so `stop` can tell a clean stop.
+    (
+      . "$node/node.env"
+      "$image/bin/kopfka-entrypoint" >"$node/out.log" 2>&1 &
+      echo $! >"$node/pid"
+      rc=0
+      wait $! || rc=$?
+      echo $rc >"$node/exit"
+    ) &
+  done
+
+  local end=$((SECONDS + deadline_s))
+  for node in $(nodes "$dir"); do
+    until KOPFKA_WORK_DIR=$node/work "$image/bin/kopfka-ready" 2>/dev/null; do
+      [[ ! -f $node/exit ]] || die "$(basename "$node") exited with $(<"$node/exit"); see $node/out.log"
+      ((SECONDS < end)) || die "$(basename "$node") not ready after ${deadline_s}s; see $node/out.log"
+      sleep 0.5
+    done
+    echo "$(basename "$node") ready"
+  done
+  echo "cluster $cluster_id up in $dir"
+}
+
+status() {
+  local dir=$1 node bootstrap=""
+  for node in $(nodes "$dir"); do
+    local state=stopped
+    if [[ ! -f $node/exit ]]; then
+      state="running (pid $(<"$node/pid"))"
+      KOPFKA_WORK_DIR=$node/work "$image/bin/kopfka-ready" 2>/dev/null && state+=", ready" || state+=", not ready"
+    fi
+    echo "$(basename "$node"): $state"
+    # shellcheck source=/dev/null
+    [[ -n $bootstrap || -f $node/exit ]] || bootstrap=$(. "$node/node.env" && echo "$BOOTSTRAP")
+  done
+  [[ -n $bootstrap ]] || return 0
+  local first
+  first=$(nodes "$dir" | head -n1)
+  (
+    . "$first/node.env"
+    local flag=--bootstrap-server
+    [[ $bootstrap == *:9093 ]] && flag=--bootstrap-controller
+    java -Djdk.net.hosts.file="$dir/hosts" -cp "$KOPFKA_LIBS/*" \
+      org.apache.kafka.tools.MetadataQuorumCommand "$flag" "$bootstrap" describe --status
+  )
+}
+
+stop() {
+  local dir=$1 node failed=0
+  # Brokers first, as a rolling operator would, so they can leave the controllers cleanly.
+  for node in $(nodes "$dir" | sort -r); do
+    [[ ! -f $node/exit ]] || continue
+    kill -TERM "$(<"$node/pid")"
+    local end=$((SECONDS + deadline_s))
+    until [[ -f $node/exit ]]; do
+      ((SECONDS < end)) || die "$(basename "$node") did not stop within ${deadline_s}s"
+      sleep 0.2
+    done
+    echo "$(basename "$node") stopped, exit code $(<"$node/exit")"
+    [[ $(<"$node/exit") == 0 || $(<"$node/exit") == 143 ]] || failed=1
+  done
+  return $failed
+}
+
+case ${1:-} in
+  start | status | stop)
+    [[ $# -ge 2 ]] || die "usage: $0 $1 DIR"
+    "$@"
+    ;;
+  *) die "usage: $0 start DIR [CONTROLLERS [BROKERS]] | status DIR | stop DIR" ;;
+esac

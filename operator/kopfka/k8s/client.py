@@ -1,0 +1,121 @@
+"""A small typed facade over the Kubernetes API for the operator's needs.
+
+Writes go through `apply` (server-side apply, field manager `kopfka`), which first compares the live
+object with the desired one and sends nothing when it is already in place: a reconcile of an
+unchanged resource makes no write. `writes` counts what was sent, for logs and tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+import kubernetes
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
+
+from kopfka.k8s.drift import contains
+from kopfka.model import names
+from kopfka.model.hashing import stable_hash
+
+logger = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class Conflict(Exception):
+    """The object changed since it was read; the caller should read it again and retry."""
+
+
+class ApplyError(Exception):
+    """The API server refused an object the operator rendered; the message says why."""
+
+
+class Kube:
+    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+        self._dynamic = DynamicClient(api_client)
+        self.writes = 0
+
+    @classmethod
+    def from_environment(cls) -> Kube:
+        """In a pod: its service account; elsewhere: KUBECONFIG or ~/.kube/config."""
+        try:
+            kubernetes.config.load_incluster_config()
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_kube_config()
+        return cls(kubernetes.client.ApiClient())
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        return self._dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
+        try:
+            found = self._resource(api_version, kind).get(name=name, namespace=namespace)
+        except NotFoundError:
+            return None
+        return cast(Obj, found.to_dict())
+
+    def list(
+        self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
+    ) -> list[Obj]:
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
+        return [cast(Obj, item) for item in found.to_dict()["items"]]
+
+    def apply(self, desired: Obj) -> Obj:
+        """Server-side apply `desired` unless the live object already matches it."""
+        applied = copy.deepcopy(desired)
+        annotations = applied["metadata"].setdefault("annotations", {})
+        annotations[names.DESIRED_HASH_ANNOTATION] = stable_hash(desired)
+        metadata = applied["metadata"]
+        live = self.get(
+            applied["apiVersion"], applied["kind"], metadata["name"], metadata["namespace"]
+        )
+        if live is not None and contains(live, applied):
+            return live
+        logger.info("applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"])
+        self.writes += 1
+        try:
+            result = self._resource(applied["apiVersion"], applied["kind"]).server_side_apply(
+                body=applied,
+                name=metadata["name"],
+                namespace=metadata["namespace"],
+                field_manager=names.FIELD_MANAGER,
+                force_conflicts=True,
+            )
+        except DynamicApiError as error:
+            raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
+        return cast(Obj, result.to_dict())
+
+    def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
+        """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile."""
+        metadata = owner["metadata"]
+        body: Obj = {"status": status}
+        if expect_version:
+            body["metadata"] = {"resourceVersion": metadata["resourceVersion"]}
+        self.writes += 1
+        try:
+            result = self._resource(owner["apiVersion"], owner["kind"]).status.patch(
+                body=body,
+                name=metadata["name"],
+                namespace=metadata["namespace"],
+                content_type="application/merge-patch+json",
+            )
+        except ConflictError as error:
+            raise Conflict(str(error)) from error
+        return cast(Obj, result.to_dict())
+
+    def add_labels(self, obj: Obj, labels: Mapping[str, str]) -> None:
+        """Add missing labels (e.g. node ids on pods the StatefulSet controller made)."""
+        current = obj["metadata"].get("labels") or {}
+        if all(current.get(key) == value for key, value in labels.items()):
+            return
+        self.writes += 1
+        self._resource(obj["apiVersion"], obj["kind"]).patch(
+            body={"metadata": {"labels": dict(labels)}},
+            name=obj["metadata"]["name"],
+            namespace=obj["metadata"]["namespace"],
+            content_type="application/merge-patch+json",
+        )

@@ -1,0 +1,182 @@
+"""The status of a KafkaCluster, computed purely from the spec and the pods the API server reports.
+
+Ready means every node's pod exists, is ready and runs the current restart hash; the conditions say
+which of those is missing, in words a person on call can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec
+from kopfka.model.conditions import DEGRADED, READY, RECONCILING, Condition, merge_conditions
+
+
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    deleting = pod.get("metadata", {}).get("deletionTimestamp") is not None
+    return not deleting and any(
+        item.get("type") == "Ready" and item.get("status") == "True" for item in conditions
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def cluster_status(
+    spec: ClusterSpec,
+    *,
+    cluster_id: str,
+    restart_hashes: Mapping[str, str],
+    pods: Sequence[Mapping[str, Any]],
+    previous: Mapping[str, Any],
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    """The full status: node facts, rollout progress and Ready/Reconciling/Degraded."""
+    by_name = {pod["metadata"]["name"]: pod for pod in pods}
+    nodes: list[dict[str, Any]] = []
+    missing: list[str] = []
+    not_ready: list[str] = []
+    outdated: list[str] = []
+    versions: set[str] = set()
+    for pool in spec.pools:
+        for ordinal in range(pool.replicas):
+            name = names.pod_name(spec.name, pool.role, ordinal)
+            pod = by_name.get(name)
+            if pod is None:
+                missing.append(name)
+                continue
+            ready = pod_ready(pod)
+            annotations = pod["metadata"].get("annotations") or {}
+            up_to_date = annotations.get(names.RESTART_HASH_ANNOTATION) == restart_hashes[pool.role]
+            versions.add((pod["metadata"].get("labels") or {}).get("app.kubernetes.io/version", ""))
+            node: dict[str, Any] = {
+                "nodeId": pool.node_id(ordinal),
+                "role": pool.role.value,
+                "pod": name,
+                "ready": ready,
+                "upToDate": up_to_date,
+            }
+            if (pod.get("spec") or {}).get("nodeName"):
+                node["node"] = pod["spec"]["nodeName"]
+            nodes.append(node)
+            if not ready:
+                not_ready.append(name)
+            if not up_to_date:
+                outdated.append(name)
+    total = sum(pool.replicas for pool in spec.pools)
+    ready_count = total - len(missing) - len(not_ready)
+    broker_role = spec.broker_pool.role
+    ready_brokers = sum(1 for node in nodes if node["role"] == broker_role.value and node["ready"])
+
+    if missing or not_ready:
+        waiting = missing + not_ready
+        ready_condition = Condition(
+            READY,
+            False,
+            "PodsNotReady",
+            f"{ready_count}/{total} nodes ready; waiting for {', '.join(waiting)}",
+        )
+    else:
+        ready_condition = Condition(READY, True, "AllNodesReady", f"{total}/{total} nodes ready")
+    if outdated:
+        reconciling = Condition(
+            RECONCILING,
+            True,
+            "RestartPending",
+            f"{_plural(len(outdated), 'pod')} run an outdated configuration: {', '.join(outdated)}",
+        )
+    elif missing or not_ready:
+        reconciling = Condition(RECONCILING, True, "PodsStarting", ready_condition.message)
+    else:
+        reconciling = Condition(RECONCILING, False, "Reconciled", "the cluster matches its spec")
+    degraded = Condition(DEGRADED, False, "AsExpected", "no problem found")
+
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": merge_conditions(
+            previous.get("conditions") or [],
+            [ready_condition, reconciling, degraded],
+            now=now,
+            generation=generation,
+        ),
+        "clusterId": cluster_id,
+        "bootstrapServers": spec.bootstrap_servers,
+        "readyBrokers": ready_brokers,
+        "nodes": nodes,
+        "rollout": {"pending": outdated, "restartHashes": dict(restart_hashes)},
+    }
+    if len(versions) == 1 and not missing and "" not in versions:
+        status["kafkaVersion"] = versions.pop()
+    elif previous.get("kafkaVersion"):
+        status["kafkaVersion"] = previous["kafkaVersion"]
+    return status
+
+
+def failed_status(
+    *,
+    reason: str,
+    message: str,
+    previous: Mapping[str, Any],
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    """Status for a spec the operator cannot act on: it says why and touches nothing else."""
+    return {
+        **previous,
+        "observedGeneration": generation,
+        "conditions": merge_conditions(
+            previous.get("conditions") or [],
+            [
+                Condition(READY, False, reason, message),
+                Condition(RECONCILING, False, reason, message),
+                Condition(DEGRADED, True, reason, message),
+            ],
+            now=now,
+            generation=generation,
+        ),
+    }
+
+
+def paused_status(*, previous: Mapping[str, Any], generation: int, now: str) -> dict[str, Any]:
+    """Keeps what was observed; says that nothing is being reconciled."""
+    kept = [item for item in previous.get("conditions") or [] if item.get("type") != RECONCILING]
+    paused = merge_conditions(
+        previous.get("conditions") or [],
+        [
+            Condition(
+                RECONCILING,
+                False,
+                "Paused",
+                f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}",
+            )
+        ],
+        now=now,
+        generation=generation,
+    )
+    return {**previous, "conditions": kept + paused}
+
+
+def topic_status(
+    ready: bool,
+    reason: str,
+    message: str,
+    *,
+    previous: Mapping[str, Any],
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    return {
+        **previous,
+        "observedGeneration": generation,
+        "conditions": merge_conditions(
+            previous.get("conditions") or [],
+            [Condition(READY, ready, reason, message)],
+            now=now,
+            generation=generation,
+        ),
+    }
