@@ -107,8 +107,8 @@ export KOPFKA_BIND_ADDRESS=$ip KOPFKA_RACK=rack-$((ordinal % 3))
 export KOPFKA_CONFIG_DIR=$node/config KOPFKA_WORK_DIR=$node/work
 export KOPFKA_LIBS=$libs KOPFKA_AGENT_JAR=$agent KOPFKA_HOSTS_FILE=$dir/hosts
 export KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m}"
-export BOOTSTRAP=$pod.$set.default.svc:$([[ $roles == controller ]] && echo 9093 || echo 9092)
 EOF
+    [[ $roles == controller || -f $dir/bootstrap ]] || echo "$pod.$set.default.svc:9092" >"$dir/bootstrap"
     # The waiting subshell records the exit code, so `stop` can tell a clean stop.
     (
       . "$node/node.env"
@@ -117,7 +117,7 @@ EOF
       rc=0
       wait $! || rc=$?
       echo $rc >"$node/exit"
-    ) &
+    ) >/dev/null 2>&1 &
   done
 
   local end=$((SECONDS + deadline_s))
@@ -133,7 +133,7 @@ EOF
 }
 
 status() {
-  local dir=$1 node bootstrap=""
+  local dir=$1 node
   for node in $(nodes "$dir"); do
     local state=stopped
     if [[ ! -f $node/exit ]]; then
@@ -141,25 +141,17 @@ status() {
       KOPFKA_WORK_DIR=$node/work "$image/bin/kopfka-ready" 2>/dev/null && state+=", ready" || state+=", not ready"
     fi
     echo "$(basename "$node"): $state"
-    # shellcheck source=/dev/null
-    [[ -n $bootstrap || -f $node/exit ]] || bootstrap=$(. "$node/node.env" && echo "$BOOTSTRAP")
   done
-  [[ -n $bootstrap ]] || return 0
-  local first
-  first=$(nodes "$dir" | head -n1)
-  (
-    . "$first/node.env"
-    local flag=--bootstrap-server
-    [[ $bootstrap == *:9093 ]] && flag=--bootstrap-controller
-    java -Djdk.net.hosts.file="$dir/hosts" -cp "$KOPFKA_LIBS/*" \
-      org.apache.kafka.tools.MetadataQuorumCommand "$flag" "$bootstrap" describe --status
-  )
+  local libs
+  libs=$(. "$(nodes "$dir" | head -n1)/node.env" && echo "$KOPFKA_LIBS")
+  java -Djdk.net.hosts.file="$dir/hosts" -cp "$libs/*" org.apache.kafka.tools.MetadataQuorumCommand \
+    --bootstrap-server "$(<"$dir/bootstrap")" describe --status
 }
 
 stop() {
   local dir=$1 node failed=0
-  # Brokers first, as a rolling operator would, so they can leave the controllers cleanly.
-  for node in $(nodes "$dir" | sort -r); do
+  # Brokers first, as an operator would, so they shut down while the quorum is still there.
+  for node in $(nodes "$dir" | grep -- -brokers-) $(nodes "$dir" | grep -v -- -brokers-); do
     [[ ! -f $node/exit ]] || continue
     kill -TERM "$(<"$node/pid")"
     local end=$((SECONDS + deadline_s))

@@ -1,0 +1,8 @@
+"""Thin kopf handlers: they translate framework events into calls of `reconcile`.
+
+Importing this package registers every handler with kopf's default registry.
+"""
+
+from kopfka.handlers import cluster, settings, topic
+
+__all__ = ["cluster", "settings", "topic"]

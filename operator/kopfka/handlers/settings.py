@@ -1,0 +1,28 @@
+"""Operator startup: kopf settings that keep kopfka's state in its own names, and the API client.
+
+kopf's bookkeeping goes to annotations under kopfka.dev (never to spec or to a status field the CRD
+does not have), the finalizer is kopfka.dev/finalizer, and only warnings become Kubernetes Events so
+a steady cluster causes no writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from kopfka.k8s.client import Kube
+from kopfka.model import names
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = names.FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=names.GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    memo["kube"] = Kube.from_environment()
