@@ -3,7 +3,7 @@
 #
 # Builds the local JRE base image (JRE_BASE_IMAGE in broker-image/versions.env) from the
 # Debian archive, because no container registry is reachable to pull one: debootstrap a
-# minimal Debian with the JRE, curl and CA certificates, then `docker import` it.
+# minimal Debian with the JRE, then `docker import` it.
 # Needs root (debootstrap) and a running engine (hack/docker.sh).
 #
 # Cached: nothing is done when the image exists; the root filesystem tarball is kept in
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../broker-image/versions.env
+# shellcheck source=broker-image/versions.env
 . "$repo/broker-image/versions.env"
 
 cache=${KOPFKA_CACHE:-$HOME/.cache/kopfka}
@@ -53,4 +53,7 @@ if [[ ! -f $tarball ]]; then
 fi
 
 log "importing $tarball as $JRE_BASE_IMAGE"
-docker import "$tarball" "$JRE_BASE_IMAGE" >/dev/null
+# An imported image has no config at all; give it the PATH a Debian image would have, so
+# that images built on it can extend PATH without it starting with an empty entry.
+docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  "$tarball" "$JRE_BASE_IMAGE" >/dev/null

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../broker-image/versions.env
+# shellcheck source=broker-image/versions.env
 . "$repo/broker-image/versions.env"
 
 version=${1:-$KAFKA_VERSION}

@@ -9,8 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KOPFKA_CACHE:-$HOME/.cache/kopfka}
 
-sources=$(cd "$here" && find src -name '*.java' | sort)
-key=$(cd "$here" && cat MANIFEST.MF $sources | sha256sum | cut -c1-12)
+cd "$here"
+mapfile -t sources < <(find src -name '*.java' | sort)
+key=$(cat MANIFEST.MF "${sources[@]}" | sha256sum | cut -c1-12)
 jar=$cache/agent/$key/kopfka-agent.jar
 if [[ -f $jar ]]; then
   echo "$jar"
@@ -21,8 +22,8 @@ mkdir -p "$cache/agent"
 tmp=$(mktemp -d "$cache/agent/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # --release 17: the image's JRE is 17, whatever JDK builds the agent.
-(cd "$here" && javac --release 17 -Xlint:all -Werror -d "$tmp/classes" $sources)
-jar --create --file "$tmp/kopfka-agent.jar" --manifest "$here/MANIFEST.MF" -C "$tmp/classes" .
+javac --release 17 -Xlint:all -Werror -d "$tmp/classes" "${sources[@]}"
+jar --create --file "$tmp/kopfka-agent.jar" --manifest MANIFEST.MF -C "$tmp/classes" .
 mkdir -p "$(dirname "$jar")"
 mv "$tmp/kopfka-agent.jar" "$jar"
 echo "$jar"

@@ -12,14 +12,17 @@
 # demo-controllers-0.demo-controllers.default.svc, resolved by DIR/hosts, the
 # KOPFKA_HOSTS_FILE every JVM gets. Node ids: controllers from 0, brokers from 100.
 # Kafka version: $KAFKA_VERSION, default the one in broker-image/versions.env.
+# The placeholders are literal '${...}' text in single quotes, not expansions.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 image=$(dirname "$here")
 repo=$(dirname "$image")
-# shellcheck source=../versions.env
+version=${KAFKA_VERSION:-}
+# shellcheck source=broker-image/versions.env
 . "$image/versions.env"
-version=${KAFKA_VERSION}
+version=${version:-$KAFKA_VERSION}
 deadline_s=${KOPFKA_DEADLINE:-120}
 cluster=demo
 
@@ -111,6 +114,7 @@ EOF
     [[ $roles == controller || -f $dir/bootstrap ]] || echo "$pod.$set.default.svc:9092" >"$dir/bootstrap"
     # The waiting subshell records the exit code, so `stop` can tell a clean stop.
     (
+      # shellcheck source=/dev/null
       . "$node/node.env"
       "$image/bin/kopfka-entrypoint" >"$node/out.log" 2>&1 &
       echo $! >"$node/pid"
@@ -120,11 +124,20 @@ EOF
     ) >/dev/null 2>&1 &
   done
 
-  local end=$((SECONDS + deadline_s))
-  for node in $(nodes "$dir"); do
+  local end=$((SECONDS + deadline_s)) all problem=""
+  mapfile -t all < <(nodes "$dir")
+  for node in "${all[@]}"; do
     until KOPFKA_WORK_DIR=$node/work "$image/bin/kopfka-ready" 2>/dev/null; do
-      [[ ! -f $node/exit ]] || die "$(basename "$node") exited with $(<"$node/exit"); see $node/out.log"
-      ((SECONDS < end)) || die "$(basename "$node") not ready after ${deadline_s}s; see $node/out.log"
+      if [[ -f $node/exit ]]; then
+        problem="$(basename "$node") exited with $(<"$node/exit")"
+      elif ((SECONDS >= end)); then
+        problem="$(basename "$node") not ready after ${deadline_s}s"
+      fi
+      if [[ -n $problem ]]; then
+        # Leave nothing running behind a failed start.
+        stop "$dir" >&2 || true
+        die "$problem; see $node/out.log"
+      fi
       sleep 0.5
     done
     echo "$(basename "$node") ready"
@@ -133,8 +146,9 @@ EOF
 }
 
 status() {
-  local dir=$1 node
-  for node in $(nodes "$dir"); do
+  local dir=$1 node all
+  mapfile -t all < <(nodes "$dir")
+  for node in "${all[@]}"; do
     local state=stopped
     if [[ ! -f $node/exit ]]; then
       state="running (pid $(<"$node/pid"))"
@@ -143,18 +157,20 @@ status() {
     echo "$(basename "$node"): $state"
   done
   local libs
-  libs=$(. "$(nodes "$dir" | head -n1)/node.env" && echo "$KOPFKA_LIBS")
+  # shellcheck source=/dev/null
+  libs=$(. "${all[0]}/node.env" && echo "$KOPFKA_LIBS")
   java -Djdk.net.hosts.file="$dir/hosts" -cp "$libs/*" org.apache.kafka.tools.MetadataQuorumCommand \
     --bootstrap-server "$(<"$dir/bootstrap")" describe --status
 }
 
-stop() {
-  local dir=$1 node failed=0
-  # Brokers first, as an operator would, so they shut down while the quorum is still there.
-  for node in $(nodes "$dir" | grep -- -brokers-) $(nodes "$dir" | grep -v -- -brokers-); do
-    [[ ! -f $node/exit ]] || continue
-    kill -TERM "$(<"$node/pid")"
-    local end=$((SECONDS + deadline_s))
+# Sends SIGTERM to the given nodes at once and waits until each has exited.
+stop_group() {
+  local node failed=0
+  for node in "$@"; do
+    [[ -f $node/exit ]] || kill -TERM "$(<"$node/pid")"
+  done
+  local end=$((SECONDS + deadline_s))
+  for node in "$@"; do
     until [[ -f $node/exit ]]; do
       ((SECONDS < end)) || die "$(basename "$node") did not stop within ${deadline_s}s"
       sleep 0.2
@@ -162,6 +178,18 @@ stop() {
     echo "$(basename "$node") stopped, exit code $(<"$node/exit")"
     [[ $(<"$node/exit") == 0 || $(<"$node/exit") == 143 ]] || failed=1
   done
+  return $failed
+}
+
+stop() {
+  local dir=$1 failed=0 brokers quorum
+  mapfile -t brokers < <(nodes "$dir" | grep -- -brokers-)
+  mapfile -t quorum < <(nodes "$dir" | grep -v -- -brokers-)
+  # Brokers first, while the quorum still answers their controlled shutdown. The quorum
+  # nodes go together: stopped one by one, the last combined node would wait for a
+  # quorum that no longer exists before its broker half could finish.
+  stop_group "${brokers[@]}" || failed=1
+  stop_group "${quorum[@]}" || failed=1
   return $failed
 }
 

@@ -59,7 +59,9 @@ VOTERS = ",".join(
                 "PLAIN://${KOPFKA_BIND_ADDRESS}:9092",
                 "advertised.listeners": "REPLICATION://${POD_NAME}.events-brokers.streaming.svc:9091,"
                 "PLAIN://${POD_NAME}.events-brokers.streaming.svc:9092",
-                "listener.security.protocol.map": "REPLICATION:PLAINTEXT,PLAIN:PLAINTEXT",
+                "listener.security.protocol.map": (
+                    "CONTROLLER:PLAINTEXT,REPLICATION:PLAINTEXT,PLAIN:PLAINTEXT"
+                ),
                 "inter.broker.listener.name": "REPLICATION",
                 "controller.quorum.voters": VOTERS,
             },

@@ -72,7 +72,11 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
             f"{name}://${{KOPFKA_BIND_ADDRESS}}:{port}" for name, port in endpoints
         ),
         "advertised_listeners": ",".join(f"{name}://{host}:{port}" for name, port in endpoints),
-        "protocol_map": ",".join(f"{name}:PLAINTEXT" for name, _ in endpoints),
+        # Brokers reach the controllers too, so every role maps the CONTROLLER listener.
+        "protocol_map": ",".join(
+            f"{name}:PLAINTEXT"
+            for name in dict.fromkeys(["CONTROLLER", *(n for n, _ in endpoints)])
+        ),
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,
         "rack": spec.rack_topology_key is not None and pool.role.is_broker,

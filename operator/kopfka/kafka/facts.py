@@ -1,0 +1,79 @@
+"""What the operator reads from Kafka, as plain immutable values.
+
+Planners (rollout, rebalance, topics) take these, never a client, so they stay pure and are tested
+with tables of hand-made facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Broker:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    cluster_id: str
+    controller_id: int
+    brokers: tuple[Broker, ...]
+
+    @property
+    def broker_ids(self) -> frozenset[int]:
+        return frozenset(broker.node_id for broker in self.brokers)
+
+
+@dataclass(frozen=True)
+class QuorumMember:
+    node_id: int
+    log_end_offset: int
+
+
+@dataclass(frozen=True)
+class QuorumFacts:
+    leader_id: int
+    leader_epoch: int
+    high_watermark: int
+    voters: tuple[QuorumMember, ...]
+    observers: tuple[QuorumMember, ...]
+
+    def lag(self, node_id: int) -> int | None:
+        """How far a voter or observer is behind the leader's high watermark; None if unknown."""
+        for member in (*self.voters, *self.observers):
+            if member.node_id == node_id:
+                return max(0, self.high_watermark - member.log_end_offset)
+        return None
+
+
+@dataclass(frozen=True)
+class Partition:
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.isr) < len(self.replicas)
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    name: str
+    topic_id: str
+    partitions: tuple[Partition, ...]
+
+    @property
+    def replication_factor(self) -> int:
+        return max((len(p.replicas) for p in self.partitions), default=0)
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    value: str
+    source: str  # Kafka's name for where it comes from, e.g. STATIC_BROKER_CONFIG

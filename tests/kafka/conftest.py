@@ -1,0 +1,46 @@
+"""Fixtures of the Kafka tier: clusters rendered from KafkaCluster specs and run as processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kopfka.kafka.admin import KafkaPythonAdmin
+from kopfka.model.cluster import parse_cluster
+from kopfka.reconcile import new_cluster_id
+
+from tests.kafka.localkafka import LocalKafka, local_kafka
+
+KAFKA_VERSION = "4.4.0"
+SMALL_POOL = {"storage": {"type": "ephemeral"}, "jvm": {"heap": "384Mi"}}
+DEDICATED = {
+    "controllers": {"replicas": 3, **SMALL_POOL},
+    "brokers": {"replicas": 3, **SMALL_POOL},
+    "rack": {"topologyKey": "topology.kubernetes.io/zone"},
+}
+COMBINED = {"mode": "combined", "controllers": {"replicas": 1, **SMALL_POOL}}
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """3 controllers + 3 brokers, rack-aware, shared by the tests that leave it whole."""
+    spec = parse_cluster("tier", "kafka", DEDICATED)
+    with local_kafka(
+        spec, new_cluster_id(), tmp_path_factory.mktemp("dedicated"), KAFKA_VERSION
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def admin(kafka: LocalKafka) -> Iterator[KafkaPythonAdmin]:
+    client = KafkaPythonAdmin(kafka.bootstrap())
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def combined(tmp_path: Path) -> Iterator[LocalKafka]:
+    spec = parse_cluster("solo", "kafka", COMBINED)
+    with local_kafka(spec, new_cluster_id(), tmp_path, KAFKA_VERSION) as cluster:
+        yield cluster
