@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kopfka.kafka.admin import KafkaPythonAdmin
-
 from tests.kafka.localkafka import LocalKafka, wait_for
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.topic import check_against_cluster, parse_topic
-
 from tests.support.cases import BAD_INPUTS, BadInput, load_bad_inputs
 
 CASES = load_bad_inputs()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kopfka.model import crds
 
 CRD_DIR = Path(__file__).parents[2] / "crds"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.names import Role

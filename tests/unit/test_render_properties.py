@@ -8,6 +8,7 @@ from typing import Any
 import kubernetes_validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from kopfka.model.cluster import parse_cluster
 from kopfka.render.cluster import owned_by, render_cluster
 

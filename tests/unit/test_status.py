@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from kopfka.k8s.drift import contains
 from kopfka.model import status
 from kopfka.model.cluster import parse_cluster

@@ -1,0 +1,79 @@
+"""Plain Kafka clients for the tests: make a topic, produce with acks=all, read everything back."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+
+from tests.kafka.localkafka import wait_for
+
+
+@contextlib.contextmanager
+def admin_client(bootstrap: str) -> Iterator[KafkaAdminClient]:
+    client = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def create_topic(
+    bootstrap: str, name: str, *, partitions: int, replicas: int, min_isr: int = 1
+) -> None:
+    with admin_client(bootstrap) as client:
+        client.create_topics(
+            {
+                name: {
+                    "num_partitions": partitions,
+                    "replication_factor": replicas,
+                    "configs": {"min.insync.replicas": str(min_isr)},
+                }
+            }
+        )
+        wait_for(f"topic {name} leaders", lambda: _all_led(client, name, partitions))
+
+
+def _all_led(client: KafkaAdminClient, name: str, partitions: int) -> bool:
+    topic = client.describe_topics([name])[0]
+    return len(topic["partitions"]) == partitions and all(
+        p["leader_id"] >= 0 for p in topic["partitions"]
+    )
+
+
+def produce(bootstrap: str, topic: str, messages: list[bytes]) -> int:
+    """Sends with acks=all and idempotence; returns how many the cluster acknowledged."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, retries=10
+    )
+    try:
+        futures = [producer.send(topic, value=message) for message in messages]
+        producer.flush(timeout=60)
+        return sum(1 for future in futures if future.get(timeout=60) is not None)
+    finally:
+        producer.close(timeout=10)
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, *, timeout: float = 120) -> list[bytes]:
+    """Reads every partition from the beginning until `expected` messages arrived."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000
+    )
+    try:
+        partitions = wait_for(
+            f"partitions of {topic}", lambda: consumer.partitions_for_topic(topic)
+        )
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        consumer.seek_to_beginning()
+        received: list[bytes] = []
+
+        def enough() -> bool:
+            received.extend(record.value for record in consumer)
+            return len(received) >= expected
+
+        wait_for(f"{expected} messages from {topic}", enough, timeout=timeout)
+        return received
+    finally:
+        consumer.close()
