@@ -18,7 +18,9 @@ CACHE=${KOPFKA_CACHE:-$HOME/.cache/kopfka}
 BIN=$CACHE/bin
 GO_DIR=$CACHE/go
 
-DEFAULT_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm kubeconform)
+DEFAULT_TOOLS=(
+  kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm kubeconform
+)
 # Only the e2e tier's real node runs these, so they are built when asked for by name.
 OPTIONAL_TOOLS=(kubelet kube-proxy)
 
@@ -54,17 +56,21 @@ prepare_kubernetes_module() {
   gomod=$(gomod_of "k8s.io/kubernetes@$KUBERNETES_VERSION")
   staging_version=v0.${KUBERNETES_VERSION#v1.}
   modules=$(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { print $1 }' "$gomod")
-  [[ -n $modules ]] || die "found no k8s.io/* v0.0.0 requirements in $gomod; has the layout of k8s.io/kubernetes changed?"
-  mkdir -p "$dir"
+  [[ -n $modules ]] ||
+    die "found no k8s.io/* v0.0.0 requirements in $gomod; has k8s.io/kubernetes' layout changed?"
+  # Written aside and moved into place, so an interrupted run never leaves a half-made module.
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
   (
-    cd "$dir"
-    go mod init kopfka.dev/tools/kubernetes >/dev/null 2>&1
+    cd "$dir.tmp"
+    go mod init kopfka.dev/tools/kubernetes
     go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
     local m
     for m in $modules; do
       go mod edit -replace="$m=$m@$staging_version"
     done
   )
+  mv -T "$dir.tmp" "$dir"
 }
 
 # The same ldflags as Kubernetes' hack/lib/version.sh, so that `kube-apiserver --version` and
@@ -86,8 +92,9 @@ kubernetes_ldflags() {
 
 build_kubernetes() {
   local tool=$1 out=$2 dir=$GO_DIR/wrappers/kubernetes-$KUBERNETES_VERSION
-  [[ -f $dir/go.mod ]] || prepare_kubernetes_module "$dir"
-  (cd "$dir" && go build -mod=mod -trimpath -ldflags "$(kubernetes_ldflags)" -o "$out" "k8s.io/kubernetes/cmd/$tool")
+  [[ -d $dir ]] || prepare_kubernetes_module "$dir"
+  (cd "$dir" && go build -mod=mod -trimpath -ldflags "$(kubernetes_ldflags)" -o "$out" \
+    "k8s.io/kubernetes/cmd/$tool")
   local reported
   if [[ $tool == kubectl ]]; then
     reported=$("$out" version --client 2>&1 || true)
@@ -102,19 +109,25 @@ build_kubernetes() {
 # Kubernetes, only a wrapper module can build it; it needs no replaces of its own.
 build_etcd() {
   local out=$1 dir=$GO_DIR/wrappers/etcd-$ETCD_VERSION
-  if [[ ! -f $dir/go.mod ]]; then
-    mkdir -p "$dir"
-    (cd "$dir" && go mod init kopfka.dev/tools/etcd >/dev/null 2>&1 &&
-      go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION")
+  if [[ ! -d $dir ]]; then
+    rm -rf "$dir.tmp"
+    mkdir -p "$dir.tmp"
+    (
+      cd "$dir.tmp"
+      go mod init kopfka.dev/tools/etcd
+      go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    )
+    mv -T "$dir.tmp" "$dir"
   fi
   (cd "$dir" && go build -mod=mod -trimpath -ldflags "-s -w" -o "$out" go.etcd.io/etcd/server/v3)
 }
 
 # `go install pkg@version` is the upstream-supported way for modules without replaces; it can
-# only write to GOBIN, so it installs into a private directory and the caller moves the result.
+# only write to GOBIN, so it installs into $out.gobin (which ensure_tool cleans up on failure)
+# and moves the result to $out.
 go_install() {
-  local pkg=$1 out=$2 ldflags=$3 gobin
-  gobin=$(mktemp -d "$BIN/.gobin.XXXXXX")
+  local pkg=$1 out=$2 ldflags=$3 gobin=$2.gobin
+  mkdir -p "$gobin"
   GOBIN=$gobin go install -trimpath -ldflags "-s -w $ldflags" "$pkg"
   mv -f "$gobin/$(basename "${pkg%@*}")" "$out"
   rmdir "$gobin"
@@ -123,8 +136,7 @@ go_install() {
 build_tool() {
   local tool=$1 out=$2
   case $tool in
-    kube-*) build_kubernetes "$tool" "$out" ;;
-    kubectl | kubelet) build_kubernetes "$tool" "$out" ;;
+    kube-* | kubectl | kubelet) build_kubernetes "$tool" "$out" ;;
     etcd) build_etcd "$out" ;;
     kwok | kwokctl)
       # KubeVersion is kwokctl's default Kubernetes version; make it the one we build.
@@ -164,13 +176,16 @@ ensure_tool() {
     building="$tool $version"
     (
       # Build to a temporary name: an interrupted build must not leave a file that looks done.
-      trap 'rm -f "$out.tmp.$$"' EXIT
+      # Expanded now: at exit, the functions' own `out` variables would shadow this one.
+      local partial=$out.tmp.$$
+      # shellcheck disable=SC2064
+      trap "rm -rf $(printf '%q ' "$partial" "$partial.gobin")" EXIT
       flock 9
       [[ -x $out ]] && exit 0
       log "building $tool $version"
       start=$SECONDS
-      build_tool "$tool" "$out.tmp.$$"
-      mv -f "$out.tmp.$$" "$out"
+      build_tool "$tool" "$partial"
+      mv -f "$partial" "$out"
       log "built $tool $version in $((SECONDS - start))s"
     ) 9>"$CACHE/locks/$lock.lock"
     building=
@@ -191,7 +206,7 @@ report_failure() {
 
 main() {
   trap report_failure EXIT
-  command -v go >/dev/null || die "go is not on PATH; install Go (see DESIGN.md, Build environment)"
+  command -v go >/dev/null || die "go is not on PATH; these tools need Go 1.26 or newer"
   local tools=("$@") tool
   ((${#tools[@]})) || tools=("${DEFAULT_TOOLS[@]}")
   for tool in "${tools[@]}"; do
