@@ -19,7 +19,6 @@ import itertools
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, TypeVar
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.render import config, statefulset
+from tests.support import waiting
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "broker-image" / "bin" / "kopfka-entrypoint"
@@ -39,24 +39,8 @@ T = TypeVar("T")
 
 
 def wait_for(what: str, check: Callable[[], T | None], *, timeout: float = 120) -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds.
-
-    Errors from `check` count as "not yet", except AssertionError, which means "never": it ends
-    the wait at once (a node that exited will not become ready).
-    """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except AssertionError:
-            raise
-        except Exception as error:
-            last_error = error
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    """Wait for `check`; client errors from a node still starting mean "not yet"."""
+    return waiting.wait_for(check, timeout=timeout, what=what, retry_on=(Exception,))
 
 
 def _build(script: str, *args: str) -> Path:

@@ -31,7 +31,12 @@ def _fields(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]
 @pytest.mark.parametrize("file_name", sorted(crds.all_crds()))
 def test_every_field_has_a_description(file_name: str) -> None:
     schema = crds.all_crds()[file_name]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    undocumented = [path for path, sub in _fields(schema, "") if not sub.get("description")]
+    # The API server refuses anything but a type on the root metadata.
+    undocumented = [
+        path
+        for path, sub in _fields(schema, "")
+        if not sub.get("description") and path != ".metadata"
+    ]
     assert undocumented == []
 
 

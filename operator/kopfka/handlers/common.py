@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 from typing import Any
 
 import kopf
@@ -12,6 +13,17 @@ from kopfka.k8s.client import Kube
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def interval_from_env(variable: str, default: float) -> float:
+    """A timer interval in seconds from the environment (tests shorten them), else `default`."""
+    raw = os.environ.get(variable)
+    if raw is None or raw == "":
+        return default
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"{variable} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 def kube_of(memo: kopf.Memo) -> Kube:

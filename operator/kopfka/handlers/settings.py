@@ -25,4 +25,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     )
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
+    # A cluster deleted while its drift timer is reconciling keeps its finalizer until kopf sees
+    # the timer gone; kopf looks again only every `cancellation_polling` seconds (60 by default),
+    # so deletions stalled for a minute. A reconcile takes well under a second: wait for it.
+    settings.background.instant_exit_timeout = 10
+    settings.background.cancellation_polling = 2
     memo["kube"] = Kube.from_environment()

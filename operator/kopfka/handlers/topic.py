@@ -8,18 +8,21 @@ from typing import Any
 import kopf
 
 from kopfka import reconcile
-from kopfka.handlers.common import kube_of, now
+from kopfka.handlers.common import interval_from_env, kube_of, now
 from kopfka.model import names
 
 TOPICS = (names.GROUP, names.VERSION, names.TOPIC_PLURAL)
-RECHECK_INTERVAL_SECONDS = 30
+# KOPFKA_TOPIC_RECHECK_INTERVAL, seconds; the integration tests shorten it.
+RECHECK_INTERVAL_SECONDS = interval_from_env("KOPFKA_TOPIC_RECHECK_INTERVAL", 30)
 
 
 @kopf.on.resume(*TOPICS)
 @kopf.on.create(*TOPICS)
 @kopf.on.update(*TOPICS)
-def topic_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> str:
-    return reconcile.reconcile_topic(kube_of(memo), dict(body), now=now()).message
+def topic_changed(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    # Logged, not returned: a returned value is patched into the status (and pruned there).
+    outcome = reconcile.reconcile_topic(kube_of(memo), dict(body), now=now())
+    logger.debug("checked: %s", outcome.message)
 
 
 @kopf.timer(*TOPICS, interval=RECHECK_INTERVAL_SECONDS, initial_delay=RECHECK_INTERVAL_SECONDS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, cast
 
 import kubernetes
@@ -76,18 +77,48 @@ class Kube:
         if live is not None and contains(live, applied):
             return live
         logger.info("applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"])
+        resource = self._resource(applied["apiVersion"], applied["kind"])
         self.writes += 1
         try:
-            result = self._resource(applied["apiVersion"], applied["kind"]).server_side_apply(
+            result = cast(
+                Obj,
+                resource.server_side_apply(
+                    body=applied,
+                    name=metadata["name"],
+                    namespace=metadata["namespace"],
+                    field_manager=names.FIELD_MANAGER,
+                    force_conflicts=True,
+                ).to_dict(),
+            )
+        except DynamicApiError as error:
+            if live is None or error.status != HTTPStatus.UNPROCESSABLE_ENTITY:
+                raise ApplyError(
+                    f"{applied['kind']} {metadata['name']}: {error.summary()}"
+                ) from error
+            result = None
+        if result is not None and (live is None or contains(result, applied)):
+            return result
+        # Drift that server-side apply cannot undo: it keeps list items another field manager
+        # owns (a Service port someone edited by hand stays next to ours, or makes the object
+        # invalid with a duplicate port name). A JSON merge patch replaces lists whole.
+        logger.info(
+            "replacing drifted fields of %s %s/%s",
+            applied["kind"],
+            metadata["namespace"],
+            metadata["name"],
+        )
+        self.writes += 1
+        try:
+            patched = resource.patch(
                 body=applied,
                 name=metadata["name"],
                 namespace=metadata["namespace"],
+                content_type="application/merge-patch+json",
                 field_manager=names.FIELD_MANAGER,
-                force_conflicts=True,
             )
         except DynamicApiError as error:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
-        return cast(Obj, result.to_dict())
+        return cast(Obj, patched.to_dict())
 
     def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
         """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile."""

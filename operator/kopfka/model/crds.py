@@ -17,7 +17,6 @@ from kopfka.model.schema_dsl import Schema, obj
 ROOT_DESCRIPTIONS = {
     "apiVersion": "APIVersion of the object.",
     "kind": "Kind of the object.",
-    "metadata": "Standard object metadata.",
 }
 
 
@@ -25,7 +24,8 @@ def _root(kind_description: str, spec: Schema, status: Schema, *, required: bool
     properties: dict[str, Schema] = {
         "apiVersion": {"type": "string", "description": ROOT_DESCRIPTIONS["apiVersion"]},
         "kind": {"type": "string", "description": ROOT_DESCRIPTIONS["kind"]},
-        "metadata": {"type": "object", "description": ROOT_DESCRIPTIONS["metadata"]},
+        # The API server allows nothing but a type on the root metadata.
+        "metadata": {"type": "object"},
         "spec": spec,
         "status": status,
     }

@@ -1,0 +1,210 @@
+"""Fixtures of the integration tier: a real control plane, the CRDs, the operator as a process.
+
+One control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and one
+operator serve the whole session; every test gets its own namespace. The operator is a real
+`kopfka run --verbose` subprocess whose log goes to a file (printed with a failing test). It talks
+to the API server through `tests.support.apiproxy`, which records every write it sends, and runs
+with short timer intervals (KOPFKA_DRIFT_INTERVAL, KOPFKA_TOPIC_RECHECK_INTERVAL) so that timer
+behaviour is observable in seconds. Volume claims are provisioned by the control plane itself
+(hack/cluster.sh: kube-controller-manager's hostPath provisioner behind a default StorageClass).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # `tests.support` and `tests.integration` as packages
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.integration.controlplane import ControlPlane  # noqa: E402
+from tests.support.apiproxy import ApiProxy  # noqa: E402
+from tests.support.kube import TestKube  # noqa: E402
+from tests.support.operator import (  # noqa: E402
+    KOPFKA,
+    TIER_DRIFT_INTERVAL,
+    TIER_TOPIC_RECHECK_INTERVAL,
+    OperatorProcess,
+)
+from tests.support.waiting import wait_for  # noqa: E402
+
+NAMESPACE_CLEANUP_TIMEOUT = 180.0
+LOG_TAIL_LINES = 300
+
+_log_offset = pytest.StashKey[int]()
+# The operator of this session while it is up, for the failure report hook.
+_operator: dict[str, OperatorProcess] = {}
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    with ControlPlane() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def kube(control_plane: ControlPlane) -> Iterator[TestKube]:
+    client = TestKube(
+        kubeconfig=control_plane.kubeconfig, kubectl=control_plane.bin_dir / "kubectl"
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def crd_documents() -> list[dict[str, object]]:
+    """The CRDs exactly as `kopfka crds` prints them."""
+    out = subprocess.run(
+        [str(KOPFKA), "crds"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+@pytest.fixture(scope="session")
+def crds(kube: TestKube, crd_documents: list[dict[str, object]]) -> list[str]:
+    """Install the CRDs and wait until the API server serves them; returns their names."""
+    kube.apply(*crd_documents)
+    names = [str(doc["metadata"]["name"]) for doc in crd_documents]  # type: ignore[index]
+    for name in names:
+        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+    return names
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("operator")
+
+
+@pytest.fixture(scope="session")
+def api_proxy(control_plane: ControlPlane, workdir: Path) -> Iterator[ApiProxy]:
+    proxy = ApiProxy(
+        upstream_kubeconfig=control_plane.kubeconfig, workdir=workdir, env=control_plane.environ()
+    )
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def operator(
+    control_plane: ControlPlane,
+    crds: list[str],
+    api_proxy: ApiProxy,
+    workdir: Path,
+) -> Iterator[OperatorProcess]:
+    """`kopfka run --verbose`, watching all namespaces; tests may kill and restart it."""
+    env = control_plane.environ()
+    env.update(
+        KUBECONFIG=str(api_proxy.kubeconfig),
+        KOPFKA_DRIFT_INTERVAL=str(TIER_DRIFT_INTERVAL),
+        KOPFKA_TOPIC_RECHECK_INTERVAL=str(TIER_TOPIC_RECHECK_INTERVAL),
+        PYTHONUNBUFFERED="1",
+    )
+    process = OperatorProcess(env=env, log_path=workdir / "operator.log")
+    sys.stderr.write(f"\noperator log: {process.log_path}\n")
+    try:
+        process.start()
+        _operator["process"] = process
+        yield process
+    finally:
+        _operator.clear()
+        process.stop()
+
+
+class Namespaces:
+    """Makes namespaces for tests; deletes them after each test and, at the end of the session
+    (before the operator stops), waits until every one is gone: a stuck finalizer fails there."""
+
+    def __init__(self, kube: TestKube) -> None:
+        self.kube = kube
+        self.made: list[str] = []
+
+    def make(self, hint: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", hint.lower()).strip("-")[:40].strip("-")
+        name = f"it-{slug}-{uuid.uuid4().hex[:5]}"
+        self.kube.kubectl("create", "namespace", name)
+        self.kube.kubectl("label", "namespace", name, "kopfka.dev/integration-test=true")
+        self.made.append(name)
+        return name
+
+    def delete(self, name: str) -> None:
+        self.kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+
+    def wait_all_gone(self) -> None:
+        def gone() -> bool:
+            left = {ns["metadata"]["name"] for ns in self.kube.list("v1", "Namespace")}
+            return not left.intersection(self.made)
+
+        wait_for(
+            gone,
+            timeout=NAMESPACE_CLEANUP_TIMEOUT,
+            what="the test namespaces to be deleted",
+            describe=lambda: self.kube.kubectl(
+                "get", "namespaces", "-l", "kopfka.dev/integration-test=true", "-o", "wide"
+            ),
+        )
+
+
+@pytest.fixture(scope="session")
+def namespaces(kube: TestKube, operator: OperatorProcess) -> Iterator[Namespaces]:
+    registry = Namespaces(kube)
+    yield registry
+    if operator.process is None or operator.process.poll() is not None:
+        operator.start()  # its finalizer handlers must run for the namespaces to go
+    registry.wait_all_gone()
+
+
+@pytest.fixture
+def new_namespace(
+    namespaces: Namespaces, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Call it for each namespace a test needs; they are deleted after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = namespaces.make(request.node.name)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        namespaces.delete(name)
+
+
+@pytest.fixture
+def namespace(new_namespace: Callable[[], str]) -> str:
+    return new_namespace()
+
+
+@pytest.fixture(autouse=True)
+def _mark_operator_log(request: pytest.FixtureRequest) -> None:
+    """Remember where the operator log stood when the test started, for the failure report."""
+    if "process" in _operator:
+        request.node.stash[_log_offset] = _operator["process"].log_size()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    process = _operator.get("process")
+    if report.failed and process is not None and process.log_path.exists():
+        offset = item.stash.get(_log_offset, 0)
+        lines = process.log_since(offset).splitlines()[-LOG_TAIL_LINES:]
+        report.sections.append(
+            (
+                "operator log",
+                f"{process.log_path} (last {len(lines)} lines since the test started)\n"
+                + "\n".join(lines),
+            )
+        )
+    return report

@@ -1,0 +1,136 @@
+"""A valid KafkaCluster becomes every child object, owned by the cluster, and Ready once kwok
+reports its pods ready."""
+
+from __future__ import annotations
+
+from tests.support.clusters import children, claims, pods, wait_ready
+from tests.support.kube import Obj, TestKube, condition
+from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster
+from tests.support.operator import OperatorProcess
+from tests.support.waiting import wait_for
+
+NODE_ID = "kopfka.dev/node-id"
+CONTROLLER_IDS = {
+    "events-controllers-0": 9000,
+    "events-controllers-1": 9001,
+    "events-controllers-2": 9002,
+}
+BROKER_IDS = {"events-brokers-0": 0, "events-brokers-1": 1, "events-brokers-2": 2}
+
+
+def _owner_is(obj: Obj, cluster: Obj) -> None:
+    references = obj["metadata"].get("ownerReferences") or []
+    assert references == [
+        {
+            "apiVersion": "kopfka.dev/v1alpha1",
+            "kind": "KafkaCluster",
+            "name": cluster["metadata"]["name"],
+            "uid": cluster["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ], f"{obj['kind']} {obj['metadata']['name']}"
+
+
+def _cluster_id_env(statefulset: Obj) -> set[str]:
+    return {
+        env["value"]
+        for container in statefulset["spec"]["template"]["spec"]["containers"]
+        for env in container.get("env") or []
+        if env["name"] == "KOPFKA_CLUSTER_ID"
+    }
+
+
+def test_dedicated_cluster_gets_every_child_and_becomes_ready(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    cluster = wait_ready(kube, "events", namespace)
+
+    made = children(kube, "events", namespace)
+    assert set(made) == {
+        "ServiceAccount/events-kafka",
+        "ConfigMap/events-controllers-config",
+        "ConfigMap/events-brokers-config",
+        "Service/events-controllers",
+        "Service/events-brokers",
+        "Service/events-kafka-bootstrap",
+        "StatefulSet/events-controllers",
+        "StatefulSet/events-brokers",
+        "PodDisruptionBudget/events-controllers",
+        "PodDisruptionBudget/events-brokers",
+    }
+    for obj in made.values():
+        _owner_is(obj, cluster)
+    assert made["Service/events-controllers"]["spec"]["clusterIP"] == "None"
+    assert made["Service/events-brokers"]["spec"]["clusterIP"] == "None"
+    bootstrap = made["Service/events-kafka-bootstrap"]["spec"]
+    assert bootstrap["type"] == "ClusterIP"
+    assert [port["port"] for port in bootstrap["ports"]] == [9092]
+    for role in ("controllers", "brokers"):
+        statefulset = made[f"StatefulSet/events-{role}"]
+        assert statefulset["spec"]["replicas"] == 3
+        assert statefulset["spec"]["updateStrategy"] == {"type": "OnDelete"}
+        template = statefulset["spec"]["volumeClaimTemplates"][0]
+        assert template["spec"]["resources"]["requests"]["storage"] == "1Gi"
+
+    status = cluster["status"]
+    assert status["observedGeneration"] == cluster["metadata"]["generation"]
+    assert status["clusterId"]
+    assert status["bootstrapServers"] == f"events-kafka-bootstrap.{namespace}.svc:9092"
+    assert status["readyBrokers"] == 3
+    assert {node["pod"]: node["nodeId"] for node in status["nodes"]} == CONTROLLER_IDS | BROKER_IDS
+    assert all(node["ready"] and node["upToDate"] for node in status["nodes"])
+    assert status["rollout"]["pending"] == []
+    reconciling = condition(cluster, "Reconciling")
+    assert reconciling is not None
+    assert reconciling["status"] == "False"
+    # One cluster id, in status and in both StatefulSets.
+    assert _cluster_id_env(made["StatefulSet/events-controllers"]) == {status["clusterId"]}
+    assert _cluster_id_env(made["StatefulSet/events-brokers"]) == {status["clusterId"]}
+
+    # Every pod carries its Kafka node id.
+    def all_labelled() -> dict[str, Obj] | None:
+        found = pods(kube, "events", namespace)
+        return found if all(NODE_ID in p["metadata"]["labels"] for p in found.values()) else None
+
+    labelled = wait_for(all_labelled, timeout=30, what="node-id labels on the pods")
+    node_ids = {name: int(pod["metadata"]["labels"][NODE_ID]) for name, pod in labelled.items()}
+    assert node_ids == CONTROLLER_IDS | BROKER_IDS
+    # Pods are spread over the kwok nodes' zones by the scheduler and bound to their claims.
+    assert all(pod["spec"].get("nodeName") for pod in labelled.values())
+    assert claims(kube, namespace) == sorted(f"data-{name}" for name in labelled)
+    bound = kube.list("v1", "PersistentVolumeClaim", namespace)
+    assert {claim["status"]["phase"] for claim in bound} == {"Bound"}
+
+
+def test_combined_single_node_with_ephemeral_storage_becomes_ready(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("demo", namespace, COMBINED_EPHEMERAL))
+    cluster = wait_ready(kube, "demo", namespace)
+
+    made = children(kube, "demo", namespace)
+    assert set(made) == {
+        "ServiceAccount/demo-kafka",
+        "ConfigMap/demo-nodes-config",
+        "Service/demo-nodes",
+        "Service/demo-kafka-bootstrap",
+        "StatefulSet/demo-nodes",
+        "PodDisruptionBudget/demo-nodes",
+    }
+    for obj in made.values():
+        _owner_is(obj, cluster)
+    statefulset = made["StatefulSet/demo-nodes"]["spec"]
+    assert statefulset["replicas"] == 1
+    assert "volumeClaimTemplates" not in statefulset
+    volumes = {volume["name"]: volume for volume in statefulset["template"]["spec"]["volumes"]}
+    assert "emptyDir" in volumes["data"]
+    assert claims(kube, namespace) == []
+
+    status = cluster["status"]
+    assert status["readyBrokers"] == 1
+    assert [(node["pod"], node["nodeId"], node["role"]) for node in status["nodes"]] == [
+        ("demo-nodes-0", 0, "combined")
+    ]
+    assert status["bootstrapServers"] == f"demo-kafka-bootstrap.{namespace}.svc:9092"

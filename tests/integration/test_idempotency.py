@@ -1,0 +1,57 @@
+"""A reconcile of an unchanged cluster writes nothing, measured on the wire.
+
+The operator reaches the API server only through the recording proxy (see conftest), so every
+request it sends is counted. After the cluster is Ready and settled, the drift timer reconciles it
+again and again (KOPFKA_DRIFT_INTERVAL is 5s in this tier); over a window of several such runs no
+resourceVersion of the cluster or a child may change, and the operator may send no write at all
+for the namespace (no apply, no status patch, no Event).
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.support.apiproxy import ApiProxy
+from tests.support.clusters import resource_versions, wait_ready
+from tests.support.kube import TestKube
+from tests.support.manifests import kafka_cluster
+from tests.support.operator import TIER_DRIFT_INTERVAL as DRIFT_INTERVAL
+from tests.support.operator import OperatorProcess
+from tests.support.waiting import wait_for
+
+DRIFT_RUNS = 3
+
+
+def drift_runs(api_proxy: ApiProxy, namespace: str, name: str, since: float) -> int:
+    """Full reconciles of `name` since `since`: each one reads the last child it applies, the
+    brokers' PodDisruptionBudget, and nothing else reads that object."""
+    path = f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{name}-brokers"
+    return len(api_proxy.requests(since=since, path=path, method="GET"))
+
+
+def test_reconciling_an_unchanged_cluster_writes_nothing(
+    kube: TestKube, operator: OperatorProcess, api_proxy: ApiProxy, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    wait_ready(kube, "events", namespace)
+    # Settled: one drift run completed after Ready (anything the pods' last events caused is done).
+    ready_at = time.time()
+    wait_for(
+        lambda: drift_runs(api_proxy, namespace, "events", ready_at) >= 1,
+        timeout=DRIFT_INTERVAL * 4,
+        what="a drift-timer reconcile after Ready",
+    )
+
+    before = resource_versions(kube, "events", namespace)
+    start = time.time()
+    wait_for(
+        lambda: drift_runs(api_proxy, namespace, "events", start) >= DRIFT_RUNS,
+        timeout=DRIFT_INTERVAL * (DRIFT_RUNS + 3),
+        what=f"{DRIFT_RUNS} drift-timer reconciles",
+    )
+    writes = api_proxy.writes(since=start, path=f"/namespaces/{namespace}/")
+    after = resource_versions(kube, "events", namespace)
+
+    assert [str(write) for write in writes] == []
+    assert after == before
+    assert len(before) == 11  # the cluster and its ten children were all compared

@@ -1,0 +1,92 @@
+"""What the tests check about KafkaClusters and their children, and how they wait for it."""
+
+from __future__ import annotations
+
+from tests.support.kube import Obj, TestKube, condition, status_summary
+from tests.support.waiting import wait_for
+
+READY_TIMEOUT = 180.0
+CONDITION_TIMEOUT = 60.0
+
+# Every kind of object the operator makes for a cluster, as (apiVersion, kind).
+CHILD_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "StatefulSet"),
+    ("policy/v1", "PodDisruptionBudget"),
+)
+CLUSTER_LABEL = "kopfka.dev/cluster"
+
+
+def wait_condition(
+    kube: TestKube,
+    kind: str,
+    name: str,
+    namespace: str,
+    *,
+    type: str,
+    status: str,
+    reason: str | None = None,
+    generation: bool = True,
+    timeout: float = CONDITION_TIMEOUT,
+) -> Obj:
+    """Wait until the object's condition has `status` (and `reason`); with `generation`, the
+    condition must also describe the object's current generation. Returns the object."""
+
+    def probe() -> Obj | None:
+        obj = kube.get("kopfka.dev/v1alpha1", kind, name, namespace)
+        found = condition(obj, type)
+        if obj is None or found is None or found.get("status") != status:
+            return None
+        if reason is not None and found.get("reason") != reason:
+            return None
+        if generation and found.get("observedGeneration") != obj["metadata"]["generation"]:
+            return None
+        return obj
+
+    want = f"{type}={status}" + (f" ({reason})" if reason else "")
+    return wait_for(
+        probe,
+        timeout=timeout,
+        what=f"{kind} {namespace}/{name} to report {want}",
+        describe=lambda: status_summary(kube.get("kopfka.dev/v1alpha1", kind, name, namespace)),
+    )
+
+
+def wait_ready(kube: TestKube, name: str, namespace: str, *, timeout: float = READY_TIMEOUT) -> Obj:
+    return wait_condition(
+        kube, "KafkaCluster", name, namespace, type="Ready", status="True", timeout=timeout
+    )
+
+
+def children(kube: TestKube, name: str, namespace: str) -> dict[str, Obj]:
+    """The cluster's children by "Kind/name" (objects labelled with the cluster's name)."""
+    found: dict[str, Obj] = {}
+    for api_version, kind in CHILD_KINDS:
+        for obj in kube.list(api_version, kind, namespace, {CLUSTER_LABEL: name}):
+            found[f"{kind}/{obj['metadata']['name']}"] = obj
+    return found
+
+
+def resource_versions(kube: TestKube, name: str, namespace: str) -> dict[str, str]:
+    """resourceVersion of the KafkaCluster and of each child: any write changes one of them."""
+    versions = {
+        key: obj["metadata"]["resourceVersion"]
+        for key, obj in children(kube, name, namespace).items()
+    }
+    versions["KafkaCluster"] = kube.cluster(name, namespace)["metadata"]["resourceVersion"]  # type: ignore[index]
+    return versions
+
+
+def pods(kube: TestKube, name: str, namespace: str) -> dict[str, Obj]:
+    return {
+        pod["metadata"]["name"]: pod
+        for pod in kube.list("v1", "Pod", namespace, {CLUSTER_LABEL: name})
+    }
+
+
+def claims(kube: TestKube, namespace: str) -> list[str]:
+    return sorted(
+        claim["metadata"]["name"] for claim in kube.list("v1", "PersistentVolumeClaim", namespace)
+    )
