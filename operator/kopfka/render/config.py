@@ -14,6 +14,7 @@ import jinja2
 from kopfka.model import kafka_config, names, schema
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.names import Role
+from kopfka.render import meta
 
 DATA_MOUNT = "/var/lib/kafka"
 CONFIG_MOUNT = "/etc/kopfka/config"
@@ -93,13 +94,9 @@ def config_map(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": names.config_map_name(spec.name, pool.role),
-            "namespace": spec.namespace,
-            "labels": names.labels(
-                spec.name, pool.role.value, version=spec.version, role=pool.role
-            ),
-        },
+        "metadata": meta.object_meta(
+            spec, names.config_map_name(spec.name, pool.role), meta.pool_labels(spec, pool)
+        ),
         "data": {
             "server.properties": server_properties(spec, pool),
             "log4j2.yaml": log4j2_yaml(),

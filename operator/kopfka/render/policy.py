@@ -6,6 +6,7 @@ from typing import Any
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.render import meta
 
 
 def disruption_budget(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
@@ -13,13 +14,9 @@ def disruption_budget(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {
-            "name": names.pool_name(spec.name, pool.role),
-            "namespace": spec.namespace,
-            "labels": names.labels(
-                spec.name, pool.role.value, version=spec.version, role=pool.role
-            ),
-        },
+        "metadata": meta.object_meta(
+            spec, names.pool_name(spec.name, pool.role), meta.pool_labels(spec, pool)
+        ),
         "spec": {
             "maxUnavailable": 1,
             "selector": {"matchLabels": names.selector_labels(spec.name, pool.role)},
@@ -32,10 +29,10 @@ def service_account(spec: ClusterSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {
-            "name": names.service_account_name(spec.name),
-            "namespace": spec.namespace,
-            "labels": names.labels(spec.name, "kafka", version=spec.version),
-        },
+        "metadata": meta.object_meta(
+            spec,
+            names.service_account_name(spec.name),
+            names.labels(spec.name, "kafka", version=spec.version),
+        ),
         "automountServiceAccountToken": False,
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.render import meta
 from kopfka.render.config import container_ports
 
 
@@ -14,13 +15,9 @@ def headless_service(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": names.pool_name(spec.name, pool.role),
-            "namespace": spec.namespace,
-            "labels": names.labels(
-                spec.name, pool.role.value, version=spec.version, role=pool.role
-            ),
-        },
+        "metadata": meta.object_meta(
+            spec, names.pool_name(spec.name, pool.role), meta.pool_labels(spec, pool)
+        ),
         "spec": {
             "clusterIP": "None",
             "publishNotReadyAddresses": True,
@@ -39,11 +36,11 @@ def bootstrap_service(spec: ClusterSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": names.bootstrap_service_name(spec.name),
-            "namespace": spec.namespace,
-            "labels": names.labels(spec.name, "bootstrap", version=spec.version),
-        },
+        "metadata": meta.object_meta(
+            spec,
+            names.bootstrap_service_name(spec.name),
+            names.labels(spec.name, "bootstrap", version=spec.version),
+        ),
         "spec": {
             "type": "ClusterIP",
             "selector": names.selector_labels(spec.name, pool.role),

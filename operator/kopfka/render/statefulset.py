@@ -11,6 +11,7 @@ from typing import Any
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
+from kopfka.render import meta
 from kopfka.render.config import CONFIG_MOUNT, DATA_MOUNT, container_ports, server_properties
 
 IMAGE_BIN = "/opt/kafka/bin"
@@ -168,9 +169,7 @@ def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
         "kind": "PersistentVolumeClaim",
         "metadata": {
             "name": "data",
-            "labels": names.labels(
-                spec.name, pool.role.value, version=spec.version, role=pool.role
-            ),
+            "labels": meta.pool_labels(spec, pool),
         },
         "spec": claim_spec,
     }
@@ -179,7 +178,7 @@ def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
 def stateful_set(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     pod_labels = {
         **spec.template.labels,
-        **names.labels(spec.name, pool.role.value, version=spec.version, role=pool.role),
+        **meta.pool_labels(spec, pool),
     }
     pod_annotations = {
         **spec.template.annotations,
@@ -206,12 +205,8 @@ def stateful_set(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, An
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {
-            "name": names.pool_name(spec.name, pool.role),
-            "namespace": spec.namespace,
-            "labels": names.labels(
-                spec.name, pool.role.value, version=spec.version, role=pool.role
-            ),
-        },
+        "metadata": meta.object_meta(
+            spec, names.pool_name(spec.name, pool.role), meta.pool_labels(spec, pool)
+        ),
         "spec": sts_spec,
     }
