@@ -15,15 +15,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: help venv lint test test-unit crds
+.PHONY: help venv lint test test-unit crds bench
 help:  ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
 venv: $(STAMP)  ## create .venv with the operator and dev tools
 
 lint: $(STAMP)  ## ruff, mypy --strict, import-linter layer contracts
-	$(VENV)/bin/ruff check operator tests
-	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/ruff check operator tests bench
+	$(VENV)/bin/ruff format --check operator tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -35,4 +35,7 @@ crds: $(STAMP)  ## regenerate crds/ from the model
 
 include $(wildcard mk/*.mk)
 
-test: lint test-unit  ## every tier: what CI runs
+# Fast tiers first, so a lint or unit failure stops the run before the slow ones start.
+test: lint test-unit test-integration test-kafka broker-image-check  ## every tier: what CI runs
+
+bench: bench-integration bench-kafka  ## every benchmark; results in bench/results/*.json

@@ -195,8 +195,11 @@ class LocalKafka:
         return code
 
     def kill_node(self, node: Node) -> None:
+        """SIGKILL the node's whole process group: a StorageTool JVM the entrypoint started
+        before exec would otherwise outlive it."""
         assert node.process is not None
-        node.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(node.process.pid, signal.SIGKILL)
         node.process.wait(timeout=30)
         node.process = None
 
@@ -224,9 +227,7 @@ class LocalKafka:
             for node in running:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     node.process.wait(timeout=60)  # type: ignore[union-attr]
-                if node.running:
-                    self.kill_node(node)
-                node.process = None
+                self.kill_node(node)
         self._remove_hosts()
 
     # -- addressing --------------------------------------------------------------------------
