@@ -4,6 +4,7 @@ storage formatting happens once."""
 from __future__ import annotations
 
 from kopfka.kafka.admin import KafkaPythonAdmin
+from kopfka.kafka.facts import TopicFacts
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.localkafka import LocalKafka, wait_for
 
@@ -12,16 +13,20 @@ def messages(prefix: str, count: int) -> list[bytes]:
     return [f"{prefix}-{index}".encode() for index in range(count)]
 
 
+def described(admin: KafkaPythonAdmin, topic: str) -> TopicFacts:
+    """The topic as the admin client's broker sees it; its metadata may lag a fresh creation."""
+    return wait_for(f"{topic} in the metadata", lambda: admin.topics([topic]).get(topic))
+
+
 def in_sync(admin: KafkaPythonAdmin, topic: str) -> bool:
-    partitions = admin.topics([topic])[topic].partitions
-    return all(not p.under_replicated for p in partitions)
+    return all(not p.under_replicated for p in described(admin, topic).partitions)
 
 
 def test_produce_acks_all_and_consume_across_brokers(
     kafka: LocalKafka, admin: KafkaPythonAdmin
 ) -> None:
     create_topic(kafka.bootstrap(), "spread", partitions=6, replicas=3, min_isr=2)
-    leaders = {p.leader for p in admin.topics(["spread"])["spread"].partitions}
+    leaders = {p.leader for p in described(admin, "spread").partitions}
     assert leaders == {0, 1, 2}, "six partitions should be led by every broker"
     sent = messages("spread", 600)
     assert produce(kafka.bootstrap(), "spread", sent) == len(sent)
@@ -32,15 +37,13 @@ def test_graceful_stop_moves_leadership_away(kafka: LocalKafka, admin: KafkaPyth
     create_topic(kafka.bootstrap(), "handover", partitions=6, replicas=3, min_isr=2)
     broker = kafka.node(2)
     led_before = [
-        p.partition
-        for p in admin.topics(["handover"])["handover"].partitions
-        if p.leader == broker.node_id
+        p.partition for p in described(admin, "handover").partitions if p.leader == broker.node_id
     ]
     assert led_before, "broker 2 should lead some partitions"
     code = kafka.stop_node(broker)
     assert code in (0, 143), f"unclean exit {code}"
     assert "controlled shutdown" in broker.log.read_text().lower()
-    partitions = admin.topics(["handover"])["handover"].partitions
+    partitions = described(admin, "handover").partitions
     assert all(p.leader not in (-1, broker.node_id) for p in partitions)
     kafka.start_node(broker)
     kafka.wait_ready([broker])
