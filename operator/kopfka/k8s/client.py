@@ -2,7 +2,7 @@
 
 Writes go through `apply` (server-side apply, field manager `kopfka`), which first compares the live
 object with the desired one and sends nothing when it is already in place: a reconcile of an
-unchanged resource makes no write. `writes` counts what was sent, for logs and tests.
+unchanged resource makes no write.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ class ApplyError(Exception):
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._dynamic = DynamicClient(api_client)
-        self.writes = 0
 
     @classmethod
     def from_environment(cls) -> Kube:
@@ -78,7 +77,6 @@ class Kube:
             return live
         logger.info("applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"])
         resource = self._resource(applied["apiVersion"], applied["kind"])
-        self.writes += 1
         try:
             result = cast(
                 Obj,
@@ -107,7 +105,6 @@ class Kube:
             metadata["namespace"],
             metadata["name"],
         )
-        self.writes += 1
         try:
             patched = resource.patch(
                 body=applied,
@@ -126,7 +123,6 @@ class Kube:
         body: Obj = {"status": status}
         if expect_version:
             body["metadata"] = {"resourceVersion": metadata["resourceVersion"]}
-        self.writes += 1
         try:
             result = self._resource(owner["apiVersion"], owner["kind"]).status.patch(
                 body=body,
@@ -143,7 +139,6 @@ class Kube:
         current = obj["metadata"].get("labels") or {}
         if all(current.get(key) == value for key, value in labels.items()):
             return
-        self.writes += 1
         self._resource(obj["apiVersion"], obj["kind"]).patch(
             body={"metadata": {"labels": dict(labels)}},
             name=obj["metadata"]["name"],

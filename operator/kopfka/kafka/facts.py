@@ -42,13 +42,6 @@ class QuorumFacts:
     voters: tuple[QuorumMember, ...]
     observers: tuple[QuorumMember, ...]
 
-    def lag(self, node_id: int) -> int | None:
-        """How far a voter or observer is behind the leader's high watermark; None if unknown."""
-        for member in (*self.voters, *self.observers):
-            if member.node_id == node_id:
-                return max(0, self.high_watermark - member.log_end_offset)
-        return None
-
 
 @dataclass(frozen=True)
 class Partition:

@@ -15,14 +15,12 @@ TOPIC_PLURAL = "kafkatopics"
 FIELD_MANAGER = "kopfka"
 FINALIZER = f"{GROUP}/finalizer"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
-ROLL_ANNOTATION = f"{GROUP}/roll"
 RESTART_HASH_ANNOTATION = f"{GROUP}/restart-hash"
 DESIRED_HASH_ANNOTATION = f"{GROUP}/desired-hash"
 
 CLUSTER_LABEL = f"{GROUP}/cluster"
 ROLE_LABEL = f"{GROUP}/role"
 NODE_ID_LABEL = f"{GROUP}/node-id"
-POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 
 class Role(StrEnum):

@@ -117,6 +117,26 @@ def cluster_status(
     return status
 
 
+def _with_conditions(
+    previous: Mapping[str, Any],
+    observed: list[Condition],
+    *,
+    generation: int,
+    now: str,
+    reconciled: bool = True,
+) -> dict[str, Any]:
+    """`previous` with the observed conditions replaced (others kept); `reconciled` also records
+    the generation as observed."""
+    replaced = {condition.type for condition in observed}
+    before = previous.get("conditions") or []
+    kept = [item for item in before if item.get("type") not in replaced]
+    merged = merge_conditions(before, observed, now=now, generation=generation)
+    status = {**previous, "conditions": kept + merged}
+    if reconciled:
+        status["observedGeneration"] = generation
+    return status
+
+
 def failed_status(
     *,
     reason: str,
@@ -126,39 +146,19 @@ def failed_status(
     now: str,
 ) -> dict[str, Any]:
     """Status for a spec the operator cannot act on: it says why and touches nothing else."""
-    return {
-        **previous,
-        "observedGeneration": generation,
-        "conditions": merge_conditions(
-            previous.get("conditions") or [],
-            [
-                Condition(READY, False, reason, message),
-                Condition(RECONCILING, False, reason, message),
-                Condition(DEGRADED, True, reason, message),
-            ],
-            now=now,
-            generation=generation,
-        ),
-    }
+    observed = [
+        Condition(READY, False, reason, message),
+        Condition(RECONCILING, False, reason, message),
+        Condition(DEGRADED, True, reason, message),
+    ]
+    return _with_conditions(previous, observed, generation=generation, now=now)
 
 
 def paused_status(*, previous: Mapping[str, Any], generation: int, now: str) -> dict[str, Any]:
     """Keeps what was observed; says that nothing is being reconciled."""
-    kept = [item for item in previous.get("conditions") or [] if item.get("type") != RECONCILING]
-    paused = merge_conditions(
-        previous.get("conditions") or [],
-        [
-            Condition(
-                RECONCILING,
-                False,
-                "Paused",
-                f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}",
-            )
-        ],
-        now=now,
-        generation=generation,
-    )
-    return {**previous, "conditions": kept + paused}
+    message = f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}"
+    observed = [Condition(RECONCILING, False, "Paused", message)]
+    return _with_conditions(previous, observed, generation=generation, now=now, reconciled=False)
 
 
 def topic_status(
@@ -170,13 +170,5 @@ def topic_status(
     generation: int,
     now: str,
 ) -> dict[str, Any]:
-    return {
-        **previous,
-        "observedGeneration": generation,
-        "conditions": merge_conditions(
-            previous.get("conditions") or [],
-            [Condition(READY, ready, reason, message)],
-            now=now,
-            generation=generation,
-        ),
-    }
+    observed = [Condition(READY, ready, reason, message)]
+    return _with_conditions(previous, observed, generation=generation, now=now)
