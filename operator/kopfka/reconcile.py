@@ -18,7 +18,7 @@ from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
-from kopfka.model.topic import check_against_cluster, parse_topic
+from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by, render_cluster
 from kopfka.render.statefulset import restart_hash
 
@@ -94,11 +94,23 @@ def _parse(kube: Kube, body: Obj, now: str) -> ClusterSpec | None:
     try:
         return parse_cluster(metadata["name"], metadata["namespace"], body.get("spec") or {})
     except SpecError as error:
-        failed = status.failed_status(
-            reason="InvalidSpec", message=str(error), **_context(body, now)
+        reason, message = "InvalidSpec", str(error)
+    except Exception as error:  # a bug in kopfka: say so in the status instead of retrying blind
+        logger.exception(
+            "parsing KafkaCluster %s/%s failed", metadata["namespace"], metadata["name"]
         )
-        _write_status(kube, body, failed)
-        return None
+        reason, message = "InternalError", internal_error_message(error)
+    _write_status(
+        kube, body, status.failed_status(reason=reason, message=message, **_context(body, now))
+    )
+    return None
+
+
+def internal_error_message(error: Exception) -> str:
+    return (
+        f"kopfka failed on this spec ({type(error).__name__}: {error}); this is a bug in "
+        "kopfka: please report it with the spec"
+    )
 
 
 def _ensure_cluster_id(
@@ -130,15 +142,26 @@ def _cluster_id_from_pods_env(kube: Kube, spec: ClusterSpec) -> str | None:
 
 
 def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, now: str) -> None:
-    for desired in render_cluster(spec, cluster_id):
-        try:
-            kube.apply(owned_by(desired, body))
-        except ApplyError as error:
-            failed = status.failed_status(
-                reason="ApplyFailed", message=str(error), **_context(body, now)
-            )
-            _write_status(kube, body, failed)
-            raise RetryLater(str(error)) from error
+    """Apply every child, or none: the API server checks them all (dry run) before any write."""
+    try:
+        desired = render_cluster(spec, cluster_id)
+    except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
+        logger.exception("rendering KafkaCluster %s/%s failed", spec.namespace, spec.name)
+        message = internal_error_message(error)
+        _write_status(
+            kube,
+            body,
+            status.failed_status(reason="InternalError", message=message, **_context(body, now)),
+        )
+        raise RetryLater(message) from error
+    try:
+        kube.apply_all([owned_by(obj, body) for obj in desired])
+    except ApplyError as error:
+        failed = status.failed_status(
+            reason="ApplyFailed", message=str(error), **_context(body, now)
+        )
+        _write_status(kube, body, failed)
+        raise RetryLater(str(error)) from error
 
 
 def _label_pods(kube: Kube, spec: ClusterSpec, pods: list[Obj]) -> None:
@@ -166,29 +189,35 @@ def reconcile_topic(kube: Kube, body: Obj, *, now: str) -> Outcome:
     try:
         topic = parse_topic(metadata["name"], body.get("spec") or {})
     except SpecError as error:
-        _write_status(kube, body, status.topic_status(False, "InvalidSpec", str(error), **context))
-        return Outcome(ready=False, message=str(error))
-    cluster_body = kube.get(
-        names.API_VERSION, names.CLUSTER_KIND, topic.cluster, metadata["namespace"]
-    )
-    if cluster_body is None:
-        message = (
-            f"KafkaCluster {topic.cluster} does not exist in namespace {metadata['namespace']}"
-        )
-        reason = "ClusterNotFound"
+        reason, message = "InvalidSpec", str(error)
+    except Exception as error:  # a bug in kopfka: say so in the status instead of retrying blind
+        logger.exception("parsing KafkaTopic %s/%s failed", metadata["namespace"], metadata["name"])
+        reason, message = "InternalError", internal_error_message(error)
     else:
-        try:
-            cluster = parse_cluster(
-                topic.cluster, metadata["namespace"], cluster_body.get("spec") or {}
-            )
-            problems = check_against_cluster(topic, cluster)
-            reason = "InvalidSpec" if problems else "Pending"
-            message = "; ".join(problems) or (
-                "the spec is valid; creating topics through Jobs is not implemented yet"
-            )
-        except SpecError as error:
-            reason, message = "ClusterInvalid", f"KafkaCluster {topic.cluster}: {error}"
-    new = status.topic_status(False, reason, message, **context)
-    new["topicName"] = topic.topic_name
-    _write_status(kube, body, new)
+        reason, message = _topic_against_cluster(kube, topic, metadata["namespace"])
+        new = status.topic_status(ready=False, reason=reason, message=message, **context)
+        new["topicName"] = topic.topic_name
+        _write_status(kube, body, new)
+        return Outcome(ready=False, message=message)
+    _write_status(
+        kube, body, status.topic_status(ready=False, reason=reason, message=message, **context)
+    )
     return Outcome(ready=False, message=message)
+
+
+def _topic_against_cluster(kube: Kube, topic: TopicSpec, namespace: str) -> tuple[str, str]:
+    """(reason, message) of a valid KafkaTopic, given what its cluster is."""
+    cluster_body = kube.get(names.API_VERSION, names.CLUSTER_KIND, topic.cluster, namespace)
+    if cluster_body is None:
+        return (
+            "ClusterNotFound",
+            f"KafkaCluster {topic.cluster} does not exist in namespace {namespace}",
+        )
+    try:
+        cluster = parse_cluster(topic.cluster, namespace, cluster_body.get("spec") or {})
+    except SpecError as error:
+        return "ClusterInvalid", f"KafkaCluster {topic.cluster}: {error}"
+    problems = check_against_cluster(topic, cluster)
+    if problems:
+        return "InvalidSpec", "; ".join(problems)
+    return "Pending", "the spec is valid; creating topics through Jobs is not implemented yet"

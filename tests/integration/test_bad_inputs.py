@@ -22,9 +22,9 @@ TOPIC_CLUSTER = "events"
 
 
 def _manifest(case: BadInput, namespace: str, spec: Obj) -> Obj:
-    if case.kind == "KafkaCluster":
-        return kafka_cluster("events", namespace, spec)
-    return kafka_topic("orders", namespace, spec)
+    if case.is_cluster:
+        return kafka_cluster(case.resource_name, namespace, spec)
+    return kafka_topic(case.resource_name, namespace, spec)
 
 
 def test_every_case_has_a_known_kind() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from kopfka.kafka.admin import KafkaPythonAdmin
 from kopfka.model.cluster import parse_cluster
 from kopfka.reconcile import new_cluster_id
 from tests.kafka.localkafka import LocalKafka, local_kafka
+from tests.kafka.referee import KafkaReferee
 
 KAFKA_VERSION = "4.4.0"
 SMALL_POOL = {"storage": {"type": "ephemeral"}, "jvm": {"heap": "384Mi"}}
@@ -55,3 +57,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/kafka/" in str(item.path):
             item.add_marker(leak)
+
+
+@pytest.fixture(scope="session")
+def referee() -> Iterator[Callable[[str], KafkaReferee]]:
+    """`referee(version)`: Kafka's own config parsing and validation (tests/kafka/referee.py),
+    one JVM per Kafka version, started on first use and stopped at the end of the session."""
+    with contextlib.ExitStack() as stack:
+        started: dict[str, KafkaReferee] = {}
+
+        def referee_for(version: str) -> KafkaReferee:
+            if version not in started:
+                started[version] = stack.enter_context(KafkaReferee(version))
+            return started[version]
+
+        yield referee_for

@@ -37,6 +37,12 @@ class BadInput:
     expect: str
     message: str
     reason: str | None
+    # metadata.name of the object; the kind's usual name (events, orders) when the case has none
+    resource_name: str
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.kind == "KafkaCluster"
 
     @property
     def refused(self) -> bool:
@@ -67,6 +73,9 @@ def load_bad_inputs(path: Path = BAD_INPUTS) -> list[BadInput]:
                 expect=raw["expect"],
                 message=str(raw["message"]),
                 reason=raw.get("reason"),
+                resource_name=raw.get(
+                    "resourceName", "events" if raw["kind"] == "KafkaCluster" else "orders"
+                ),
             )
         )
     return cases

@@ -193,7 +193,15 @@ def test_pod_template_customisation() -> None:
         "tolerations": [{"key": "kafka", "operator": "Exists"}],
         "nodeSelector": {"disk": "ssd"},
         "priorityClassName": "high",
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "disk", "operator": "Exists"}]}
+                    ]
+                }
+            }
+        },
     }
     spec = parse({**BASE, "template": {"pod": template}})
     sts = statefulset.stateful_set(spec, spec.broker_pool, "cid")
@@ -203,7 +211,7 @@ def test_pod_template_customisation() -> None:
     assert pod["tolerations"] == template["tolerations"]
     assert pod["nodeSelector"] == {"disk": "ssd"}
     assert pod["priorityClassName"] == "high"
-    assert "nodeAffinity" in pod["affinity"]
+    assert pod["affinity"]["nodeAffinity"] == template["affinity"]["nodeAffinity"]
     assert "podAntiAffinity" in pod["affinity"]
 
 

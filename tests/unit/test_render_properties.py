@@ -9,8 +9,10 @@ import kubernetes_validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kopfka.model import kafka_config
 from kopfka.model.cluster import parse_cluster
 from kopfka.render.cluster import owned_by, render_cluster
+from tests.support.settings import configs
 
 KUBERNETES_VERSION = "1.36.0"
 OWNER = {
@@ -53,18 +55,16 @@ listeners = st.lists(
         for name, port in items
     )
 )
-config = st.dictionaries(
-    st.sampled_from(
-        [
-            "log.retention.ms",
-            "num.partitions",
-            "auto.create.topics.enable",
-            "compression.type",
-            "message.max.bytes",
-        ]
-    ),
-    st.one_of(st.integers(1, 10**9), st.booleans(), st.sampled_from(["lz4", "zstd"])),
-    max_size=4,
+# Replication settings are left out: their limits depend on the broker count (bad-input cases).
+_REPLICATION = {
+    *kafka_config.REPLICATION_KEYS,
+    "min.insync.replicas",
+    "transaction.state.log.min.isr",
+}
+config = (
+    st.sampled_from(kafka_config.SUPPORTED_KAFKA_VERSIONS)
+    .flatmap(lambda version: st.tuples(st.just(version), configs(version, max_size=4)))
+    .map(lambda drawn: (drawn[0], {k: v for k, v in drawn[1].items() if k not in _REPLICATION}))
 )
 template = st.fixed_dictionaries(
     {},
@@ -85,7 +85,7 @@ def cluster_specs(draw: st.DrawFn) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "mode": "combined" if combined else "dedicated",
         "controllers": {"replicas": draw(st.sampled_from([1, 3, 5])), **draw(pool_extra)},
-        "kafka": {"version": draw(st.sampled_from(["4.3.1", "4.4.0"])), "config": draw(config)},
+        "kafka": dict(zip(("version", "config"), draw(config), strict=True)),
         "listeners": [{"name": name, "port": port} for name, port in draw(listeners)],
         "template": {"pod": draw(template)},
     }

@@ -7,9 +7,10 @@ unchanged resource makes no write.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -64,19 +65,37 @@ class Kube:
         found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
         return [cast(Obj, item) for item in found.to_dict()["items"]]
 
-    def apply(self, desired: Obj) -> Obj:
-        """Server-side apply `desired` unless the live object already matches it."""
-        applied = copy.deepcopy(desired)
-        annotations = applied["metadata"].setdefault("annotations", {})
-        annotations[names.DESIRED_HASH_ANNOTATION] = stable_hash(desired)
+    def apply_all(self, objects: Sequence[Obj]) -> None:
+        """Server-side apply every object of `objects` that is not already in place.
+
+        All or nothing as far as the API server can tell in advance: every object that needs a
+        write is first sent as a dry run, so an object the API server refuses stops the whole set
+        before anything changes (no half-made cluster).
+        """
+        pending: builtins.list[tuple[Obj, Obj | None]] = []
+        for desired in objects:
+            stamped = copy.deepcopy(desired)
+            annotations = stamped["metadata"].setdefault("annotations", {})
+            annotations[names.DESIRED_HASH_ANNOTATION] = stable_hash(desired)
+            metadata = stamped["metadata"]
+            live = self.get(
+                stamped["apiVersion"], stamped["kind"], metadata["name"], metadata["namespace"]
+            )
+            if live is None or not contains(live, stamped):
+                pending.append((stamped, live))
+        for stamped, live in pending:
+            self._apply(stamped, live, dry_run=True)
+        for stamped, live in pending:
+            self._apply(stamped, live, dry_run=False)
+
+    def _apply(self, applied: Obj, live: Obj | None, *, dry_run: bool) -> None:
         metadata = applied["metadata"]
-        live = self.get(
-            applied["apiVersion"], applied["kind"], metadata["name"], metadata["namespace"]
-        )
-        if live is not None and contains(live, applied):
-            return live
-        logger.info("applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"])
+        if not dry_run:
+            logger.info(
+                "applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"]
+            )
         resource = self._resource(applied["apiVersion"], applied["kind"])
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         try:
             result = cast(
                 Obj,
@@ -86,6 +105,7 @@ class Kube:
                     namespace=metadata["namespace"],
                     field_manager=names.FIELD_MANAGER,
                     force_conflicts=True,
+                    **extra,
                 ).to_dict(),
             )
         except DynamicApiError as error:
@@ -95,27 +115,28 @@ class Kube:
                 ) from error
             result = None
         if result is not None and (live is None or contains(result, applied)):
-            return result
+            return
         # Drift that server-side apply cannot undo: it keeps list items another field manager
         # owns (a Service port someone edited by hand stays next to ours, or makes the object
         # invalid with a duplicate port name). A JSON merge patch replaces lists whole.
-        logger.info(
-            "replacing drifted fields of %s %s/%s",
-            applied["kind"],
-            metadata["namespace"],
-            metadata["name"],
-        )
+        if not dry_run:
+            logger.info(
+                "replacing drifted fields of %s %s/%s",
+                applied["kind"],
+                metadata["namespace"],
+                metadata["name"],
+            )
         try:
-            patched = resource.patch(
+            resource.patch(
                 body=applied,
                 name=metadata["name"],
                 namespace=metadata["namespace"],
                 content_type="application/merge-patch+json",
                 field_manager=names.FIELD_MANAGER,
+                **extra,
             )
         except DynamicApiError as error:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
-        return cast(Obj, patched.to_dict())
 
     def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
         """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile."""

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.model import kafka_config, names, schema
+from kopfka.model import jvm, kafka_config, kubernetes_names, names, schema, validation
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
-from kopfka.model.quantity import QuantityError, mebibytes, parse_quantity
+from kopfka.model.quantity import QuantityError, mebibytes, parse_quantity, whole_bytes
 
 DEFAULT_IMAGE_REPOSITORY = "kopfka/kafka"
 DEFAULT_HEAP = {Role.CONTROLLER: "512Mi", Role.BROKER: "1Gi", Role.COMBINED: "1Gi"}
@@ -115,11 +115,22 @@ class ClusterSpec:
 
 
 def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> ClusterSpec:
-    """Default and validate a KafkaCluster spec; raises SpecError listing every problem."""
-    raw = apply_defaults(dict(spec), schema.cluster_spec())
-    problems: list[str] = []
+    """Default and validate a KafkaCluster spec; raises SpecError listing every problem.
+
+    First the shape, as the API server checks it (so a spec that never passed admission, or a
+    field the schema leaves free, cannot reach the code below in a shape it does not expect);
+    then everything the schema cannot say.
+    """
+    shape = schema.cluster_spec()
+    raw = apply_defaults(dict(spec), shape)
+    problems = validation.check(raw, shape, "spec")
+    name_problem = names.cluster_name_problem(name)
+    if name_problem:
+        problems.append(name_problem)
+    if problems:
+        raise SpecError(problems)
     kafka = raw["kafka"]
-    user_config = _user_config(kafka.get("config") or {}, problems)
+    user_config = _user_config(kafka["version"], kafka.get("config") or {}, problems)
     combined = raw["mode"] == "combined"
     pools = [_pool(Role.COMBINED if combined else Role.CONTROLLER, raw["controllers"], problems)]
     if not combined:
@@ -134,6 +145,7 @@ def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> Cluster
     if pools and any(pool.role.is_broker for pool in pools):
         brokers = next(pool for pool in pools if pool.role.is_broker).replicas
         _check_replication(kafka_config.effective_config(user_config, brokers), brokers, problems)
+    template = _template((raw.get("template") or {}).get("pod") or {}, problems)
     if problems:
         raise SpecError(problems)
     return ClusterSpec(
@@ -147,21 +159,28 @@ def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> Cluster
         pools=tuple(pools),
         listeners=listeners,
         rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
-        template=_template((raw.get("template") or {}).get("pod") or {}),
+        template=template,
     )
 
 
-def _user_config(config: Mapping[str, Any], problems: list[str]) -> dict[str, str]:
+def _user_config(version: str, config: Mapping[str, Any], problems: list[str]) -> dict[str, str]:
+    settings = kafka_config.server_settings(version)
     result: dict[str, str] = {}
     for key, value in sorted(config.items()):
         if kafka_config.is_owned(key):
             problems.append(
                 f"spec.kafka.config.{key} is set by the operator and cannot be configured"
             )
-        elif isinstance(value, dict | list) or value is None:
+            continue
+        if isinstance(value, dict | list) or value is None:
             problems.append(f"spec.kafka.config.{key} must be a string, number or boolean")
+            continue
+        text = kafka_config.format_value(value)
+        problem = kafka_config.check_setting(settings, version, key, text)
+        if problem:
+            problems.append(f"spec.kafka.config.{key} {problem}")
         else:
-            result[key] = kafka_config.format_value(value)
+            result[key] = text
     return result
 
 
@@ -177,6 +196,11 @@ def _pool(role: Role, raw: Mapping[str, Any], problems: list[str]) -> Pool:
     }
     _check_resources(field, resources, problems)
     storage_raw = raw["storage"]
+    for size_field in ("size", "sizeLimit"):
+        if storage_raw.get(size_field) is not None:
+            _, problem = whole_bytes(storage_raw[size_field], f"{field}.storage.{size_field}")
+            if problem:
+                problems.append(problem)
     storage = Storage(
         type=storage_raw["type"],
         size=_opt_str(storage_raw.get("size")),
@@ -186,15 +210,27 @@ def _pool(role: Role, raw: Mapping[str, Any], problems: list[str]) -> Pool:
     )
     if storage.persistent and storage.size is None:
         problems.append(f"{field}.storage.size is required for persistent-claim storage")
-    jvm = raw.get("jvm") or {}
-    heap_mib = _heap_mib(field, role, jvm.get("heap"), resources, problems)
+    jvm_raw = raw.get("jvm") or {}
+    options = tuple(jvm_raw.get("options") or ())
+    for index, option in enumerate(options):
+        problem = jvm.check_option(option)
+        if problem:
+            problems.append(f"{field}.jvm.options[{index}] {option!r} {problem}")
+    heap_mib = _heap_mib(
+        field,
+        role,
+        heap=jvm_raw.get("heap"),
+        options=options,
+        resources=resources,
+        problems=problems,
+    )
     return Pool(
         role=role,
         replicas=int(raw["replicas"]),
         resources=resources,
         storage=storage,
         heap_mib=heap_mib,
-        jvm_options=tuple(jvm.get("options") or ()),
+        jvm_options=options,
     )
 
 
@@ -206,12 +242,24 @@ def _check_resources(
     field: str, resources: Mapping[str, Mapping[str, str]], problems: list[str]
 ) -> None:
     requests, limits = resources.get("requests", {}), resources.get("limits", {})
-    for resource, amount in {**requests, **limits}.items():
-        try:
-            parse_quantity(amount)
-        except QuantityError as error:
-            problems.append(f"{field}.resources {resource}: {error}")
-            return
+    for kind, amounts in resources.items():
+        for resource, amount in amounts.items():
+            if resource not in schema.RESOURCE_NAMES:
+                problems.append(
+                    f"{field}.resources.{kind}.{resource}: resources are "
+                    + ", ".join(schema.RESOURCE_NAMES)
+                )
+                return
+            try:
+                negative = parse_quantity(amount) < 0
+            except QuantityError as error:
+                problems.append(f"{field}.resources.{kind}.{resource}: {error}")
+                return
+            if negative:
+                problems.append(
+                    f"{field}.resources.{kind}.{resource} {amount} must not be negative"
+                )
+                return
     for resource, request in requests.items():
         limit = limits.get(resource)
         if limit is not None and parse_quantity(request) > parse_quantity(limit):
@@ -223,26 +271,43 @@ def _check_resources(
 def _heap_mib(
     field: str,
     role: Role,
+    *,
     heap: Any,
+    options: tuple[str, ...],
     resources: Mapping[str, Mapping[str, str]],
     problems: list[str],
 ) -> int:
+    """jvm.heap in MiB (defaulted); checks the heap the JVM will really get against the limit."""
     memory_limit = resources.get("limits", {}).get("memory")
-    if heap is None:
-        if memory_limit is not None:
-            return max(128, mebibytes(memory_limit) // 2)
-        return mebibytes(DEFAULT_HEAP[role])
     try:
-        heap_mib = mebibytes(heap)
-    except QuantityError as error:
-        problems.append(f"{field}.jvm.heap: {error}")
-        return 0
-    if heap_mib < 128:
-        problems.append(f"{field}.jvm.heap {heap} is below the 128Mi Kafka needs to start")
-    if memory_limit is not None and heap_mib >= mebibytes(memory_limit):
+        limit_mib = mebibytes(memory_limit) if memory_limit is not None else None
+    except QuantityError:
+        limit_mib = None  # reported with the other resources
+    if heap is None:
+        heap_mib = mebibytes(DEFAULT_HEAP[role]) if limit_mib is None else limit_mib // 2
+    else:
+        size, problem = whole_bytes(heap, f"{field}.jvm.heap")
+        if size is None:
+            problems.append(str(problem))
+            return 0
+        heap_mib = size // 2**20
+    effective = jvm.effective_heap(heap_mib, options)
+    where = "jvm.heap" if effective.max_mib == heap_mib else "-Xmx in jvm.options"
+    if effective.max_mib < jvm.MIN_HEAP_MIB:
         problems.append(
-            f"{field}.jvm.heap {heap} must be below resources.limits.memory {memory_limit}: "
-            "Kafka also needs memory outside the heap"
+            f"{field}: the heap ({where}, {effective.max_mib}Mi) is below the "
+            f"{jvm.MIN_HEAP_MIB}Mi Kafka needs to start"
+        )
+    if effective.initial_mib > effective.max_mib:
+        problems.append(
+            f"{field}: the initial heap ({effective.initial_mib}Mi) exceeds the maximum heap "
+            f"({effective.max_mib}Mi); the JVM would not start"
+        )
+    if limit_mib is not None and effective.max_mib + jvm.NON_HEAP_MIB > limit_mib:
+        problems.append(
+            f"{field}: the heap ({where}, {effective.max_mib}Mi) must leave "
+            f"{jvm.NON_HEAP_MIB}Mi of resources.limits.memory {memory_limit} for the JVM "
+            "outside the heap"
         )
     return heap_mib
 
@@ -279,30 +344,62 @@ def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> No
         seen_ports.add(listener.port)
 
 
+# Each minimum in-sync replica count and the replication factor of the topics it governs: a minimum
+# above the factor makes every acks=all write (and, for the internal topics, every offset commit
+# or transaction) fail.
+_MIN_ISR_PAIRS = (
+    ("min.insync.replicas", "default.replication.factor"),
+    ("min.insync.replicas", "offsets.topic.replication.factor"),
+    ("transaction.state.log.min.isr", "transaction.state.log.replication.factor"),
+)
+
+
 def _check_replication(config: Mapping[str, str], brokers: int, problems: list[str]) -> None:
     factors: dict[str, int] = {}
-    for key in (*kafka_config.REPLICATION_KEYS, "min.insync.replicas"):
+    for key in {*kafka_config.REPLICATION_KEYS, *(pair[0] for pair in _MIN_ISR_PAIRS)}:
         try:
             factors[key] = int(config[key])
         except ValueError:
-            problems.append(f"spec.kafka.config.{key} must be a whole number, not {config[key]!r}")
+            continue  # already reported by the value check against Kafka's own table
     for key in kafka_config.REPLICATION_KEYS:
         if factors.get(key, 0) > brokers:
             problems.append(
                 f"spec.kafka.config.{key} is {factors[key]} but the cluster has "
                 f"{brokers} broker{'s' if brokers != 1 else ''}"
             )
-    default_rf = factors.get("default.replication.factor")
-    min_isr = factors.get("min.insync.replicas")
-    if default_rf is not None and min_isr is not None and min_isr > default_rf:
-        problems.append(
-            f"spec.kafka.config.min.insync.replicas ({min_isr}) exceeds "
-            f"default.replication.factor ({default_rf}): acks=all writes would always fail"
-        )
+    for minimum, factor in _MIN_ISR_PAIRS:
+        low, high = factors.get(minimum), factors.get(factor)
+        if low is not None and high is not None and low > high:
+            problems.append(
+                f"spec.kafka.config.{minimum} ({low}) exceeds {factor} ({high}): "
+                "acks=all writes would always fail"
+            )
 
 
-def _template(raw: Mapping[str, Any]) -> PodTemplate:
+def _template(raw: Mapping[str, Any], problems: list[str]) -> PodTemplate:
     metadata = raw.get("metadata") or {}
+    field = "spec.template.pod"
+    reserved = [
+        key
+        for key in metadata.get("labels") or {}
+        if key.startswith(schema.RESERVED_LABEL_PREFIXES)
+    ]
+    if reserved:
+        problems.append(
+            f"{field}.metadata.labels {', '.join(reserved)}: labels under "
+            f"{' and '.join(schema.RESERVED_LABEL_PREFIXES)} are set by the operator"
+        )
+    problems.extend(
+        kubernetes_names.label_problems(metadata.get("labels") or {}, f"{field}.metadata.labels")
+    )
+    problems.extend(
+        kubernetes_names.annotation_problems(
+            metadata.get("annotations") or {}, f"{field}.metadata.annotations"
+        )
+    )
+    problems.extend(
+        kubernetes_names.label_problems(raw.get("nodeSelector") or {}, f"{field}.nodeSelector")
+    )
     return PodTemplate(
         labels=dict(metadata.get("labels") or {}),
         annotations=dict(metadata.get("annotations") or {}),

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from kopfka.model import names, schema
-from kopfka.model.schema_dsl import Schema, obj
+from kopfka.model.schema_dsl import Schema, obj, rule
 
 ROOT_DESCRIPTIONS = {
     "apiVersion": "APIVersion of the object.",
@@ -20,7 +20,14 @@ ROOT_DESCRIPTIONS = {
 }
 
 
-def _root(kind_description: str, spec: Schema, status: Schema, *, required: bool) -> Schema:
+def _root(
+    kind_description: str,
+    spec: Schema,
+    status: Schema,
+    *,
+    required: bool,
+    rules: list[Schema] | None = None,
+) -> Schema:
     properties: dict[str, Schema] = {
         "apiVersion": {"type": "string", "description": ROOT_DESCRIPTIONS["apiVersion"]},
         "kind": {"type": "string", "description": ROOT_DESCRIPTIONS["kind"]},
@@ -29,7 +36,7 @@ def _root(kind_description: str, spec: Schema, status: Schema, *, required: bool
         "spec": spec,
         "status": status,
     }
-    return obj(kind_description, properties, required=["spec"] if required else None)
+    return obj(kind_description, properties, required=["spec"] if required else None, rules=rules)
 
 
 def _crd(
@@ -41,6 +48,7 @@ def _crd(
     spec: Schema,
     status: Schema,
     columns: list[dict[str, Any]],
+    rules: list[Schema] | None = None,
 ) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -67,7 +75,11 @@ def _crd(
                     "storage": True,
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": columns,
-                    "schema": {"openAPIV3Schema": _root(description, spec, status, required=True)},
+                    "schema": {
+                        "openAPIV3Schema": _root(
+                            description, spec, status, required=True, rules=rules
+                        )
+                    },
                 }
             ],
         },
@@ -94,6 +106,13 @@ def kafka_cluster_crd() -> dict[str, Any]:
         description="A KRaft Kafka cluster: a controller quorum and brokers, run by kopfka.",
         spec=schema.cluster_spec(),
         status=schema.cluster_status(),
+        rules=[
+            rule(
+                f"size(self.metadata.name) <= {names.CLUSTER_NAME_MAX} && "
+                f"self.metadata.name.matches('{names.CLUSTER_NAME_PATTERN}')",
+                names.CLUSTER_NAME_RULE,
+            )
+        ],
         columns=[
             _ready_column(),
             {"name": "Brokers", "type": "integer", "jsonPath": ".status.readyBrokers"},

@@ -1,7 +1,7 @@
-"""Applies the schema's defaults to a raw object, as the API server does on admission.
+"""Prunes unknown fields and applies the schema's defaults, as the API server does on admission.
 
 The model parses what the API server would store, so defaults live only in the schema and are never
-repeated in Python.
+repeated in Python, and a field the schema does not know is dropped here as the API server drops it.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kopfka.model import validation
 from kopfka.model.schema_dsl import Schema
 
 
 def apply_defaults(value: Any, schema: Schema) -> Any:
-    """A copy of `value` with every missing defaulted field filled in, recursively."""
-    result = copy.deepcopy(value)
+    """A copy of `value` with unknown fields pruned and missing defaulted fields filled in."""
+    result = copy.deepcopy(validation.prune(value, schema))
     return _fill(result, schema)
 
 

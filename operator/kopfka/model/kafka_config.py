@@ -1,15 +1,28 @@
-"""Which Kafka settings the operator owns, which ones apply without a restart, and their defaults.
+"""Which Kafka settings exist, which the operator owns, which apply live, and their defaults.
 
-Keeping these facts in one table lets the CRD schema (admission rules), the model (validation) and
-the renderer (restart hash) agree on them.
+Kafka's own definitions (names, types, validators, dynamic update modes) come from the Kafka jars of
+each supported version, generated into `kafka_configs/<version>.json` (docs/kafka-config-tables.md).
+The operator's facts on top of them (keys it owns, size-aware defaults) live here, so the model
+(validation) and the renderer (restart hash) agree on them.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from collections.abc import Mapping
+from importlib import resources
+
+from kopfka.model.kafka_values import Setting, check_value
 
 SUPPORTED_KAFKA_VERSIONS: tuple[str, ...] = ("4.3.1", "4.4.0")
 DEFAULT_KAFKA_VERSION = "4.4.0"
+
+# What Kafka setting names look like: lowercase words joined by '.', '_' or '-'. Such a key is
+# written into server.properties as it is and Java reads it back unchanged, so comparing keys
+# as written is comparing them as Kafka reads them.
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*")
 
 # Set by the operator from the topology it renders; a user value would break the cluster.
 OWNED_KEYS: frozenset[str] = frozenset(
@@ -23,65 +36,31 @@ OWNED_KEYS: frozenset[str] = frozenset(
         "inter.broker.listener.name",
         "security.inter.broker.protocol",
         "controller.listener.names",
+        "early.start.listeners",
         "log.dirs",
         "log.dir",
         "metadata.log.dir",
         "broker.rack",
+        # Config providers would let a value read files or the environment of the pod.
+        "config.providers",
     }
 )
-# Prefixes the operator owns: the quorum, per-listener settings, and security (set by listeners).
+# Prefixes the operator owns: the quorum, per-listener settings, security (set by listeners),
+# and config provider parameters.
 OWNED_PREFIXES: tuple[str, ...] = (
     "controller.quorum.",
     "listener.name.",
     "advertised.",
     "ssl.",
     "sasl.",
+    "config.providers.",
 )
-
-# Cluster-wide settings Kafka can change at run time (Kafka docs, "Updating Broker Configs",
-# update mode cluster-wide). A change to these alone does not restart brokers.
-DYNAMIC_KEYS: frozenset[str] = frozenset(
-    {
-        "background.threads",
-        "compression.type",
-        "log.cleaner.backoff.ms",
-        "log.cleaner.dedupe.buffer.size",
-        "log.cleaner.delete.retention.ms",
-        "log.cleaner.io.buffer.load.factor",
-        "log.cleaner.io.buffer.size",
-        "log.cleaner.io.max.bytes.per.second",
-        "log.cleaner.max.compaction.lag.ms",
-        "log.cleaner.min.cleanable.ratio",
-        "log.cleaner.min.compaction.lag.ms",
-        "log.cleaner.threads",
-        "log.cleanup.policy",
-        "log.flush.interval.messages",
-        "log.flush.interval.ms",
-        "log.index.interval.bytes",
-        "log.index.size.max.bytes",
-        "log.message.timestamp.after.max.ms",
-        "log.message.timestamp.before.max.ms",
-        "log.message.timestamp.type",
-        "log.preallocate",
-        "log.retention.bytes",
-        "log.retention.ms",
-        "log.roll.jitter.ms",
-        "log.roll.ms",
-        "log.segment.bytes",
-        "log.segment.delete.delay.ms",
-        "max.connection.creation.rate",
-        "max.connections",
-        "max.connections.per.ip",
-        "max.connections.per.ip.overrides",
-        "message.max.bytes",
-        "min.insync.replicas",
-        "num.io.threads",
-        "num.network.threads",
-        "num.recovery.threads.per.data.dir",
-        "num.replica.fetchers",
-        "unclean.leader.election.enable",
-    }
-)
+# Types whose values kopfka cannot check from a spec: a class name may or may not be in the image,
+# and a password does not belong in a resource that every reader of the namespace can see.
+UNSUPPORTED_TYPES = {
+    "CLASS": "names a Java class, which kopfka cannot check is in the image",
+    "PASSWORD": "is a password, which does not belong in a spec",
+}
 
 # Replication settings whose Kafka defaults (3) would make a smaller cluster unusable.
 REPLICATION_KEYS: tuple[str, ...] = (
@@ -95,8 +74,57 @@ def is_owned(key: str) -> bool:
     return key in OWNED_KEYS or key.startswith(OWNED_PREFIXES)
 
 
-def is_dynamic(key: str) -> bool:
-    return key in DYNAMIC_KEYS
+@functools.cache
+def _table(version: str) -> Mapping[str, Mapping[str, Setting]]:
+    path = resources.files("kopfka.model").joinpath("kafka_configs", f"{version}.json")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        scope: {
+            name: Setting(
+                name=name,
+                type=entry["type"],
+                validator=entry.get("validator"),
+                dynamic=entry.get("dynamic", "read-only"),
+            )
+            for name, entry in raw[scope].items()
+        }
+        for scope in ("server", "topic")
+    }
+
+
+def server_settings(version: str) -> Mapping[str, Setting]:
+    """Kafka's broker and controller settings (KafkaConfig) of `version`."""
+    return _table(version)["server"]
+
+
+def topic_settings(version: str) -> Mapping[str, Setting]:
+    """Kafka's topic-level settings (LogConfig) of `version`."""
+    return _table(version)["topic"]
+
+
+def is_dynamic(version: str, key: str) -> bool:
+    """Kafka applies a cluster-wide change of this setting without a restart."""
+    setting = server_settings(version).get(key)
+    return setting is not None and setting.dynamic == "cluster-wide"
+
+
+def check_setting(
+    settings: Mapping[str, Setting], version: str, key: str, value: str
+) -> str | None:
+    """Why Kafka `version` would refuse `key=value` (a phrase after the key), or None."""
+    if not KEY_PATTERN.fullmatch(key):
+        return (
+            "is not a Kafka setting name (lowercase letters and digits in words joined by "
+            "'.', '_' or '-')"
+        )
+    setting = settings.get(key)
+    if setting is None:
+        return f"is not a setting of Kafka {version}"
+    if setting.type in UNSUPPORTED_TYPES:
+        return UNSUPPORTED_TYPES[setting.type]
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        return "contains a lone UTF-16 surrogate, which is not text"
+    return check_value(setting, value)
 
 
 def replication_defaults(brokers: int) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 GROUP = "kopfka.dev"
@@ -17,6 +18,17 @@ FINALIZER = f"{GROUP}/finalizer"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 RESTART_HASH_ANNOTATION = f"{GROUP}/restart-hash"
 DESIRED_HASH_ANNOTATION = f"{GROUP}/desired-hash"
+
+# A KafkaCluster's name starts the names of Services (DNS-1035 labels: a letter first, no dots)
+# and StatefulSets. The StatefulSet controller labels each pod `controller-revision-hash:
+# <statefulset>-<up to 10 characters>`, and a label value has at most 63 characters, so the
+# longest StatefulSet name (`<cluster>-controllers`) may have 52: the cluster name 40.
+CLUSTER_NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+CLUSTER_NAME_MAX = 40
+CLUSTER_NAME_RULE = (
+    f"cluster names are at most {CLUSTER_NAME_MAX} lowercase letters, digits and '-', starting "
+    "with a letter and ending with a letter or digit (they start Service and pod names)"
+)
 
 CLUSTER_LABEL = f"{GROUP}/cluster"
 ROLE_LABEL = f"{GROUP}/role"
@@ -48,6 +60,13 @@ class Role(StrEnum):
     def node_id_base(self) -> int:
         """Brokers (and combined nodes) count from 0; controllers from 9000, so ids never clash."""
         return 9000 if self is Role.CONTROLLER else 0
+
+
+def cluster_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a KafkaCluster, or None (the same rule as the CRD's CEL rule)."""
+    if len(name) <= CLUSTER_NAME_MAX and re.fullmatch(CLUSTER_NAME_PATTERN, name):
+        return None
+    return f"name {name!r}: {CLUSTER_NAME_RULE}"
 
 
 def pool_name(cluster: str, role: Role) -> str:

@@ -6,12 +6,11 @@ This is the single source of the API's shape. `crds.py` wraps it into CustomReso
 
 from __future__ import annotations
 
-from kopfka.model import kafka_config
+from kopfka.model import k8s_core, kafka_config
 from kopfka.model.schema_dsl import (
     Schema,
     array,
     boolean,
-    free_form,
     integer,
     obj,
     quantity,
@@ -23,6 +22,7 @@ from kopfka.model.schema_dsl import (
 RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "kopfka.dev/")
 CONTROLLER_PORT = 9093
 REPLICATION_PORT = 9091
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 
 
@@ -37,18 +37,32 @@ def _kafka_config(description: str) -> Schema:
     }
 
 
+RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
+
+
+def _resource_amounts(description: str) -> Schema:
+    return string_map(
+        description,
+        additionalProperties=quantity("A resource quantity."),
+        maxProperties=len(RESOURCE_NAMES),
+        **{
+            "x-kubernetes-validations": [
+                rule(
+                    "self.all(k, k in " + str(list(RESOURCE_NAMES)) + ")",
+                    "resources are " + ", ".join(RESOURCE_NAMES),
+                )
+            ]
+        },
+    )
+
+
 def _resources() -> Schema:
     return obj(
-        "Compute resources of the Kafka container (requests and limits of cpu and memory).",
+        "Compute resources of the Kafka container (requests and limits of cpu, memory and "
+        "ephemeral-storage).",
         {
-            "requests": {
-                **string_map("Minimum resources, e.g. {cpu: 500m, memory: 2Gi}."),
-                "additionalProperties": quantity("A resource quantity."),
-            },
-            "limits": {
-                **string_map("Maximum resources, e.g. {memory: 4Gi}."),
-                "additionalProperties": quantity("A resource quantity."),
-            },
+            "requests": _resource_amounts("Minimum resources, e.g. {cpu: 500m, memory: 2Gi}."),
+            "limits": _resource_amounts("Maximum resources, e.g. {memory: 4Gi}."),
         },
     )
 
@@ -105,7 +119,11 @@ def _jvm() -> Schema:
                 "otherwise 512Mi for controllers and 1Gi for brokers."
             ),
             "options": array(
-                "Extra JVM options, e.g. -XX:+UseG1GC.", string("One JVM option."), maxItems=32
+                "Extra JVM options, one per item, e.g. -XX:MaxGCPauseMillis=50 or -Dname=value. "
+                "-XX flags must be product flags of the image's JVM; options that take a second "
+                "argument, select another garbage collector or load agents are refused.",
+                string("One JVM option (one argument to java).", maxLength=1024),
+                maxItems=32,
             ),
         },
     )
@@ -185,19 +203,24 @@ def _pod_template() -> Schema:
                     "annotations": string_map("Extra pod annotations."),
                 },
             ),
-            "affinity": free_form("Pod affinity (core/v1 Affinity), added to the operator's own."),
-            "tolerations": array(
-                "Pod tolerations (core/v1 Toleration).", free_form("A toleration.")
-            ),
+            "affinity": k8s_core.affinity()
+            | {"description": "Pod affinity (core/v1 Affinity), added to the operator's own."},
+            "tolerations": array("Pod tolerations (core/v1 Toleration).", k8s_core.toleration()),
             "nodeSelector": string_map("Node selector of the pods."),
-            "priorityClassName": string("PriorityClass of the pods."),
+            "priorityClassName": string(
+                "PriorityClass of the pods.", maxLength=253, pattern=DNS_SUBDOMAIN_PATTERN
+            ),
             "topologySpreadConstraints": array(
                 "Extra topology spread constraints (core/v1 TopologySpreadConstraint).",
-                free_form("A topology spread constraint."),
+                k8s_core.topology_spread_constraint(),
             ),
             "imagePullSecrets": array(
                 "Secrets for pulling the Kafka image.",
-                obj("A secret reference.", {"name": string("Secret name.")}, required=["name"]),
+                obj(
+                    "A secret reference.",
+                    {"name": string("Secret name.", maxLength=253, pattern=DNS_SUBDOMAIN_PATTERN)},
+                    required=["name"],
+                ),
             ),
         },
     )
@@ -391,8 +414,18 @@ def topic_spec() -> Schema:
                 },
             ),
             "topicName": string(
-                "Topic name in Kafka; defaults to metadata.name.",
+                "Topic name in Kafka; defaults to metadata.name. Names starting with __ are "
+                "Kafka's own.",
                 pattern="^[a-zA-Z0-9._-]{1,249}$",
+                **{
+                    "x-kubernetes-validations": [
+                        rule(
+                            "!self.startsWith('__')",
+                            "topic names starting with __ are kept for Kafka's internal topics",
+                        ),
+                        rule("self != '.' && self != '..'", "topic names . and .. are not valid"),
+                    ]
+                },
             ),
             "partitions": integer(
                 "Number of partitions; the cluster's num.partitions when unset. Can only grow.",

@@ -70,18 +70,6 @@ def string_map(description: str, **extra: Any) -> Schema:
     )
 
 
-def free_form(description: str, **extra: Any) -> Schema:
-    """An object passed through as-is (Kubernetes core types such as affinity)."""
-    return _with(
-        {
-            "type": "object",
-            "description": description,
-            "x-kubernetes-preserve-unknown-fields": True,
-        },
-        extra,
-    )
-
-
 def array(description: str, items: Schema, **extra: Any) -> Schema:
     return _with({"type": "array", "description": description, "items": items}, extra)
 

@@ -162,10 +162,10 @@ def paused_status(*, previous: Mapping[str, Any], generation: int, now: str) -> 
 
 
 def topic_status(
+    *,
     ready: bool,
     reason: str,
     message: str,
-    *,
     previous: Mapping[str, Any],
     generation: int,
     now: str,

@@ -7,12 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.model import kafka_config, schema
+from kopfka.model import kafka_config, schema, validation
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 
-_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+INTERNAL_PREFIX = "__"
+# Replication throttles: the operator's rebalances set and clear them.
+OWNED_TOPIC_KEYS = frozenset(
+    {"leader.replication.throttled.replicas", "follower.replication.throttled.replicas"}
+)
 
 
 @dataclass(frozen=True)
@@ -27,13 +32,22 @@ class TopicSpec:
 
 
 def parse_topic(name: str, spec: Mapping[str, Any]) -> TopicSpec:
-    raw = apply_defaults(dict(spec), schema.topic_spec())
-    problems: list[str] = []
+    """Default and validate a KafkaTopic spec on its own; raises SpecError listing every problem."""
+    shape = schema.topic_spec()
+    raw = apply_defaults(dict(spec), shape)
+    problems = validation.check(raw, shape, "spec")
+    if problems:
+        raise SpecError(problems)
     topic_name = str(raw.get("topicName") or name)
-    if not _TOPIC_NAME.match(topic_name) or topic_name in {".", ".."}:
+    if not _TOPIC_NAME.fullmatch(topic_name) or topic_name in {".", ".."}:
         problems.append(
             f"topic name {topic_name!r} is not valid in Kafka: use at most 249 letters, digits, "
             "'.', '_' or '-' (set spec.topicName)"
+        )
+    elif topic_name.startswith(INTERNAL_PREFIX):
+        problems.append(
+            f"topic name {topic_name!r} starts with {INTERNAL_PREFIX!r}, which Kafka keeps for "
+            "its internal topics"
         )
     config: dict[str, str] = {}
     for key, value in sorted((raw.get("config") or {}).items()):
@@ -61,18 +75,28 @@ def effective_replication_factor(topic: TopicSpec, cluster: ClusterSpec) -> int:
 
 
 def check_against_cluster(topic: TopicSpec, cluster: ClusterSpec) -> list[str]:
-    """Problems that only show once the topic's cluster is known."""
+    """Problems that only show once the topic's cluster (its size, its Kafka version) is known."""
     problems: list[str] = []
+    settings = kafka_config.topic_settings(cluster.version)
+    for key, value in topic.config.items():
+        if key in OWNED_TOPIC_KEYS:
+            problems.append(f"spec.config.{key} is set by the operator while it moves replicas")
+            continue
+        problem = kafka_config.check_setting(settings, cluster.version, key, value)
+        if problem:
+            problems.append(f"spec.config.{key} {problem}")
     factor = effective_replication_factor(topic, cluster)
     if factor > cluster.broker_count:
         problems.append(
             f"replicationFactor {factor} exceeds the {cluster.broker_count} "
             f"broker{'s' if cluster.broker_count != 1 else ''} of cluster {cluster.name}"
         )
-    min_isr = topic.config.get("min.insync.replicas")
-    if min_isr is not None and min_isr.isdigit() and int(min_isr) > factor:
+    own_min_isr = topic.config.get("min.insync.replicas")
+    min_isr = own_min_isr or cluster.config["min.insync.replicas"]
+    if re.fullmatch(r"[0-9]+", min_isr.strip()) and int(min_isr) > factor:
+        where = "config" if own_min_isr else f"cluster {cluster.name}:"
         problems.append(
-            f"config min.insync.replicas {min_isr} exceeds replicationFactor {factor}: "
+            f"{where} min.insync.replicas {min_isr.strip()} exceeds replicationFactor {factor}: "
             "acks=all writes would always fail"
         )
     return problems

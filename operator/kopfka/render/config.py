@@ -15,6 +15,7 @@ from kopfka.model import kafka_config, names, schema
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.names import Role
 from kopfka.render import meta
+from kopfka.render.properties import escape_value
 
 DATA_MOUNT = "/var/lib/kafka"
 CONFIG_MOUNT = "/etc/kopfka/config"
@@ -60,9 +61,9 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
     endpoints = _endpoints(spec, pool.role)
     host = f"${{POD_NAME}}.{names.pool_name(spec.name, pool.role)}.{spec.namespace}.svc"
     config = sorted(
-        (key, value)
+        (key, escape_value(value))
         for key, value in spec.config.items()
-        if dynamic or not kafka_config.is_dynamic(key)
+        if dynamic or not kafka_config.is_dynamic(spec.version, key)
     )
     context: dict[str, Any] = {
         "cluster": spec.name,

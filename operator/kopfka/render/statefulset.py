@@ -33,7 +33,8 @@ def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]
         {"name": "KAFKA_HEAP_OPTS", "value": f"-Xms{pool.heap_mib}m -Xmx{pool.heap_mib}m"},
     ]
     if pool.jvm_options:
-        env.append({"name": "KAFKA_JVM_OPTS", "value": " ".join(pool.jvm_options)})
+        # One option per line: the entrypoint passes each line as one argument to java.
+        env.append({"name": "KAFKA_JVM_OPTS", "value": "\n".join(pool.jvm_options)})
     if spec.rack_topology_key is not None and pool.role.is_broker:
         # The API server copies the node's zone/region label onto the pod when it is bound.
         env.append(_field_env("KOPFKA_RACK", f"metadata.labels['{spec.rack_topology_key}']"))
