@@ -17,6 +17,13 @@ from tests.support.manifests import kafka_cluster, kafka_topic
 from tests.support.operator import OperatorProcess
 
 CASES = load_bad_inputs()
+CHILD_KINDS = [
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "StatefulSet"),
+    ("policy/v1", "PodDisruptionBudget"),
+]
 # Topic cases run next to a valid cluster of the name the base topic spec uses.
 TOPIC_CLUSTER = "events"
 
@@ -67,7 +74,9 @@ def test_reported_as_a_condition(
     ready = condition(obj, "Ready")
     assert ready is not None
     assert case.message in ready["message"]
-    if case.kind == "KafkaCluster":
-        # The operator acted on nothing it could not validate.
-        assert kube.list("apps/v1", "StatefulSet", namespace) == []
-        assert kube.list("policy/v1", "PodDisruptionBudget", namespace) == []
+    if case.is_cluster:
+        # The operator made nothing: no child of any kind, not even the ones the API server would
+        # have accepted (objects are dry-run together before any is written).
+        children = {"kopfka.dev/cluster": case.resource_name}
+        for api_version, kind in CHILD_KINDS:
+            assert kube.list(api_version, kind, namespace, children) == [], kind

@@ -36,6 +36,18 @@ def valid_values(setting: Setting) -> st.SearchStrategy[Any]:
     """Values Kafka accepts for `setting` if it has no rules beyond its type and validator."""
     validator = setting.validator or {}
     kind = setting.type
+    if setting.name in kafka_config.PLUGIN_VALUES:
+        built_in = sorted(
+            item
+            for item in {*kafka_config.PLUGIN_VALUES[setting.name], setting.default or ""}
+            if item
+        )
+        if not built_in:
+            return st.just("")
+        if kind != "LIST":
+            return st.sampled_from(built_in)
+        minimum = 0 if validator.get("allowEmpty", True) else 1
+        return st.lists(st.sampled_from(built_in), min_size=minimum, unique=True).map(",".join)
     if kind == "BOOLEAN":
         return st.booleans() | st.sampled_from(["true", "FALSE", " True "])
     if validator.get("kind") == "integers":
@@ -92,6 +104,20 @@ def checkable_keys(version: str, scope: str = "server") -> list[str]:
         and not (scope == "topic" and key in OWNED_TOPIC_KEYS)
         and setting.type not in kafka_config.UNSUPPORTED_TYPES
         and (setting.validator or {}).get("kind") != "other"
+        and not _plugin_without_values(version, setting)
+    )
+
+
+def _plugin_without_values(version: str, setting: Setting) -> bool:
+    """A plugin setting with nothing built in and no valid empty value: only unset is valid."""
+    return (
+        setting.name in kafka_config.PLUGIN_VALUES
+        and not kafka_config.PLUGIN_VALUES[setting.name]
+        and not setting.default
+        and kafka_config.check_setting(
+            kafka_config.server_settings(version), version, setting.name, ""
+        )
+        is not None
     )
 
 

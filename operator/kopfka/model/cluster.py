@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.model import jvm, kafka_config, kubernetes_names, names, schema, validation
+from kopfka.model import (
+    jvm,
+    kafka_config,
+    kafka_rules,
+    kubernetes_names,
+    names,
+    schema,
+    validation,
+)
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
@@ -107,7 +115,7 @@ class ClusterSpec:
     @property
     def config(self) -> dict[str, str]:
         """Broker settings: the operator's size-aware defaults under the user's own."""
-        return kafka_config.effective_config(self.user_config, self.broker_count)
+        return kafka_config.effective_config(self.version, self.user_config, self.broker_count)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -144,7 +152,12 @@ def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> Cluster
     _check_listeners(listeners, problems)
     if pools and any(pool.role.is_broker for pool in pools):
         brokers = next(pool for pool in pools if pool.role.is_broker).replicas
-        _check_replication(kafka_config.effective_config(user_config, brokers), brokers, problems)
+        effective = kafka_config.effective_config(kafka["version"], user_config, brokers)
+        _check_replication(effective, brokers, problems)
+        problems.extend(
+            f"spec.kafka.config.{problem}"
+            for problem in kafka_rules.server_problems(kafka["version"], effective)
+        )
     template = _template((raw.get("template") or {}).get("pod") or {}, problems)
     if problems:
         raise SpecError(problems)
@@ -344,36 +357,29 @@ def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> No
         seen_ports.add(listener.port)
 
 
-# Each minimum in-sync replica count and the replication factor of the topics it governs: a minimum
-# above the factor makes every acks=all write (and, for the internal topics, every offset commit
-# or transaction) fail.
-_MIN_ISR_PAIRS = (
-    ("min.insync.replicas", "default.replication.factor"),
-    ("min.insync.replicas", "offsets.topic.replication.factor"),
-    ("transaction.state.log.min.isr", "transaction.state.log.replication.factor"),
-)
-
-
 def _check_replication(config: Mapping[str, str], brokers: int, problems: list[str]) -> None:
+    """Replication factors fit the brokers; a minimum in-sync count above the factor it governs
+    makes every acks=all write (for internal topics: offset commits, transactions) fail."""
     factors: dict[str, int] = {}
-    for key in {*kafka_config.REPLICATION_KEYS, *(pair[0] for pair in _MIN_ISR_PAIRS)}:
+    for key in (*kafka_config.REPLICATION_KEYS, *kafka_config.MIN_ISR_KEYS):
         try:
             factors[key] = int(config[key])
-        except ValueError:
-            continue  # already reported by the value check against Kafka's own table
+        except (KeyError, ValueError):
+            continue  # not in this Kafka version, or reported by the value check already
     for key in kafka_config.REPLICATION_KEYS:
         if factors.get(key, 0) > brokers:
             problems.append(
                 f"spec.kafka.config.{key} is {factors[key]} but the cluster has "
                 f"{brokers} broker{'s' if brokers != 1 else ''}"
             )
-    for minimum, factor in _MIN_ISR_PAIRS:
-        low, high = factors.get(minimum), factors.get(factor)
-        if low is not None and high is not None and low > high:
-            problems.append(
-                f"spec.kafka.config.{minimum} ({low}) exceeds {factor} ({high}): "
-                "acks=all writes would always fail"
-            )
+    for minimum, governed in kafka_config.MIN_ISR_KEYS.items():
+        for factor in governed:
+            low, high = factors.get(minimum), factors.get(factor)
+            if low is not None and high is not None and low > high:
+                problems.append(
+                    f"spec.kafka.config.{minimum} ({low}) exceeds {factor} ({high}): "
+                    "acks=all writes would always fail"
+                )
 
 
 def _template(raw: Mapping[str, Any], problems: list[str]) -> PodTemplate:

@@ -37,8 +37,12 @@ OWNED_KEYS: frozenset[str] = frozenset(
         "security.inter.broker.protocol",
         "controller.listener.names",
         "early.start.listeners",
+        # The authorizer arrives with spec.authorization: one set by hand would lock the
+        # operator out.
+        "authorizer.class.name",
         "log.dirs",
         "log.dir",
+        "cordoned.log.dirs",
         "metadata.log.dir",
         "broker.rack",
         # Config providers would let a value read files or the environment of the pod.
@@ -62,12 +66,38 @@ UNSUPPORTED_TYPES = {
     "PASSWORD": "is a password, which does not belong in a spec",
 }
 
+# Text settings that name Java classes (or plugins by short name), with the values built into
+# Kafka that kopfka accepts besides Kafka's default; for lists, per item.
+PLUGIN_VALUES: dict[str, frozenset[str]] = {
+    "group.consumer.assignors": frozenset({"uniform", "range"}),
+    "group.share.assignors": frozenset({"simple"}),
+    "group.streams.assignors": frozenset({"sticky"}),
+    "group.share.dlq.manager.class.name": frozenset(),
+    "group.share.persister.class.name": frozenset(),
+    "kafka.metrics.reporters": frozenset(),
+    "metric.reporters": frozenset({"org.apache.kafka.common.metrics.JmxReporter"}),
+    "remote.log.metadata.manager.class.name": frozenset(),
+    "remote.log.metadata.manager.class.path": frozenset(),
+    "remote.log.storage.manager.class.name": frozenset(),
+    "remote.log.storage.manager.class.path": frozenset(),
+    "replica.selector.class": frozenset(
+        {"org.apache.kafka.common.replica.RackAwareReplicaSelector"}
+    ),
+}
+
 # Replication settings whose Kafka defaults (3) would make a smaller cluster unusable.
 REPLICATION_KEYS: tuple[str, ...] = (
     "default.replication.factor",
     "offsets.topic.replication.factor",
     "transaction.state.log.replication.factor",
+    "share.coordinator.state.topic.replication.factor",
 )
+# Each minimum in-sync replica count and the replication factor of the topics it governs.
+MIN_ISR_KEYS: dict[str, tuple[str, ...]] = {
+    "min.insync.replicas": ("default.replication.factor", "offsets.topic.replication.factor"),
+    "transaction.state.log.min.isr": ("transaction.state.log.replication.factor",),
+    "share.coordinator.state.topic.min.isr": ("share.coordinator.state.topic.replication.factor",),
+}
 
 
 def is_owned(key: str) -> bool:
@@ -84,7 +114,9 @@ def _table(version: str) -> Mapping[str, Mapping[str, Setting]]:
                 name=name,
                 type=entry["type"],
                 validator=entry.get("validator"),
+                default=entry.get("default"),
                 dynamic=entry.get("dynamic", "read-only"),
+                server_default=entry.get("serverDefault"),
             )
             for name, entry in raw[scope].items()
         }
@@ -122,19 +154,39 @@ def check_setting(
         return f"is not a setting of Kafka {version}"
     if setting.type in UNSUPPORTED_TYPES:
         return UNSUPPORTED_TYPES[setting.type]
+    if key in PLUGIN_VALUES:
+        return _check_plugins(setting, PLUGIN_VALUES[key], value)
     if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
         return "contains a lone UTF-16 surrogate, which is not text"
     return check_value(setting, value)
 
 
-def replication_defaults(brokers: int) -> dict[str, str]:
+def _check_plugins(setting: Setting, built_in: frozenset[str], value: str) -> str | None:
+    """Only Kafka's own classes: kopfka cannot check that a plugin is in the image."""
+    allowed = built_in | {setting.default or ""}
+    if setting.type != "LIST":
+        items = [value.strip()]
+    else:
+        items = [] if value.strip() == "" else [item.strip() for item in value.split(",")]
+    wrong = [item for item in items if item not in allowed]
+    if not wrong:
+        return check_value(setting, value)
+    choices = ", ".join(sorted(item or "(empty)" for item in allowed))
+    return (
+        f"names plugins ({', '.join(wrong)}); kopfka accepts only those built into Kafka, which "
+        f"it can check are in the image: {choices}"
+    )
+
+
+def replication_defaults(version: str, brokers: int) -> dict[str, str]:
     """Defaults that keep internal topics creatable and writes safe for the cluster's size."""
     factor = min(3, brokers)
-    return {
+    defaults = {
         **dict.fromkeys(REPLICATION_KEYS, str(factor)),
-        "min.insync.replicas": str(max(1, factor - 1)),
-        "transaction.state.log.min.isr": str(max(1, factor - 1)),
+        **dict.fromkeys(MIN_ISR_KEYS, str(max(1, factor - 1))),
     }
+    known = server_settings(version)
+    return {key: value for key, value in defaults.items() if key in known}
 
 
 def format_value(value: object) -> str:
@@ -144,8 +196,8 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-def effective_config(user: Mapping[str, object], brokers: int) -> dict[str, str]:
+def effective_config(version: str, user: Mapping[str, object], brokers: int) -> dict[str, str]:
     """The user's settings on top of the operator's size-aware defaults, as strings."""
-    merged = replication_defaults(brokers)
+    merged = replication_defaults(version, brokers)
     merged.update({key: format_value(value) for key, value in user.items()})
     return merged

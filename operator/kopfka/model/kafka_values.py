@@ -36,7 +36,11 @@ class Setting:
     name: str
     type: str
     validator: Mapping[str, Any] | None
+    # Kafka's default as text; None when Kafka has none (or it is null).
+    default: str | None = None
     dynamic: str = "read-only"
+    # Topic settings: the broker setting whose value is this setting's default.
+    server_default: str | None = None
 
 
 def check_value(setting: Setting, raw: str) -> str | None:
@@ -141,6 +145,10 @@ def _check_list(validator: Mapping[str, Any] | None, items: list[str], raw: str)
         return _check_validator(validator, ",".join(items), raw)
     if not items and not validator.get("allowEmpty", True):
         return "must not be empty"
+    if "" in items:
+        return f"must not have an empty item, not {raw!r}"
+    if len(set(items)) != len(items):
+        return f"must not have an item twice, not {raw!r}"
     allowed = [str(item) for item in validator.get("values") or []]
     if allowed:
         wrong = [item for item in items if item not in allowed]

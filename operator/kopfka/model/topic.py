@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.model import kafka_config, schema, validation
+from kopfka.model import kafka_config, kafka_rules, schema, validation
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
@@ -85,6 +85,11 @@ def check_against_cluster(topic: TopicSpec, cluster: ClusterSpec) -> list[str]:
         problem = kafka_config.check_setting(settings, cluster.version, key, value)
         if problem:
             problems.append(f"spec.config.{key} {problem}")
+    if not problems:
+        problems.extend(
+            f"spec.config.{problem}"
+            for problem in kafka_rules.topic_problems(cluster.version, topic.config, cluster.config)
+        )
     factor = effective_replication_factor(topic, cluster)
     if factor > cluster.broker_count:
         problems.append(
