@@ -13,12 +13,19 @@ from kopfka.model import crds
 
 def _run(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose)
+    settings = kopf.OperatorSettings()
+    # Restricted to namespaces, the operator sends no cluster-scoped request, so a Role in each
+    # namespace is all it needs: kopf would otherwise list and watch Namespaces (for namespace
+    # patterns) and CustomResourceDefinitions (for kinds installed later) across the cluster.
+    # So namespaces are exact names, and the CRDs must be installed before the operator starts.
+    settings.scanning.disabled = bool(args.namespace)
     kopf.run(
         standalone=args.peering is None,
         peering_name=args.peering,
         clusterwide=not args.namespace,
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness,
+        settings=settings,
     )
     return 0
 
@@ -33,7 +40,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the operator")
     run.add_argument(
-        "-n", "--namespace", action="append", help="watch this namespace (repeatable); default: all"
+        "-n",
+        "--namespace",
+        action="append",
+        help="watch only this namespace (repeatable, exact names); default: all namespaces",
     )
     run.add_argument("--peering", help="kopf peering name, for several operator replicas")
     run.add_argument(

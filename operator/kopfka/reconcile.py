@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
+from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
@@ -23,6 +23,8 @@ from kopfka.render.cluster import owned_by, render_cluster
 from kopfka.render.statefulset import restart_hash
 
 logger = logging.getLogger(__name__)
+# Status writes that lose a race are computed again from the object as it is now, this often.
+STATUS_ATTEMPTS = 5
 
 
 class RetryLater(Exception):
@@ -52,33 +54,64 @@ def reconcile_cluster(
     kube: Kube, body: Obj, *, now: str, make_cluster_id: Callable[[], str] = new_cluster_id
 ) -> Outcome:
     if is_paused(body):
-        _write_status(kube, body, status.paused_status(**_context(body, now)))
-        return Outcome(ready=False, message="paused")
+        return refresh_status(kube, body, now=now)
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")
-    body, cluster_id = _ensure_cluster_id(kube, body, spec, make_cluster_id)
+    body, cluster_id = _ensure_cluster_id(kube, body, spec, make_cluster_id, now)
+    spec = _parse(kube, body, now)  # again, with the size defaults now recorded
+    if spec is None:
+        return Outcome(ready=False, message="invalid spec")
+    refusal = _scale_down_refusal(kube, spec)
+    if refusal is not None:
+        _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
+        return Outcome(ready=False, message=refusal)
     _apply_children(kube, body, spec, cluster_id, now)
-    return refresh_status(kube, body, now=now)
+    return refresh_status(kube, body, now=now, applied=True)
 
 
-def refresh_status(kube: Kube, body: Obj, *, now: str) -> Outcome:
-    """Observe the pods and write the status; changes nothing else (safe from any event)."""
+def refresh_status(kube: Kube, body: Obj, *, now: str, applied: bool = False) -> Outcome:
+    """Observe the pods and write the status; changes nothing else (safe from any event).
+
+    A paused cluster is observed too, and says it is paused. Unless this follows a successful
+    apply (`applied`), a failure the last reconcile reported for this generation stays reported:
+    pods that look fine do not make a refused spec healthy.
+    """
+    paused = is_paused(body)
     cluster_id = (body.get("status") or {}).get("clusterId")
-    if is_paused(body) or cluster_id is None:
+    if cluster_id is None:
+        if paused:
+            _write_status(
+                kube, body, lambda current: status.paused_status(**_context(current, now))
+            )
         return Outcome(ready=False, message="not reconciled yet")
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
-    _label_pods(kube, spec, pods)
+    if not paused:
+        _label_pods(kube, spec, pods)
+        _record_cluster_id_on_claims(kube, spec, cluster_id)
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
-    new = status.cluster_status(
-        spec, cluster_id=cluster_id, restart_hashes=hashes, pods=pods, **_context(body, now)
+
+    def observed(current: Obj) -> dict[str, Any]:
+        context = _context(current, now)
+        new = status.cluster_status(
+            spec, cluster_id=cluster_id, restart_hashes=hashes, pods=pods, **context
+        )
+        new["sizeDefaults"] = dict(spec.size_defaults)
+        if paused:
+            return status.paused_status(observed=new, **context)
+        if not applied and status.reconcile_failed(context["previous"], context["generation"]):
+            return status.with_failure_kept(new, context["previous"])
+        return new
+
+    written = _write_status(kube, body, observed)
+    ready = next(
+        (c for c in (written.get("status") or {}).get("conditions", []) if c["type"] == "Ready"),
+        {"status": "Unknown", "message": "no status written"},
     )
-    _write_status(kube, body, new)
-    ready = next(c for c in new["conditions"] if c["type"] == "Ready")
-    return Outcome(ready=ready["status"] == "True", message=ready["message"])
+    return Outcome(ready=ready["status"] == "True", message=str(ready.get("message", "")))
 
 
 def _context(body: Obj, now: str) -> dict[str, Any]:
@@ -91,8 +124,11 @@ def _context(body: Obj, now: str) -> dict[str, Any]:
 
 def _parse(kube: Kube, body: Obj, now: str) -> ClusterSpec | None:
     metadata = body["metadata"]
+    recorded = (body.get("status") or {}).get("sizeDefaults")
     try:
-        return parse_cluster(metadata["name"], metadata["namespace"], body.get("spec") or {})
+        return parse_cluster(
+            metadata["name"], metadata["namespace"], body.get("spec") or {}, size_defaults=recorded
+        )
     except SpecError as error:
         reason, message = "InvalidSpec", str(error)
     except Exception as error:  # a bug in kopfka: say so in the status instead of retrying blind
@@ -100,10 +136,18 @@ def _parse(kube: Kube, body: Obj, now: str) -> ClusterSpec | None:
             "parsing KafkaCluster %s/%s failed", metadata["namespace"], metadata["name"]
         )
         reason, message = "InternalError", internal_error_message(error)
-    _write_status(
-        kube, body, status.failed_status(reason=reason, message=message, **_context(body, now))
-    )
+    _fail(kube, body, now, reason=reason, message=message)
     return None
+
+
+def _fail(kube: Kube, body: Obj, now: str, *, reason: str, message: str) -> None:
+    _write_status(
+        kube,
+        body,
+        lambda current: status.failed_status(
+            reason=reason, message=message, **_context(current, now)
+        ),
+    )
 
 
 def internal_error_message(error: Exception) -> str:
@@ -114,22 +158,63 @@ def internal_error_message(error: Exception) -> str:
 
 
 def _ensure_cluster_id(
-    kube: Kube, body: Obj, spec: ClusterSpec, make_cluster_id: Callable[[], str]
+    kube: Kube,
+    body: Obj,
+    spec: ClusterSpec,
+    make_cluster_id: Callable[[], str],
+    now: str,
 ) -> tuple[Obj, str]:
-    """The cluster id is made once and kept in status; if status was lost, the pods' env has it."""
-    existing = (body.get("status") or {}).get("clusterId")
-    if existing:
+    """The cluster id is made once and kept in status, with the size defaults chosen then.
+
+    If status was lost, or the KafkaCluster was deleted and made again over its kept volumes, the
+    id comes back from the volume claims (or the controllers' StatefulSet): storage formatted for
+    one id refuses to start under another.
+    """
+    previous = body.get("status") or {}
+    existing = previous.get("clusterId")
+    if existing and previous.get("sizeDefaults"):
         return body, str(existing)
-    cluster_id = _cluster_id_from_pods_env(kube, spec) or make_cluster_id()
+    cluster_id = existing or _cluster_id_from_claims(kube, spec) or _cluster_id_from_env(kube, spec)
+    if isinstance(cluster_id, list):
+        message = (
+            "the kept volume claims of this cluster were formatted for different cluster ids "
+            f"({', '.join(cluster_id)}); kopfka will not pick one: keep the claims of one cluster "
+            "and delete the others"
+        )
+        _fail(kube, body, now, reason="ClusterIdConflict", message=message)
+        raise RetryLater(message)
+    chosen_id = cluster_id or make_cluster_id()
+    recorded = {"clusterId": chosen_id, "sizeDefaults": dict(spec.size_defaults)}
     try:
         # Guarded by resourceVersion: two writers can never record two different ids.
-        updated = kube.patch_status(body, {"clusterId": cluster_id}, expect_version=True)
+        updated = kube.patch_status(body, recorded, expect_version=True)
     except Conflict as error:
         raise RetryLater(f"cluster changed while recording its id: {error}") from error
-    return updated, cluster_id
+    return updated, chosen_id
 
 
-def _cluster_id_from_pods_env(kube: Kube, spec: ClusterSpec) -> str | None:
+def _cluster_id_from_claims(kube: Kube, spec: ClusterSpec) -> str | list[str] | None:
+    """The id recorded on the cluster's kept volume claims: one id, several (a conflict), none."""
+    claims = kube.list(
+        "v1", "PersistentVolumeClaim", spec.namespace, names.selector_labels(spec.name)
+    )
+    ids = sorted(
+        {
+            str(annotation)
+            for claim in claims
+            if (
+                annotation := (claim["metadata"].get("annotations") or {}).get(
+                    names.CLUSTER_ID_ANNOTATION
+                )
+            )
+        }
+    )
+    if len(ids) > 1:
+        return ids
+    return ids[0] if ids else None
+
+
+def _cluster_id_from_env(kube: Kube, spec: ClusterSpec) -> str | None:
     pool = spec.controller_pool
     live = kube.get("apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace)
     if live is None:
@@ -141,6 +226,39 @@ def _cluster_id_from_pods_env(kube: Kube, spec: ClusterSpec) -> str | None:
     return None
 
 
+def _record_cluster_id_on_claims(kube: Kube, spec: ClusterSpec, cluster_id: str) -> None:
+    """Claims outlive the KafkaCluster (deleteClaim: false): they carry the id of their data."""
+    claims = kube.list(
+        "v1", "PersistentVolumeClaim", spec.namespace, names.selector_labels(spec.name)
+    )
+    for claim in claims:
+        kube.add_metadata(claim, annotations={names.CLUSTER_ID_ANNOTATION: cluster_id})
+
+
+def _scale_down_refusal(kube: Kube, spec: ClusterSpec) -> str | None:
+    """Why fewer brokers cannot be applied yet, or None.
+
+    Shrinking the StatefulSet would delete brokers that may hold the only in-sync copies of
+    partitions, and leave them registered in KRaft. Until the drain and unregistration arrive
+    (rebalancing), a broker scale-down is refused and nothing changes.
+    """
+    pool = spec.broker_pool
+    if pool.role.is_controller:
+        return None  # combined nodes: their count is fixed at creation (CRD rule)
+    live = kube.get("apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace)
+    running = int((live or {}).get("spec", {}).get("replicas") or 0)
+    if pool.replicas >= running:
+        return None
+    leaving = [
+        names.pod_name(spec.name, pool.role, ordinal) for ordinal in range(pool.replicas, running)
+    ]
+    return (
+        f"brokers.replicas {pool.replicas} is below the {running} brokers running: removing "
+        f"{', '.join(leaving)} needs their partitions moved away first, which kopfka cannot do "
+        f"yet; nothing was changed (set brokers.replicas back to {running})"
+    )
+
+
 def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, now: str) -> None:
     """Apply every child, or none: the API server checks them all (dry run) before any write."""
     try:
@@ -148,19 +266,15 @@ def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, n
     except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
         logger.exception("rendering KafkaCluster %s/%s failed", spec.namespace, spec.name)
         message = internal_error_message(error)
-        _write_status(
-            kube,
-            body,
-            status.failed_status(reason="InternalError", message=message, **_context(body, now)),
-        )
+        _fail(kube, body, now, reason="InternalError", message=message)
         raise RetryLater(message) from error
     try:
         kube.apply_all([owned_by(obj, body) for obj in desired])
+    except NotOwned as error:
+        _fail(kube, body, now, reason="ObjectNotOwned", message=str(error))
+        raise RetryLater(str(error)) from error
     except ApplyError as error:
-        failed = status.failed_status(
-            reason="ApplyFailed", message=str(error), **_context(body, now)
-        )
-        _write_status(kube, body, failed)
+        _fail(kube, body, now, reason="ApplyFailed", message=str(error))
         raise RetryLater(str(error)) from error
 
 
@@ -174,18 +288,41 @@ def _label_pods(kube: Kube, spec: ClusterSpec, pods: list[Obj]) -> None:
     for pod in pods:
         node_id = ids.get(pod["metadata"]["name"])
         if node_id is not None:
-            kube.add_labels(pod, {names.NODE_ID_LABEL: str(node_id)})
+            kube.add_metadata(pod, labels={names.NODE_ID_LABEL: str(node_id)})
 
 
-def _write_status(kube: Kube, body: Obj, new: dict[str, Any]) -> None:
-    if new != (body.get("status") or {}):
-        kube.patch_status(body, new)
+def _write_status(kube: Kube, body: Obj, status_of: Callable[[Obj], dict[str, Any]]) -> Obj:
+    """Write the status `status_of` computes from the object, if it changed; the object as written.
+
+    One writer wins at a time: the write carries the resourceVersion the status was computed
+    from, so an older view (a pod event racing a reconcile) can never be written over a newer one.
+    On a conflict the status is computed again from the object as it is now, unless its spec
+    changed meanwhile: then the newer generation's own reconcile writes its status.
+    """
+    metadata = body["metadata"]
+    for _ in range(STATUS_ATTEMPTS):
+        new = status_of(body)
+        if new == (body.get("status") or {}):
+            return body
+        try:
+            return kube.patch_status(body, new, expect_version=True)
+        except Conflict:
+            current = kube.get(
+                body["apiVersion"], body["kind"], metadata["name"], metadata["namespace"]
+            )
+            if current is None or current["metadata"].get("generation") != metadata.get(
+                "generation"
+            ):
+                return body
+            body = current
+    raise RetryLater(
+        f"{body['kind']} {metadata['name']} kept changing while its status was written"
+    )
 
 
 def reconcile_topic(kube: Kube, body: Obj, *, now: str) -> Outcome:
     """Validate a KafkaTopic against its cluster and report it; topic Jobs come later."""
     metadata = body["metadata"]
-    context = _context(body, now)
     try:
         topic = parse_topic(metadata["name"], body.get("spec") or {})
     except SpecError as error:
@@ -195,12 +332,24 @@ def reconcile_topic(kube: Kube, body: Obj, *, now: str) -> Outcome:
         reason, message = "InternalError", internal_error_message(error)
     else:
         reason, message = _topic_against_cluster(kube, topic, metadata["namespace"])
-        new = status.topic_status(ready=False, reason=reason, message=message, **context)
-        new["topicName"] = topic.topic_name
-        _write_status(kube, body, new)
+        topic_name = topic.topic_name
+        _write_status(
+            kube,
+            body,
+            lambda current: {
+                **status.topic_status(
+                    ready=False, reason=reason, message=message, **_context(current, now)
+                ),
+                "topicName": topic_name,
+            },
+        )
         return Outcome(ready=False, message=message)
     _write_status(
-        kube, body, status.topic_status(ready=False, reason=reason, message=message, **context)
+        kube,
+        body,
+        lambda current: status.topic_status(
+            ready=False, reason=reason, message=message, **_context(current, now)
+        ),
     )
     return Outcome(ready=False, message=message)
 
@@ -214,7 +363,12 @@ def _topic_against_cluster(kube: Kube, topic: TopicSpec, namespace: str) -> tupl
             f"KafkaCluster {topic.cluster} does not exist in namespace {namespace}",
         )
     try:
-        cluster = parse_cluster(topic.cluster, namespace, cluster_body.get("spec") or {})
+        cluster = parse_cluster(
+            topic.cluster,
+            namespace,
+            cluster_body.get("spec") or {},
+            size_defaults=(cluster_body.get("status") or {}).get("sizeDefaults"),
+        )
     except SpecError as error:
         return "ClusterInvalid", f"KafkaCluster {topic.cluster}: {error}"
     problems = check_against_cluster(topic, cluster)

@@ -65,7 +65,13 @@ def test_paused_cluster_is_left_alone_until_resumed(
         timeout=60,
         what="the change made while paused to be applied",
     )
-    resumed = wait_ready(kube, "events", namespace)
-    reconciling = condition(resumed, "Reconciling")
-    assert reconciling is not None
-    assert reconciling["reason"] != "Paused"
+    # The ConfigMap is written a moment before the status: wait for the status to say resumed.
+    wait_for(
+        lambda: (
+            (reconciling := condition(kube.cluster("events", namespace), "Reconciling")) is not None
+            and reconciling["reason"] != "Paused"
+        ),
+        timeout=60,
+        what="the status to say the cluster is reconciled again",
+    )
+    wait_ready(kube, "events", namespace)

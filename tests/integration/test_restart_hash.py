@@ -81,6 +81,10 @@ def test_dynamic_change_keeps_hash_and_restart_change_leaves_pods_pending(
     reconciling = condition(cluster, "Reconciling")
     assert reconciling is not None
     assert (reconciling["status"], reconciling["reason"]) == ("True", "RestartPending")
+    # The change is only half in effect while pods run the old configuration: not Ready.
+    ready = condition(cluster, "Ready")
+    assert ready is not None
+    assert (ready["status"], ready["reason"]) == ("False", "RestartPending")
     assert cluster["status"]["rollout"]["restartHashes"]["broker"] == new_hash
 
     # The StatefulSet controller has seen the new template, and restarted nothing (OnDelete).

@@ -5,9 +5,10 @@ operator sends. kube-apiserver's metrics (`apiserver_request_total`) count reque
 resource but not per client, and the control plane runs no audit log (every component also uses
 the same admin certificate), so the operator talks to the API server through this proxy instead:
 it forwards every request and response byte for byte (watches stream through) and appends one
-JSON line per request (time, method, path, status, user agent) to a file the tests read. Writes
-are the POST, PUT, PATCH and DELETE requests. The operator's kubeconfig points at the proxy (plain
-HTTP on 127.0.0.1); the proxy authenticates upstream with the cluster's admin credentials.
+JSON line per request (time, method, path with its query string, status, user agent) to a file
+the tests read. Writes are the POST, PUT, PATCH and DELETE requests. The operator's kubeconfig
+points at the proxy (plain HTTP on 127.0.0.1); the proxy authenticates upstream with the
+credentials of the kubeconfig it is given (the cluster's admin, or a service account's token).
 
     python -m tests.support.apiproxy --kubeconfig KUBECONFIG --port-file F --requests F
 """
@@ -24,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import kubernetes
@@ -55,6 +57,16 @@ class Request:
     def is_write(self) -> bool:
         return self.method in WRITE_METHODS
 
+    @property
+    def resource_path(self) -> str:
+        """The path without the query string."""
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters (watch, labelSelector, ...), each with its last value."""
+        return {key: values[-1] for key, values in parse_qs(urlsplit(self.path).query).items()}
+
 
 def _upstream(kubeconfig: str) -> tuple[str, ssl.SSLContext, dict[str, str]]:
     """The API server's URL, a TLS context with the kubeconfig's CA and client certificate, and
@@ -68,7 +80,8 @@ def _upstream(kubeconfig: str) -> tuple[str, ssl.SSLContext, dict[str, str]]:
     if config.cert_file:
         context.load_cert_chain(config.cert_file, config.key_file)
     headers = {}
-    token = config.api_key.get("authorization") if config.api_key else None
+    # "Bearer <token>"; the client keeps it under "BearerToken" (older versions: "authorization").
+    token = config.get_api_key_with_prefix("BearerToken", alias="authorization")
     if token:
         headers["Authorization"] = token
     return config.host.rstrip("/"), context, headers

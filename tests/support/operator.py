@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.waiting import wait_for
@@ -33,11 +33,12 @@ def dies_with_parent(argv: list[str]) -> list[str]:
 
 
 class OperatorProcess:
-    """One `kopfka run` at a time; every start appends to the same log file."""
+    """One `kopfka run [ARGS]` at a time; every start appends to the same log file."""
 
-    def __init__(self, *, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, *, env: Mapping[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
         self.env = dict(env)
         self.log_path = log_path
+        self.args = list(args)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -55,7 +56,7 @@ class OperatorProcess:
             log.write(f"===== kopfka run: start #{self.starts} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                dies_with_parent([str(KOPFKA), "run", "--verbose"]),
+                dies_with_parent([str(KOPFKA), "run", "--verbose", *self.args]),
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdin=subprocess.DEVNULL,

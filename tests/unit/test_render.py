@@ -290,3 +290,156 @@ def test_owner_reference() -> None:
             "blockOwnerDeletion": True,
         }
     ]
+
+
+def claim_templates(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    statefulsets = by_kind(render_cluster(parse(spec), "cid"), "StatefulSet")
+    return {name: sts["spec"]["volumeClaimTemplates"] for name, sts in statefulsets.items()}
+
+
+COMBINED = {"mode": "combined", "controllers": {"replicas": 3}}
+
+
+@pytest.mark.parametrize("spec", [BASE, COMBINED], ids=["dedicated", "combined"])
+def test_claim_templates_carry_only_labels_that_never_change(spec: dict[str, Any]) -> None:
+    """A live StatefulSet's claim templates cannot change (the API server answers 422), so they
+    carry no label that a spec change could change (the version above all)."""
+    parsed = parse(spec)
+    templates = claim_templates(spec)
+    assert len(templates) == len(parsed.pools)
+    for pool in parsed.pools:
+        (claim,) = templates[names.pool_name("events", pool.role)]
+        assert claim["metadata"]["labels"] == {
+            **names.selector_labels("events", pool.role),
+            "app.kubernetes.io/component": pool.role.value,
+            "app.kubernetes.io/managed-by": "kopfka",
+        }
+        assert "app.kubernetes.io/version" not in claim["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("spec", [BASE, COMBINED], ids=["dedicated", "combined"])
+def test_claim_templates_stay_the_same_when_the_spec_changes(spec: dict[str, Any]) -> None:
+    before = claim_templates({**spec, "kafka": {"version": "4.3.1"}})
+    changes = [
+        {"kafka": {"version": "4.4.0"}},
+        {"kafka": {"version": "4.4.0", "image": "registry.local/kafka:4.4.0"}},
+        {"kafka": {"version": "4.3.1", "config": {"num.partitions": 6}}},
+        {"kafka": {"version": "4.3.1"}, "template": {"pod": {"metadata": {"labels": {"a": "b"}}}}},
+        {"kafka": {"version": "4.3.1"}, "listeners": [{"name": "tls2", "port": 9095}]},
+    ]
+    for change in changes:
+        assert claim_templates({**spec, **change}) == before, change
+
+
+def test_quantities_are_rendered_as_the_api_server_writes_them() -> None:
+    """The API server stores "0.5" as "500m" and "1024Mi" as "1Gi"; rendering anything else
+    would never compare equal to the live object, and every drift run would write again."""
+    pool = {
+        "replicas": 3,
+        "resources": {
+            "requests": {"cpu": "0.5", "memory": "1024Mi", "ephemeral-storage": "1e9"},
+            "limits": {"cpu": 2, "memory": "2.5Gi", "ephemeral-storage": "2000000000"},
+        },
+    }
+    spec = parse(
+        {
+            "controllers": {**pool, "storage": {"type": "ephemeral", "sizeLimit": "1.5Gi"}},
+            "brokers": {**pool, "storage": {"type": "persistent-claim", "size": "102400Mi"}},
+        }
+    )
+    brokers = statefulset.stateful_set(spec, spec.broker_pool, "cid")
+    controllers = statefulset.stateful_set(spec, spec.controller_pool, "cid")
+    for sts in (brokers, controllers):
+        assert sts["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+            "requests": {"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1e9"},
+            "limits": {"cpu": "2", "memory": "2560Mi", "ephemeral-storage": "2G"},
+        }
+    claim = brokers["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+    volumes = {v["name"]: v for v in controllers["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["emptyDir"] == {"sizeLimit": "1536Mi"}
+
+
+def test_the_same_quantity_written_differently_needs_no_restart() -> None:
+    def with_memory(memory: str) -> dict[str, Any]:
+        return {"brokers": {"replicas": 3, "resources": {"limits": {"memory": memory}}}}
+
+    assert restart_hash(with_memory("4Gi")) == restart_hash(with_memory("4096Mi"))
+    assert restart_hash(with_memory("0.5Ti")) == restart_hash(with_memory("512Gi"))
+
+
+def test_empty_optional_fields_are_left_out_as_the_api_server_does() -> None:
+    """The API server drops optional fields left empty in the pod's Kubernetes types (they are
+    `omitempty`); an empty struct such as a label selector stays, as `{}`."""
+    template = {
+        "tolerations": [
+            {"key": "dedicated", "operator": "Equal", "value": "", "effect": ""},
+            {"operator": "Exists", "key": ""},
+        ],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "disk", "operator": "Exists", "values": []}]}
+                    ]
+                },
+                "preferredDuringSchedulingIgnoredDuringExecution": [],
+            },
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {}, "matchExpressions": []},
+                        "namespaces": [],
+                    }
+                ]
+            },
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"team": ""}},
+                "matchLabelKeys": [],
+            }
+        ],
+    }
+    spec = parse({**BASE, "template": {"pod": template}})
+    pod = statefulset.pod_spec(spec, spec.broker_pool, "cid")
+    assert pod["tolerations"] == [{"key": "dedicated", "operator": "Equal"}, {"operator": "Exists"}]
+    assert pod["affinity"]["nodeAffinity"] == {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "Exists"}]}]
+        }
+    }
+    assert pod["affinity"]["podAffinity"] == {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {}}
+        ]
+    }
+    assert pod["topologySpreadConstraints"] == [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"team": ""}},
+        }
+    ]
+
+
+def test_a_users_spread_constraint_on_the_rack_takes_the_place_of_the_operators() -> None:
+    """Constraints are keyed by topology key and whenUnsatisfiable: two with the same pair make
+    the API server refuse the StatefulSet."""
+    zone = "topology.kubernetes.io/zone"
+    rack = {**BASE, "rack": {"topologyKey": zone}}
+    own = {"maxSkew": 2, "topologyKey": zone, "whenUnsatisfiable": "ScheduleAnyway"}
+    spec = parse({**rack, "template": {"pod": {"topologySpreadConstraints": [own]}}})
+    assert statefulset.pod_spec(spec, spec.broker_pool, "cid")["topologySpreadConstraints"] == [own]
+    hard = {**own, "whenUnsatisfiable": "DoNotSchedule"}
+    spec = parse({**rack, "template": {"pod": {"topologySpreadConstraints": [hard]}}})
+    pairs = [
+        (item["topologyKey"], item["whenUnsatisfiable"])
+        for item in statefulset.pod_spec(spec, spec.broker_pool, "cid")["topologySpreadConstraints"]
+    ]
+    assert pairs == [(zone, "DoNotSchedule"), (zone, "ScheduleAnyway")]

@@ -62,10 +62,11 @@ def condition(result: dict[str, Any], kind: str) -> dict[str, Any]:
             "2/3 nodes ready; waiting for events-brokers-0",
         ),
         (
+            # Serving, but the change is only half in effect: never Ready=True.
             [pod(ALL[0]), pod(ALL[1], restart_hash="old"), pod(ALL[2])],
-            "True",
+            "False",
             "RestartPending",
-            "3/3 nodes ready",
+            "3/3 nodes ready; the previous configuration still runs on events-brokers-0",
         ),
     ],
     ids=["all-ready", "pod-missing", "pod-not-ready", "pod-outdated"],
@@ -122,6 +123,34 @@ def test_failed_status_keeps_observed_facts() -> None:
     assert failed["nodes"] == observed["nodes"]
     assert condition(failed, "Ready")["reason"] == "InvalidSpec"
     assert condition(failed, "Degraded")["status"] == "True"
+
+
+def test_a_reconcile_failure_of_this_generation_is_kept_over_fresh_observations() -> None:
+    observed = compute([pod(n) for n in ALL])
+    failed = status.failed_status(
+        reason="ApplyFailed", message="refused", previous=observed, generation=4, now="t"
+    )
+    assert status.reconcile_failed(failed, 4)
+    assert not status.reconcile_failed(failed, 5)  # a newer spec gets its own reconcile
+    assert not status.reconcile_failed(observed, 4)
+    fresh = compute([pod(n) for n in ALL[:2]], previous=failed)
+    kept = status.with_failure_kept(fresh, failed)
+    assert condition(kept, "Ready")["reason"] == "ApplyFailed"
+    assert kept["nodes"] == fresh["nodes"]
+
+
+def test_paused_status_observes_and_says_paused() -> None:
+    observed = compute([pod(n) for n in ALL[:2]])
+    paused = status.paused_status(previous=observed, generation=9, now="t")
+    assert condition(paused, "Reconciling")["reason"] == "Paused"
+    assert condition(paused, "Ready")["status"] == "False"
+    assert paused["nodes"] == observed["nodes"]
+    assert paused["observedGeneration"] == observed["observedGeneration"]
+
+
+def test_failed_status_takes_only_known_reasons() -> None:
+    with pytest.raises(ValueError, match="Oops"):
+        status.failed_status(reason="Oops", message="m", previous={}, generation=1, now="t")
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,14 @@
-"""KafkaCluster handlers: reconcile on create/update/resume and on a drift timer; pod events refresh
-the status so Ready follows the pods without waiting for the timer.
+"""KafkaCluster handlers: reconcile on create/update/resume and periodically (drift); pod events
+refresh the status so Ready follows the pods without waiting for the next periodic run.
+
+Every path takes the cluster's turn first (`turns`): one reconcile or status refresh of a cluster
+at a time.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,14 +16,23 @@ from typing import Any
 import kopf
 
 from kopfka import reconcile
-from kopfka.handlers.common import interval_from_env, kube_of, now
+from kopfka.handlers import periodic
+from kopfka.handlers.common import Key, interval_from_env, key_of, kube_of, now
+from kopfka.handlers.turns import Turns
 from kopfka.model import names
+
+logger = logging.getLogger(__name__)
 
 CLUSTERS = (names.GROUP, names.VERSION, names.CLUSTER_PLURAL)
 # How often every cluster is reconciled even without a change (KOPFKA_DRIFT_INTERVAL, seconds;
 # the integration tests shorten it).
 DRIFT_INTERVAL_SECONDS = interval_from_env("KOPFKA_DRIFT_INTERVAL", 60)
 RETRY_SECONDS = 10
+# kopfka's pods: kopf asks the API server for these only (settings.py puts this selector on the
+# pod watch), so the operator never receives, nor needs to be allowed to see, any other pod.
+POD_SELECTOR = f"app.kubernetes.io/managed-by=kopfka,{names.CLUSTER_LABEL}"
+
+_turns = Turns()
 
 
 def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
@@ -36,13 +50,38 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
 @kopf.on.create(*CLUSTERS)
 @kopf.on.update(*CLUSTERS)
 def cluster_changed(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    _reconcile(body, memo, logger)
+    with _turns.take(key_of(body)):
+        _reconcile(body, memo, logger)
 
 
-@kopf.timer(*CLUSTERS, interval=DRIFT_INTERVAL_SECONDS, initial_delay=DRIFT_INTERVAL_SECONDS)
-def cluster_drift(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+@kopf.index(*CLUSTERS)
+async def kafka_clusters(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
+    """Every cluster as last seen, for the periodic drift reconcile."""
+    return {key_of(body): periodic.snapshot(body)}
+
+
+def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
     """Change handlers do not see children edited or deleted by someone else; this does."""
-    _reconcile(body, memo, logger)
+    with _turns.take(key_of(body), wait=False) as mine:
+        if not mine:
+            return None  # a change handler or a status refresh is at it, with a newer view
+        try:
+            reconcile.reconcile_cluster(kube_of(memo), body, now=now())
+        except reconcile.RetryLater as error:
+            logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
+            return RETRY_SECONDS
+    return None
+
+
+@kopf.on.startup()
+async def start_drift_runs(memo: kopf.Memo, **kwargs: Any) -> None:
+    periodic.start(
+        what="drift reconcile",
+        # kopf passes each index as a keyword argument named after it.
+        index=kwargs["kafka_clusters"],
+        interval=DRIFT_INTERVAL_SECONDS,
+        work=functools.partial(_drift, memo),
+    )
 
 
 class _OneAtATime:
@@ -57,10 +96,10 @@ class _OneAtATime:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: set[tuple[str, str]] = set()
-        self._again: set[tuple[str, str]] = set()
+        self._running: set[Key] = set()
+        self._again: set[Key] = set()
 
-    def run(self, key: tuple[str, str], refresh: Callable[[], None]) -> None:
+    def run(self, key: Key, refresh: Callable[[], None]) -> None:
         with self._lock:
             if key in self._running:
                 self._again.add(key)
@@ -84,22 +123,22 @@ class _OneAtATime:
 _status_refreshes = _OneAtATime()
 
 
-@kopf.on.event(
-    "v1",
-    "pods",
-    labels={"app.kubernetes.io/managed-by": "kopfka", names.CLUSTER_LABEL: kopf.PRESENT},
-)
+@kopf.on.event("v1", "pods")
 def pod_event(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Only kopfka's pods come here: the watch asks for POD_SELECTOR (a pod that stops matching
+    comes once more, as deleted, with the labels it had)."""
     kube = kube_of(memo)
-    namespace = body["metadata"]["namespace"]
-    name = body["metadata"]["labels"][names.CLUSTER_LABEL]
+    key = (body["metadata"]["namespace"], body["metadata"]["labels"][names.CLUSTER_LABEL])
 
     def refresh() -> None:
-        cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, name, namespace)
-        if cluster is not None:
-            reconcile.refresh_status(kube, cluster, now=now())
+        # Waits for a reconcile of the cluster that is going on, then reads the cluster as it
+        # left it.
+        with _turns.take(key):
+            cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
+            if cluster is not None:
+                reconcile.refresh_status(kube, cluster, now=now())
 
-    _status_refreshes.run((namespace, name), refresh)
+    _status_refreshes.run(key, refresh)
 
 
 @kopf.on.delete(*CLUSTERS, optional=True)

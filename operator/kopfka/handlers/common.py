@@ -1,14 +1,18 @@
-"""What every handler shares: the clock and the API client kept in kopf's memo."""
+"""What every handler shares: the clock, object keys and the API client kept in kopf's memo."""
 
 from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
 from kopfka.k8s.client import Kube
+
+# (namespace, name): what identifies a KafkaCluster or a KafkaTopic.
+Key = tuple[str, str]
 
 
 def now() -> str:
@@ -16,7 +20,7 @@ def now() -> str:
 
 
 def interval_from_env(variable: str, default: float) -> float:
-    """A timer interval in seconds from the environment (tests shorten them), else `default`."""
+    """A periodic interval in seconds from the environment (tests shorten them), else `default`."""
     raw = os.environ.get(variable)
     if raw is None or raw == "":
         return default
@@ -30,3 +34,7 @@ def kube_of(memo: kopf.Memo) -> Kube:
     kube: Any = memo["kube"]
     assert isinstance(kube, Kube)
     return kube
+
+
+def key_of(body: Mapping[str, Any]) -> Key:
+    return body["metadata"]["namespace"], body["metadata"]["name"]

@@ -1,8 +1,12 @@
 """Operator startup: kopf settings that keep kopfka's state in its own names, and the API client.
 
-kopf's bookkeeping goes to annotations under kopfka.dev (never to spec or to a status field the CRD
-does not have), the finalizer is kopfka.dev/finalizer, and only warnings become Kubernetes Events so
-a steady cluster causes no writes.
+kopf's bookkeeping goes to annotations under kopf.kopfka.dev (never to spec or to a status field the
+CRD does not have). Not under kopfka.dev itself: kopf ignores changes to annotations under its
+storage prefix, and users' own annotations (kopfka.dev/paused) must reach the change handlers. Only
+warnings become Kubernetes Events, so a steady cluster causes no writes.
+kopf's finalizer is named kopfka.dev/finalizer: no handler needs one today (handlers/periodic.py
+says why), and kopf removes it, by that name, from objects an older kopfka gave it. The pod watch
+asks the API server for kopfka's pods only. Settings that follow the command line are in cli.py.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import kopf
 
+from kopfka.handlers.cluster import POD_SELECTOR
 from kopfka.k8s.client import Kube
 from kopfka.model import names
 
@@ -19,15 +24,15 @@ from kopfka.model import names
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = names.FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=names.KOPF_STORAGE_PREFIX
+    )
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=names.GROUP, key="last-handled-configuration"
+        prefix=names.KOPF_STORAGE_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
-    # A cluster deleted while its drift timer is reconciling keeps its finalizer until kopf sees
-    # the timer gone; kopf looks again only every `cancellation_polling` seconds (60 by default),
-    # so deletions stalled for a minute. A reconcile takes well under a second: wait for it.
-    settings.background.instant_exit_timeout = 10
-    settings.background.cancellation_polling = 2
+    # Server-side: kopf's `labels=` handler filters would run in the operator, after the API
+    # server had sent it every pod of the cluster.
+    settings.watching.label_selectors["v1", "pods"] = POD_SELECTOR
     memo["kube"] = Kube.from_environment()

@@ -35,6 +35,10 @@ class ApplyError(Exception):
     """The API server refused an object the operator rendered; the message says why."""
 
 
+class NotOwned(ApplyError):
+    """An object of the name the operator would apply exists and belongs to someone else."""
+
+
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._dynamic = DynamicClient(api_client)
@@ -81,6 +85,9 @@ class Kube:
             live = self.get(
                 stamped["apiVersion"], stamped["kind"], metadata["name"], metadata["namespace"]
             )
+            if live is not None:
+                _check_owned(live, stamped)
+                _keep_immutable(stamped, live)
             if live is None or not contains(live, stamped):
                 pending.append((stamped, live))
         for stamped, live in pending:
@@ -139,7 +146,8 @@ class Kube:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
 
     def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
-        """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile."""
+        """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile
+        (also when it was deleted: Conflict either way, and the caller reads it again)."""
         metadata = owner["metadata"]
         body: Obj = {"status": status}
         if expect_version:
@@ -151,18 +159,61 @@ class Kube:
                 namespace=metadata["namespace"],
                 content_type="application/merge-patch+json",
             )
-        except ConflictError as error:
+        except (ConflictError, NotFoundError) as error:
             raise Conflict(str(error)) from error
         return cast(Obj, result.to_dict())
 
-    def add_labels(self, obj: Obj, labels: Mapping[str, str]) -> None:
-        """Add missing labels (e.g. node ids on pods the StatefulSet controller made)."""
-        current = obj["metadata"].get("labels") or {}
-        if all(current.get(key) == value for key, value in labels.items()):
+    def add_metadata(
+        self,
+        obj: Obj,
+        *,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add missing labels and annotations to an object others made (node ids on the pods of
+        a StatefulSet, the cluster id on volume claims). An object deleted meanwhile is skipped."""
+        wanted = {"labels": dict(labels or {}), "annotations": dict(annotations or {})}
+        patch = {
+            field: values
+            for field, values in wanted.items()
+            if any((obj["metadata"].get(field) or {}).get(k) != v for k, v in values.items())
+        }
+        if not patch:
             return
-        self._resource(obj["apiVersion"], obj["kind"]).patch(
-            body={"metadata": {"labels": dict(labels)}},
-            name=obj["metadata"]["name"],
-            namespace=obj["metadata"]["namespace"],
-            content_type="application/merge-patch+json",
+        try:
+            self._resource(obj["apiVersion"], obj["kind"]).patch(
+                body={"metadata": patch},
+                name=obj["metadata"]["name"],
+                namespace=obj["metadata"]["namespace"],
+                content_type="application/merge-patch+json",
+            )
+        except NotFoundError:
+            logger.debug("%s %s is gone", obj["kind"], obj["metadata"]["name"])
+
+
+def _check_owned(live: Obj, desired: Obj) -> None:
+    """kopfka never takes over an object it did not make: the live one must name the same owner."""
+    owners = {ref.get("uid") for ref in live["metadata"].get("ownerReferences") or []}
+    wanted = desired["metadata"]["ownerReferences"][0]
+    if wanted["uid"] not in owners:
+        metadata = live["metadata"]
+        raise NotOwned(
+            f"{live['kind']} {metadata['namespace']}/{metadata['name']} already exists and does "
+            f"not belong to {wanted['kind']} {wanted['name']}: kopfka does not take over objects "
+            "it did not make; delete or rename that object"
         )
+
+
+# Fields the API server never lets change on a live object: applying another value only fails.
+_IMMUTABLE: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apps/v1", "StatefulSet"): ("volumeClaimTemplates", "selector", "serviceName"),
+}
+
+
+def _keep_immutable(stamped: Obj, live: Obj) -> None:
+    """Use the live object's immutable fields: a StatefulSet made by an older kopfka keeps the
+    claim templates it was made with (which may carry a label since left out) instead of failing
+    every later write with 422."""
+    for field in _IMMUTABLE.get((stamped["apiVersion"], stamped["kind"]), ()):
+        if field in live.get("spec", {}) and field in stamped.get("spec", {}):
+            stamped["spec"][field] = copy.deepcopy(live["spec"][field])

@@ -7,7 +7,7 @@ against the broker count, or heap against the memory limit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,9 @@ class ClusterSpec:
     image: str
     image_pull_policy: str
     user_config: Mapping[str, str]
+    # The operator's size-aware settings (replication factors, minimum ISRs), chosen from the
+    # broker count when the cluster was made and kept since (status.sizeDefaults).
+    size_defaults: Mapping[str, str]
     pools: tuple[Pool, ...]
     listeners: tuple[Listener, ...]
     rack_topology_key: str | None
@@ -115,19 +118,27 @@ class ClusterSpec:
     @property
     def config(self) -> dict[str, str]:
         """Broker settings: the operator's size-aware defaults under the user's own."""
-        return kafka_config.effective_config(self.version, self.user_config, self.broker_count)
+        return {**self.size_defaults, **self.user_config}
 
     @property
     def bootstrap_servers(self) -> str:
         return names.bootstrap_address(self.name, self.namespace, self.listeners[0].port)
 
 
-def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> ClusterSpec:
+def parse_cluster(
+    name: str,
+    namespace: str,
+    spec: Mapping[str, Any],
+    *,
+    size_defaults: Mapping[str, str] | None = None,
+) -> ClusterSpec:
     """Default and validate a KafkaCluster spec; raises SpecError listing every problem.
 
     First the shape, as the API server checks it (so a spec that never passed admission, or a
     field the schema leaves free, cannot reach the code below in a shape it does not expect);
-    then everything the schema cannot say.
+    then everything the schema cannot say. `size_defaults` are the settings the operator chose
+    from the broker count when the cluster was made (status.sizeDefaults): a running cluster keeps
+    them when its broker count changes; without them they follow the broker count.
     """
     shape = schema.cluster_spec()
     raw = apply_defaults(dict(spec), shape)
@@ -150,10 +161,14 @@ def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> Cluster
         problems.append("spec.brokers must not be set in combined mode")
     listeners = tuple(_listener(item, problems) for item in raw["listeners"])
     _check_listeners(listeners, problems)
+    defaults: dict[str, str] = {}
     if pools and any(pool.role.is_broker for pool in pools):
         brokers = next(pool for pool in pools if pool.role.is_broker).replicas
-        effective = kafka_config.effective_config(kafka["version"], user_config, brokers)
-        _check_replication(effective, brokers, problems)
+        chosen = kafka_config.replication_defaults(kafka["version"], brokers)
+        recorded = {k: v for k, v in (size_defaults or {}).items() if k in chosen}
+        defaults = {**chosen, **recorded}
+        effective = {**defaults, **user_config}
+        _check_replication(effective, brokers, problems, chosen=defaults.keys() - user_config)
         problems.extend(
             f"spec.kafka.config.{problem}"
             for problem in kafka_rules.server_problems(kafka["version"], effective)
@@ -169,6 +184,7 @@ def parse_cluster(name: str, namespace: str, spec: Mapping[str, Any]) -> Cluster
         image=kafka.get("image") or f"{DEFAULT_IMAGE_REPOSITORY}:{kafka['version']}",
         image_pull_policy=kafka["imagePullPolicy"],
         user_config=user_config,
+        size_defaults=defaults,
         pools=tuple(pools),
         listeners=listeners,
         rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
@@ -357,7 +373,9 @@ def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> No
         seen_ports.add(listener.port)
 
 
-def _check_replication(config: Mapping[str, str], brokers: int, problems: list[str]) -> None:
+def _check_replication(
+    config: Mapping[str, str], brokers: int, problems: list[str], *, chosen: Set[str]
+) -> None:
     """Replication factors fit the brokers; a minimum in-sync count above the factor it governs
     makes every acks=all write (for internal topics: offset commits, transactions) fail."""
     factors: dict[str, int] = {}
@@ -368,8 +386,13 @@ def _check_replication(config: Mapping[str, str], brokers: int, problems: list[s
             continue  # not in this Kafka version, or reported by the value check already
     for key in kafka_config.REPLICATION_KEYS:
         if factors.get(key, 0) > brokers:
+            why = (
+                " (chosen by kopfka when the cluster was made; it does not follow the broker count)"
+                if key in chosen
+                else ""
+            )
             problems.append(
-                f"spec.kafka.config.{key} is {factors[key]} but the cluster has "
+                f"spec.kafka.config.{key} is {factors[key]}{why} but the cluster has "
                 f"{brokers} broker{'s' if brokers != 1 else ''}"
             )
     for minimum, governed in kafka_config.MIN_ISR_KEYS.items():

@@ -194,10 +194,3 @@ def format_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def effective_config(version: str, user: Mapping[str, object], brokers: int) -> dict[str, str]:
-    """The user's settings on top of the operator's size-aware defaults, as strings."""
-    merged = replication_defaults(version, brokers)
-    merged.update({key: format_value(value) for key, value in user.items()})
-    return merged

@@ -15,9 +15,14 @@ TOPIC_PLURAL = "kafkatopics"
 
 FIELD_MANAGER = "kopfka"
 FINALIZER = f"{GROUP}/finalizer"
+# kopf's own annotations (progress, last handled spec). A prefix of its own: kopf ignores changes
+# to annotations under it, and the users' annotations under kopfka.dev must not be ignored.
+KOPF_STORAGE_PREFIX = f"kopf.{GROUP}"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 RESTART_HASH_ANNOTATION = f"{GROUP}/restart-hash"
 DESIRED_HASH_ANNOTATION = f"{GROUP}/desired-hash"
+# On volume claims: the KRaft cluster id their data was formatted with.
+CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"
 
 # A KafkaCluster's name starts the names of Services (DNS-1035 labels: a letter first, no dots)
 # and StatefulSets. The StatefulSet controller labels each pod `controller-revision-hash:

@@ -368,7 +368,15 @@ def cluster_status() -> Schema:
         {
             "observedGeneration": integer("The generation of the spec last reconciled."),
             "conditions": _conditions(),
-            "clusterId": string("The KRaft cluster id, generated once and never changed."),
+            "clusterId": string(
+                "The KRaft cluster id, generated once and never changed; also recorded on the "
+                "volume claims, so a cluster re-created over kept volumes gets it back."
+            ),
+            "sizeDefaults": string_map(
+                "Settings the operator chose from the broker count when the cluster was made "
+                "(replication factors, minimum in-sync replicas); kept when the broker count "
+                "changes, so scaling never changes them silently. spec.kafka.config overrides them."
+            ),
             "kafkaVersion": string("The Kafka version the nodes run."),
             "metadataVersion": string("The KRaft metadata version (reported by Kafka)."),
             "bootstrapServers": string("host:port of the bootstrap service for clients."),

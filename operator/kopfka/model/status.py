@@ -81,6 +81,15 @@ def cluster_status(
             "PodsNotReady",
             f"{ready_count}/{total} nodes ready; waiting for {', '.join(waiting)}",
         )
+    elif outdated:
+        # Serving, but not what the spec says: a change is only half in effect until they restart.
+        ready_condition = Condition(
+            READY,
+            False,
+            "RestartPending",
+            f"{total}/{total} nodes ready; the previous configuration still runs on "
+            f"{', '.join(outdated)} until they restart",
+        )
     else:
         ready_condition = Condition(READY, True, "AllNodesReady", f"{total}/{total} nodes ready")
     if outdated:
@@ -146,6 +155,8 @@ def failed_status(
     now: str,
 ) -> dict[str, Any]:
     """Status for a spec the operator cannot act on: it says why and touches nothing else."""
+    if reason not in RECONCILE_FAILURES:
+        raise ValueError(f"{reason} is not one of {sorted(RECONCILE_FAILURES)}")
     observed = [
         Condition(READY, False, reason, message),
         Condition(RECONCILING, False, reason, message),
@@ -154,11 +165,57 @@ def failed_status(
     return _with_conditions(previous, observed, generation=generation, now=now)
 
 
-def paused_status(*, previous: Mapping[str, Any], generation: int, now: str) -> dict[str, Any]:
-    """Keeps what was observed; says that nothing is being reconciled."""
+def paused_status(
+    *,
+    previous: Mapping[str, Any],
+    generation: int,
+    now: str,
+    observed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The status of a paused cluster: the `observed` node facts (when there are any) saying that
+    nothing is reconciled. The spec's generation is not recorded as observed: none of it was
+    applied."""
     message = f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}"
-    observed = [Condition(RECONCILING, False, "Paused", message)]
-    return _with_conditions(previous, observed, generation=generation, now=now, reconciled=False)
+    base = dict(observed or previous)
+    base["observedGeneration"] = previous.get("observedGeneration")
+    if base["observedGeneration"] is None:
+        del base["observedGeneration"]
+    conditions = [Condition(RECONCILING, False, "Paused", message)]
+    return _with_conditions(base, conditions, generation=generation, now=now, reconciled=False)
+
+
+# Reasons of failed_status: the last reconcile of the generation could not act on the spec.
+RECONCILE_FAILURES = frozenset(
+    {
+        "InvalidSpec",
+        "ApplyFailed",
+        "InternalError",
+        "ObjectNotOwned",
+        "ScaleDownRefused",
+        "ClusterIdConflict",
+    }
+)
+
+
+def reconcile_failed(previous: Mapping[str, Any], generation: int) -> bool:
+    """The last reconcile of this generation failed (a pod event must not report it healthy)."""
+    for item in previous.get("conditions") or []:
+        if item.get("type") == DEGRADED:
+            return (
+                item.get("status") == "True"
+                and item.get("reason") in RECONCILE_FAILURES
+                and item.get("observedGeneration") == generation
+            )
+    return False
+
+
+def with_failure_kept(observed: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """Freshly observed node facts under the previous (failed) conditions."""
+    return {
+        **observed,
+        "conditions": list(previous.get("conditions") or []),
+        "observedGeneration": previous.get("observedGeneration", observed["observedGeneration"]),
+    }
 
 
 def topic_status(

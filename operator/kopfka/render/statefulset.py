@@ -2,17 +2,25 @@
 
 `updateStrategy: OnDelete`: the operator, not the StatefulSet controller, decides which pod restarts
 and when. A pod whose `kopfka.dev/restart-hash` differs from its StatefulSet's is outdated.
+
+Everything is rendered in the API server's normal form: quantities (resources, sizes) as
+`quantity.canonical` writes them, and the user's Kubernetes-typed pod settings without the empty
+fields the API server drops (`normal.normal_form`). What is rendered is what a GET returns, so an
+unchanged cluster compares equal and is not written again, and writing a quantity differently
+("4096Mi" for "4Gi") changes nothing and restarts nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kopfka.model import names
+from kopfka.model import k8s_core, names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
+from kopfka.model.quantity import canonical
 from kopfka.render import meta
 from kopfka.render.config import CONFIG_MOUNT, DATA_MOUNT, container_ports, server_properties
+from kopfka.render.normal import normal_form
 
 IMAGE_BIN = "/opt/kafka/bin"
 KAFKA_UID = 1001
@@ -77,13 +85,16 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
         ],
     }
     if pool.resources:
-        container["resources"] = {kind: dict(values) for kind, values in pool.resources.items()}
+        container["resources"] = {
+            kind: {name: canonical(amount, resource_list=True) for name, amount in amounts.items()}
+            for kind, amounts in pool.resources.items()
+        }
     return container
 
 
 def _affinity(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     """Prefer one node of a role per Kubernetes node, merged with the user's affinity."""
-    affinity = {key: dict(value) for key, value in spec.template.affinity.items()}
+    affinity: dict[str, Any] = normal_form(spec.template.affinity, k8s_core.affinity())
     anti = dict(affinity.get("podAntiAffinity", {}))
     preferred = list(anti.get("preferredDuringSchedulingIgnoredDuringExecution", []))
     preferred.append(
@@ -101,8 +112,19 @@ def _affinity(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
 
 
 def _spread(spec: ClusterSpec, pool: Pool) -> list[dict[str, Any]]:
-    constraints = [dict(item) for item in spec.template.topology_spread_constraints]
-    if spec.rack_topology_key is not None:
+    """The user's constraints, and with rack awareness a soft spread of the role over the racks.
+
+    A pod's constraints are keyed by topology key and `whenUnsatisfiable` (the API server refuses
+    two with the same pair), so a constraint of the user's on the rack key with `ScheduleAnyway`
+    takes the place of the operator's.
+    """
+    schema = k8s_core.topology_spread_constraint()
+    constraints = [normal_form(item, schema) for item in spec.template.topology_spread_constraints]
+    taken = {(item.get("topologyKey"), item.get("whenUnsatisfiable")) for item in constraints}
+    if (
+        spec.rack_topology_key is not None
+        and (spec.rack_topology_key, "ScheduleAnyway") not in taken
+    ):
         constraints.append(
             {
                 "maxSkew": 1,
@@ -122,7 +144,7 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     if not pool.storage.persistent:
         empty_dir: dict[str, Any] = {}
         if pool.storage.size_limit:
-            empty_dir["sizeLimit"] = pool.storage.size_limit
+            empty_dir["sizeLimit"] = canonical(pool.storage.size_limit)
         volumes.append({"name": "data", "emptyDir": empty_dir})
     result: dict[str, Any] = {
         "serviceAccountName": names.service_account_name(spec.name),
@@ -142,7 +164,9 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     }
     optional: dict[str, Any] = {
         "topologySpreadConstraints": _spread(spec, pool),
-        "tolerations": [dict(item) for item in spec.template.tolerations],
+        "tolerations": [
+            normal_form(item, k8s_core.toleration()) for item in spec.template.tolerations
+        ],
         "nodeSelector": dict(spec.template.node_selector),
         "priorityClassName": spec.template.priority_class_name,
         "imagePullSecrets": [{"name": name} for name in spec.template.image_pull_secrets],
@@ -159,9 +183,14 @@ def restart_hash(spec: ClusterSpec, pool: Pool, cluster_id: str) -> str:
 
 
 def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
+    """The volume claim template of a pool. The API server refuses any change to the claim
+    templates of a live StatefulSet (422), so everything here is fixed for the life of the
+    cluster: size and class are immutable in the CRD, and the labels are only those that never
+    change (no `app.kubernetes.io/version`, or the first upgrade of Kafka could never be applied).
+    """
     claim_spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": pool.storage.size}},
+        "resources": {"requests": {"storage": canonical(pool.storage.size, resource_list=True)}},
     }
     if pool.storage.storage_class:
         claim_spec["storageClassName"] = pool.storage.storage_class
@@ -170,7 +199,7 @@ def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
         "kind": "PersistentVolumeClaim",
         "metadata": {
             "name": "data",
-            "labels": meta.pool_labels(spec, pool),
+            "labels": meta.lifelong_pool_labels(spec, pool),
         },
         "spec": claim_spec,
     }

@@ -1,0 +1,249 @@
+"""Day-2 changes on a running cluster (issue 8): status never lies, nothing is half-applied, scaling
+never deletes brokers or changes replication silently, kept volumes keep their cluster id, and the
+operator never takes over an object it did not make. Against the real control plane."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.support.clusters import children, pods, wait_condition, wait_ready
+from tests.support.kube import Obj, TestKube, condition
+from tests.support.manifests import DEDICATED, kafka_cluster
+from tests.support.operator import OperatorProcess
+from tests.support.waiting import wait_for
+
+GC_TIMEOUT = 120
+
+
+def _spec(**brokers: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(DEDICATED)
+    spec["brokers"].update(brokers)
+    return spec
+
+
+def _patch_spec(kube: TestKube, namespace: str, spec: dict[str, Any]) -> None:
+    kube.merge_patch("kopfka.dev/v1alpha1", "KafkaCluster", "events", namespace, {"spec": spec})
+
+
+def _brokers(kube: TestKube, namespace: str) -> Obj:
+    return kube.must_get("apps/v1", "StatefulSet", "events-brokers", namespace)
+
+
+def _broker_properties(kube: TestKube, namespace: str) -> str:
+    config_map = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
+    return str(config_map["data"]["server.properties"])
+
+
+def test_broker_scale_down_is_refused_and_nothing_is_deleted(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace, _spec(replicas=4)))
+    wait_ready(kube, "events", namespace)
+    before = {name: pod["metadata"]["uid"] for name, pod in pods(kube, "events", namespace).items()}
+
+    _patch_spec(kube, namespace, {"brokers": {"replicas": 3}})
+    refused = wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Ready",
+        status="False",
+        reason="ScaleDownRefused",
+    )
+    ready = condition(refused, "Ready")
+    assert ready is not None
+    assert "removing events-brokers-3 needs" in ready["message"]
+    assert _brokers(kube, namespace)["spec"]["replicas"] == 4
+    after = {name: pod["metadata"]["uid"] for name, pod in pods(kube, "events", namespace).items()}
+    assert after == before
+
+    # Below the replication chosen at creation (3), the spec itself is refused, saying why.
+    _patch_spec(kube, namespace, {"brokers": {"replicas": 1}})
+    invalid = wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Ready",
+        status="False",
+        reason="InvalidSpec",
+    )
+    message = (condition(invalid, "Ready") or {})["message"]
+    assert "default.replication.factor is 3 (chosen by kopfka when the cluster was made" in message
+    assert _brokers(kube, namespace)["spec"]["replicas"] == 4
+    assert "default.replication.factor=3" in _broker_properties(kube, namespace)
+
+    # Setting it back is an ordinary, healthy spec again.
+    _patch_spec(kube, namespace, {"brokers": {"replicas": 4}})
+    wait_ready(kube, "events", namespace)
+
+
+def test_scaling_up_keeps_the_replication_chosen_at_creation(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace, _spec(replicas=1)))
+    created = wait_ready(kube, "events", namespace)
+    assert created["status"]["sizeDefaults"]["default.replication.factor"] == "1"
+
+    _patch_spec(kube, namespace, {"brokers": {"replicas": 3}})
+    wait_for(
+        lambda: _brokers(kube, namespace)["spec"]["replicas"] == 3,
+        timeout=60,
+        what="three brokers in the StatefulSet",
+    )
+    scaled = wait_ready(kube, "events", namespace)
+    assert scaled["status"]["sizeDefaults"] == created["status"]["sizeDefaults"]
+    properties = _broker_properties(kube, namespace)
+    assert "default.replication.factor=1" in properties
+    assert "min.insync.replicas=1" in properties
+
+
+def test_a_cluster_made_again_over_kept_volumes_gets_its_cluster_id_back(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    first = wait_ready(kube, "events", namespace)
+    cluster_id = first["status"]["clusterId"]
+    wait_for(
+        lambda: (
+            all(
+                (claim["metadata"].get("annotations") or {}).get("kopfka.dev/cluster-id")
+                == cluster_id
+                for claim in kube.list("v1", "PersistentVolumeClaim", namespace)
+            )
+            and len(kube.list("v1", "PersistentVolumeClaim", namespace)) == 6
+        ),
+        timeout=60,
+        what="the cluster id on every volume claim",
+    )
+
+    kube.kubectl("delete", "kafkacluster", "events", "-n", namespace, "--timeout=60s")
+    wait_for(
+        lambda: not children(kube, "events", namespace) and not pods(kube, "events", namespace),
+        timeout=GC_TIMEOUT,
+        what="the garbage collector to delete the children and pods",
+    )
+    assert len(kube.list("v1", "PersistentVolumeClaim", namespace)) == 6
+
+    kube.apply(kafka_cluster("events", namespace))
+    again = wait_ready(kube, "events", namespace)
+    assert again["status"]["clusterId"] == cluster_id
+    env = _brokers(kube, namespace)["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "KOPFKA_CLUSTER_ID", "value": cluster_id} in env
+
+
+def test_an_object_kopfka_did_not_make_is_not_taken_over(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    theirs = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "events-brokers-config", "namespace": namespace},
+        "data": {"owner": "another team"},
+    }
+    kube.apply(theirs)
+    kube.apply(kafka_cluster("events", namespace))
+    refused = wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Ready",
+        status="False",
+        reason="ObjectNotOwned",
+    )
+    ready = condition(refused, "Ready")
+    assert ready is not None
+    assert f"ConfigMap {namespace}/events-brokers-config already exists" in ready["message"]
+    left = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
+    assert left["data"] == {"owner": "another team"}
+    assert not left["metadata"].get("ownerReferences")
+    assert children(kube, "events", namespace) == {}
+
+
+def test_paused_status_follows_the_pods(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    wait_ready(kube, "events", namespace)
+    kube.kubectl("annotate", "kafkacluster", "events", "-n", namespace, "kopfka.dev/paused=true")
+    wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Reconciling",
+        status="False",
+        reason="Paused",
+    )
+    # While paused the operator repairs nothing: the brokers stay gone, and status says so.
+    kube.delete("apps/v1", "StatefulSet", "events-brokers", namespace)
+
+    def reported() -> Obj | None:
+        cluster = kube.cluster("events", namespace)
+        ready = condition(cluster, "Ready")
+        if cluster is None or ready is None or ready["status"] != "False":
+            return None
+        return cluster if cluster["status"].get("readyBrokers") == 0 else None
+
+    paused = wait_for(reported, timeout=GC_TIMEOUT, what="status to report the brokers gone")
+    reconciling = condition(paused, "Reconciling")
+    assert reconciling is not None
+    assert reconciling["reason"] == "Paused"
+    assert kube.get("apps/v1", "StatefulSet", "events-brokers", namespace) is None
+
+    kube.kubectl("annotate", "kafkacluster", "events", "-n", namespace, "kopfka.dev/paused-")
+    wait_ready(kube, "events", namespace)
+
+
+def test_a_pod_event_does_not_hide_a_refused_change(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    wait_ready(kube, "events", namespace)
+    refused_spread = [
+        {
+            "maxSkew": 0,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+        }
+    ]
+    _patch_spec(
+        kube, namespace, {"template": {"pod": {"topologySpreadConstraints": refused_spread}}}
+    )
+    wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Ready",
+        status="False",
+        reason="ApplyFailed",
+    )
+    # Pod events: a broker pod goes and comes back (the StatefulSet controller remakes it).
+    old_uid = pods(kube, "events", namespace)["events-brokers-0"]["metadata"]["uid"]
+    kube.delete("v1", "Pod", "events-brokers-0", namespace)
+
+    def back() -> Obj | None:
+        pod = pods(kube, "events", namespace).get("events-brokers-0")
+        if pod is None or pod["metadata"]["uid"] == old_uid:
+            return None
+        ready = [c for c in pod.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
+        return pod if ready and ready[0]["status"] == "True" else None
+
+    wait_for(back, timeout=60, what="events-brokers-0 to come back ready")
+    # Let the operator see the pod's events: its node-id label is added on a status refresh.
+    wait_for(
+        lambda: (
+            "kopfka.dev/node-id"
+            in (pods(kube, "events", namespace)["events-brokers-0"]["metadata"].get("labels") or {})
+        ),
+        timeout=60,
+        what="the operator to handle the new pod",
+    )
+    cluster = kube.cluster("events", namespace)
+    ready = condition(cluster, "Ready")
+    assert ready is not None
+    assert (ready["status"], ready["reason"]) == ("False", "ApplyFailed")

@@ -1,0 +1,236 @@
+"""The operator's watches are scoped on the API server, and `kopfka run -n NS` needs no cluster-wide
+rights at all.
+
+The pod watch asks the API server for kopfka's pods only (a label selector in the request), so
+the operator neither receives nor keeps the cluster's other pods. With namespaces given, every
+request the operator sends stays inside them: the second test runs it as a service account that
+only has a Role in its namespace, through its own recording proxy, and finds no refused and no
+cluster-scoped request while it makes a cluster Ready, checks a topic and runs its periodic work.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.controlplane import ControlPlane
+from tests.support.apiproxy import ApiProxy, Request
+from tests.support.clusters import wait_condition
+from tests.support.kube import TestKube
+from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
+from tests.support.operator import TIER_DRIFT_INTERVAL, OperatorProcess
+from tests.support.waiting import wait_for
+
+KOPFKA_PODS = {"app.kubernetes.io/managed-by=kopfka", "kopfka.dev/cluster"}
+POD_COLLECTION = re.compile(r"^/api/v1/(namespaces/[^/]+/)?pods$")
+# Discovery (what every client reads to find resources); any authenticated user may read it.
+DISCOVERY = re.compile(r"^/(version|api(/v1)?|apis(/[^/]+(/[^/]+)?)?)$")
+SERVICE_ACCOUNT = "kopfka-operator"
+
+# What `kopfka run -n NS` needs, and nothing cluster-wide: a Role in NS.
+ROLE_RULES = [
+    {
+        "apiGroups": ["kopfka.dev"],
+        "resources": ["kafkaclusters", "kafkatopics"],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
+    {
+        "apiGroups": ["kopfka.dev"],
+        "resources": ["kafkaclusters/status", "kafkatopics/status"],
+        "verbs": ["get", "patch"],
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
+    # The claims carry the cluster id of the data on them.
+    {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "patch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps", "services", "serviceaccounts"],
+        "verbs": ["get", "create", "patch"],
+    },
+    {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["get", "create", "patch"]},
+    {
+        "apiGroups": ["policy"],
+        "resources": ["poddisruptionbudgets"],
+        "verbs": ["get", "create", "patch"],
+    },
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+]
+
+
+def _selector(request: Request) -> set[str]:
+    return {part for part in request.query.get("labelSelector", "").split(",") if part}
+
+
+def _pod_lists_and_watches(proxy: ApiProxy) -> list[Request]:
+    return [
+        request
+        for request in proxy.requests(method="GET")
+        if POD_COLLECTION.match(request.resource_path)
+    ]
+
+
+def test_the_pod_watch_selects_kopfkas_pods_on_the_server(
+    operator: OperatorProcess, api_proxy: ApiProxy
+) -> None:
+    watches = wait_for(
+        lambda: [r for r in _pod_lists_and_watches(api_proxy) if r.query.get("watch") == "true"],
+        timeout=30,
+        what="the operator's pod watch request",
+    )
+    assert all(_selector(watch) >= KOPFKA_PODS for watch in watches), [str(w) for w in watches]
+    # Every list of pods too (kopf's initial listing and the operator's own per-cluster lists):
+    # none asks for the cluster's pods at large.
+    unscoped = [
+        str(request)
+        for request in _pod_lists_and_watches(api_proxy)
+        if not any(part.startswith("kopfka.dev/cluster") for part in _selector(request))
+    ]
+    assert unscoped == []
+
+
+def _token_kubeconfig(control_plane: ControlPlane, namespace: str, path: Path) -> Path:
+    """A kubeconfig for the API server (not the proxy) as the namespace's service account."""
+    token = subprocess.run(
+        [
+            str(control_plane.bin_dir / "kubectl"),
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+            "create",
+            "token",
+            SERVICE_ACCOUNT,
+            "-n",
+            namespace,
+            "--duration=1h",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    admin = yaml.safe_load(control_plane.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
+    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "cluster", "cluster": cluster["cluster"]}],
+                "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
+                "contexts": [
+                    {"name": "sa", "context": {"cluster": "cluster", "user": SERVICE_ACCOUNT}}
+                ],
+                "current-context": "sa",
+            }
+        )
+    )
+    return path
+
+
+def _namespaced_rbac(namespace: str) -> list[dict[str, object]]:
+    meta = {"name": SERVICE_ACCOUNT, "namespace": namespace}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": ROLE_RULES,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": SERVICE_ACCOUNT,
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}
+            ],
+        },
+    ]
+
+
+@pytest.fixture
+def namespaced_proxy(
+    kube: TestKube, control_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> Iterator[ApiProxy]:
+    """A recording proxy that authenticates as a service account with a Role in `namespace`."""
+    kube.apply(*_namespaced_rbac(namespace))
+    kubeconfig = _token_kubeconfig(control_plane, namespace, tmp_path / "sa-kubeconfig.yaml")
+    # The API server enforces RBAC: the account cannot list pods outside its namespace.
+    kubectl = [str(control_plane.bin_dir / "kubectl"), "--kubeconfig", str(kubeconfig)]
+    refused = subprocess.run(
+        [*kubectl, "get", "pods", "--all-namespaces"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert refused.returncode != 0, refused
+    assert "forbidden" in refused.stderr, refused
+    proxy = ApiProxy(upstream_kubeconfig=kubeconfig, workdir=tmp_path, env=control_plane.environ())
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+def test_an_operator_restricted_to_a_namespace_needs_only_a_role_there(
+    kube: TestKube,
+    operator: OperatorProcess,
+    namespaced_proxy: ApiProxy,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    env = dict(operator.env, KUBECONFIG=str(namespaced_proxy.kubeconfig))
+    restricted = OperatorProcess(
+        env=env, log_path=tmp_path / "operator.log", args=["--namespace", namespace]
+    )
+    # One operator at a time: the session's operator watches every namespace.
+    operator.stop()
+    try:
+        restricted.start()
+        kube.apply(
+            kafka_cluster("events", namespace, COMBINED_EPHEMERAL),
+            kafka_topic(
+                "orders", namespace, {"cluster": "events", "partitions": 3, "replicationFactor": 1}
+            ),
+        )
+        wait_condition(kube, "KafkaCluster", "events", namespace, type="Ready", status="True")
+        wait_condition(
+            kube, "KafkaTopic", "orders", namespace, type="Ready", status="False", reason="Pending"
+        )
+        ready_at = max(request.time for request in namespaced_proxy.requests())
+        wait_for(
+            lambda: namespaced_proxy.requests(
+                since=ready_at, path="/poddisruptionbudgets/", method="GET"
+            ),
+            timeout=TIER_DRIFT_INTERVAL * 4,
+            what="a periodic reconcile of the cluster",
+        )
+    finally:
+        restricted.stop()
+        operator.start()
+
+    sent = namespaced_proxy.requests()
+    refused = [str(r) for r in sent if r.status in (401, 403)]
+    outside = [
+        str(r)
+        for r in sent
+        if not DISCOVERY.match(r.resource_path)
+        and f"/namespaces/{namespace}/" not in r.resource_path
+    ]
+    assert refused == []
+    assert outside == []
+    pod_watches = [r for r in _pod_lists_and_watches(namespaced_proxy) if r.query.get("watch")]
+    assert pod_watches
+    for watch in pod_watches:
+        assert watch.resource_path == f"/api/v1/namespaces/{namespace}/pods"
+        assert _selector(watch) >= KOPFKA_PODS
