@@ -5,7 +5,7 @@ Measures, per cluster, the time from `kubectl apply` to all children created and
 Ready=True (p50, p99, max); the operator's RSS (peak, and the median over the steady window), from
 /proc; and every write the operator sends during a steady window (goal: none), counted on the wire
 by the recording proxy of the integration tier (tests/support/apiproxy.py). The operator runs
-with its production timer intervals, so the drift timer reconciles every cluster every 60s during
+with its production intervals, so the periodic drift run reconciles every cluster every 60s during
 the window. Every process it starts is stopped; every wait has a deadline.
 
     python -m bench.integration [--clusters 50] [--shape 3+3] [--steady 300] [--output FILE]

@@ -1,7 +1,7 @@
 # The integration tier: the operator (`kopfka run`, a real process) against a real control plane
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes) that the tier starts
 # and stops itself (tests/integration/controlplane.py). The operator runs there with
-# KOPFKA_DRIFT_INTERVAL=5 and KOPFKA_TOPIC_RECHECK_INTERVAL=3 (seconds) so that its timers act
+# KOPFKA_DRIFT_INTERVAL=5 and KOPFKA_TOPIC_RECHECK_INTERVAL=3 (seconds) so that its periodic runs act
 # within a test; production defaults are 60 and 30.
 INTEGRATION_TEST_TIMEOUT ?= 600
 BENCH_CLUSTERS ?= 50

@@ -7,6 +7,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import kubernetes
+
+from kopfka.k8s.client import Kube
+from tests.integration.controlplane import ControlPlane
 from tests.support.clusters import children, pods, wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster
@@ -26,6 +30,16 @@ def _patch_spec(kube: TestKube, namespace: str, spec: dict[str, Any]) -> None:
     kube.merge_patch("kopfka.dev/v1alpha1", "KafkaCluster", "events", namespace, {"spec": spec})
 
 
+def _refused(kube: TestKube, namespace: str, reason: str) -> str:
+    """Wait until the cluster reports Ready=False for `reason` (this generation); the message."""
+    cluster = wait_condition(
+        kube, "KafkaCluster", "events", namespace, type="Ready", status="False", reason=reason
+    )
+    ready = condition(cluster, "Ready")
+    assert ready is not None
+    return str(ready["message"])
+
+
 def _brokers(kube: TestKube, namespace: str) -> Obj:
     return kube.must_get("apps/v1", "StatefulSet", "events-brokers", namespace)
 
@@ -43,34 +57,14 @@ def test_broker_scale_down_is_refused_and_nothing_is_deleted(
     before = {name: pod["metadata"]["uid"] for name, pod in pods(kube, "events", namespace).items()}
 
     _patch_spec(kube, namespace, {"brokers": {"replicas": 3}})
-    refused = wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="ScaleDownRefused",
-    )
-    ready = condition(refused, "Ready")
-    assert ready is not None
-    assert "removing events-brokers-3 needs" in ready["message"]
+    assert "removing events-brokers-3 needs" in _refused(kube, namespace, "ScaleDownRefused")
     assert _brokers(kube, namespace)["spec"]["replicas"] == 4
     after = {name: pod["metadata"]["uid"] for name, pod in pods(kube, "events", namespace).items()}
     assert after == before
 
     # Below the replication chosen at creation (3), the spec itself is refused, saying why.
     _patch_spec(kube, namespace, {"brokers": {"replicas": 1}})
-    invalid = wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="InvalidSpec",
-    )
-    message = (condition(invalid, "Ready") or {})["message"]
+    message = _refused(kube, namespace, "InvalidSpec")
     assert "default.replication.factor is 3 (chosen by kopfka when the cluster was made" in message
     assert _brokers(kube, namespace)["spec"]["replicas"] == 4
     assert "default.replication.factor=3" in _broker_properties(kube, namespace)
@@ -145,18 +139,8 @@ def test_an_object_kopfka_did_not_make_is_not_taken_over(
     }
     kube.apply(theirs)
     kube.apply(kafka_cluster("events", namespace))
-    refused = wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="ObjectNotOwned",
-    )
-    ready = condition(refused, "Ready")
-    assert ready is not None
-    assert f"ConfigMap {namespace}/events-brokers-config already exists" in ready["message"]
+    message = _refused(kube, namespace, "ObjectNotOwned")
+    assert f"ConfigMap {namespace}/events-brokers-config already exists" in message
     left = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
     assert left["data"] == {"owner": "another team"}
     assert not left["metadata"].get("ownerReferences")
@@ -213,15 +197,7 @@ def test_a_pod_event_does_not_hide_a_refused_change(
     _patch_spec(
         kube, namespace, {"template": {"pod": {"topologySpreadConstraints": refused_spread}}}
     )
-    wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="ApplyFailed",
-    )
+    _refused(kube, namespace, "ApplyFailed")
     # Pod events: a broker pod goes and comes back (the StatefulSet controller remakes it).
     old_uid = pods(kube, "events", namespace)["events-brokers-0"]["metadata"]["uid"]
     kube.delete("v1", "Pod", "events-brokers-0", namespace)
@@ -247,3 +223,25 @@ def test_a_pod_event_does_not_hide_a_refused_change(
     ready = condition(cluster, "Ready")
     assert ready is not None
     assert (ready["status"], ready["reason"]) == ("False", "ApplyFailed")
+
+
+def test_a_pod_gone_before_its_label_is_added_is_skipped(
+    kube: TestKube, control_plane: ControlPlane, namespace: str
+) -> None:
+    """The operator lists the pods, then labels each: one deleted in between must not abort the
+    reconcile (the API server answers 404 to the label patch)."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "events-brokers-0", "namespace": namespace},
+        "spec": {"containers": [{"name": "kafka", "image": "kopfka/kafka:4.4.0"}]},
+    }
+    kube.apply(pod)
+    listed = kube.must_get("v1", "Pod", "events-brokers-0", namespace)
+    kube.kubectl("delete", "pod", "events-brokers-0", "-n", namespace, "--wait=true")
+    api_client = kubernetes.config.new_client_from_config(config_file=str(control_plane.kubeconfig))
+    try:
+        Kube(api_client).add_metadata(listed, labels={"kopfka.dev/node-id": "0"})
+    finally:
+        api_client.close()
+    assert kube.get("v1", "Pod", "events-brokers-0", namespace) is None

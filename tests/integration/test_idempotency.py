@@ -1,7 +1,7 @@
 """A reconcile of an unchanged cluster writes nothing, measured on the wire.
 
 The operator reaches the API server only through the recording proxy (see conftest), so every
-request it sends is counted. After the cluster is Ready and settled, the drift timer reconciles it
+request it sends is counted. After the cluster is Ready and settled, the drift run reconciles it
 again and again (KOPFKA_DRIFT_INTERVAL is 5s in this tier); over a window of several such runs no
 resourceVersion of the cluster or a child may change, and the operator may send no write at all
 for the namespace (no apply, no status patch, no Event).
@@ -39,7 +39,7 @@ def test_reconciling_an_unchanged_cluster_writes_nothing(
     wait_for(
         lambda: drift_runs(api_proxy, namespace, "events", ready_at) >= 1,
         timeout=DRIFT_INTERVAL * 4,
-        what="a drift-timer reconcile after Ready",
+        what="a periodic drift reconcile after Ready",
     )
 
     before = resource_versions(kube, "events", namespace)
@@ -47,7 +47,7 @@ def test_reconciling_an_unchanged_cluster_writes_nothing(
     wait_for(
         lambda: drift_runs(api_proxy, namespace, "events", start) >= DRIFT_RUNS,
         timeout=DRIFT_INTERVAL * (DRIFT_RUNS + 3),
-        what=f"{DRIFT_RUNS} drift-timer reconciles",
+        what=f"{DRIFT_RUNS} periodic drift reconciles",
     )
     writes = api_proxy.writes(since=start, path=f"/namespaces/{namespace}/")
     after = resource_versions(kube, "events", namespace)

@@ -3,9 +3,7 @@ is a valid structural CRD schema."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -13,8 +11,8 @@ import pytest
 
 from kopfka.model import k8s_core
 from kopfka.model.schema_dsl import QUANTITY_PATTERN, Schema
+from tests.support import k8s_schemas
 
-GENERATOR = Path(__file__).parents[2] / "hack" / "gen-k8s-core-schemas.py"
 SCHEMAS = {
     "affinity": k8s_core.affinity,
     "toleration": k8s_core.toleration,
@@ -42,12 +40,7 @@ STRUCTURAL_KEYS = {
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_k8s_core_schemas", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return k8s_schemas.generator()
 
 
 @pytest.fixture(scope="module")

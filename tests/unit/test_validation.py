@@ -5,10 +5,8 @@ prunes."""
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -30,6 +28,7 @@ from kopfka.model.schema_dsl import (
     string_map,
 )
 from kopfka.model.validation import check, prune
+from tests.support import k8s_schemas
 
 KUBERNETES_VERSION = "1.36.0"
 
@@ -490,11 +489,7 @@ def test_check_never_raises(name: str, data: st.DataObject) -> None:
 # beyond both.
 
 UNKNOWN = "zzUnknownField"
-ROOTS = {
-    "affinity": "io.k8s.api.core.v1.Affinity",
-    "toleration": "io.k8s.api.core.v1.Toleration",
-    "topologySpreadConstraint": "io.k8s.api.core.v1.TopologySpreadConstraint",
-}
+ROOTS: dict[str, str] = k8s_schemas.generator().ROOTS
 WRONG_VALUES: dict[str, Any] = {"null": None, "boolean": True, "integer": 7, "number": 1.5}
 WRONG_VALUES |= {"string": "text", "array": [], "object": {}}
 Path = tuple[str | int, ...]
@@ -502,13 +497,7 @@ Path = tuple[str | int, ...]
 
 @functools.cache
 def _definitions() -> dict[str, Any]:
-    source = (
-        resources.files("kubernetes_validate")
-        / "kubernetes-json-schema"
-        / f"v{KUBERNETES_VERSION}-local-strict"
-        / "_definitions.json"
-    )
-    definitions: dict[str, Any] = json.loads(source.read_text("utf-8"))["$defs"]
+    definitions: dict[str, Any] = k8s_schemas.generator().definitions()
     return definitions
 
 
