@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,6 +48,16 @@ def combined(tmp_path: Path) -> Iterator[LocalKafka]:
     spec = parse_cluster("solo", "kafka", COMBINED)
     with local_kafka(spec, new_cluster_id(), tmp_path, KAFKA_VERSION) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _client_sockets_collected() -> Iterator[None]:
+    """The sockets kafka-python leaves to stopped brokers (below) are collected here, at the end
+    of the tier, where they are expected; left to the session's end, pytest would report them."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
