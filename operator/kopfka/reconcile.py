@@ -58,15 +58,15 @@ def reconcile_cluster(
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")
+    # Records spec.size_defaults as they are: parsing again with them recorded gives this spec.
     body, cluster_id = _ensure_cluster_id(kube, body, spec, make_cluster_id, now)
-    spec = _parse(kube, body, now)  # again, with the size defaults now recorded
-    if spec is None:
-        return Outcome(ready=False, message="invalid spec")
     refusal = _scale_down_refusal(kube, spec)
     if refusal is not None:
         _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
         return Outcome(ready=False, message=refusal)
     _apply_children(kube, body, spec, cluster_id, now)
+    # Claims appear as the StatefulSet controller makes pods: later reconciles annotate those.
+    _record_cluster_id_on_claims(kube, spec, cluster_id)
     return refresh_status(kube, body, now=now, applied=True)
 
 
@@ -91,7 +91,6 @@ def refresh_status(kube: Kube, body: Obj, *, now: str, applied: bool = False) ->
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     if not paused:
         _label_pods(kube, spec, pods)
-        _record_cluster_id_on_claims(kube, spec, cluster_id)
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
 
     def observed(current: Obj) -> dict[str, Any]:
@@ -174,16 +173,21 @@ def _ensure_cluster_id(
     existing = previous.get("clusterId")
     if existing and previous.get("sizeDefaults"):
         return body, str(existing)
-    cluster_id = existing or _cluster_id_from_claims(kube, spec) or _cluster_id_from_env(kube, spec)
-    if isinstance(cluster_id, list):
+    on_claims = _cluster_ids_on_claims(kube, spec) if not existing else []
+    if len(on_claims) > 1:
         message = (
             "the kept volume claims of this cluster were formatted for different cluster ids "
-            f"({', '.join(cluster_id)}); kopfka will not pick one: keep the claims of one cluster "
+            f"({', '.join(on_claims)}); kopfka will not pick one: keep the claims of one cluster "
             "and delete the others"
         )
         _fail(kube, body, now, reason="ClusterIdConflict", message=message)
         raise RetryLater(message)
-    chosen_id = cluster_id or make_cluster_id()
+    chosen_id = (
+        existing
+        or next(iter(on_claims), None)
+        or _cluster_id_from_env(kube, spec)
+        or make_cluster_id()
+    )
     recorded = {"clusterId": chosen_id, "sizeDefaults": dict(spec.size_defaults)}
     try:
         # Guarded by resourceVersion: two writers can never record two different ids.
@@ -193,25 +197,23 @@ def _ensure_cluster_id(
     return updated, chosen_id
 
 
-def _cluster_id_from_claims(kube: Kube, spec: ClusterSpec) -> str | list[str] | None:
-    """The id recorded on the cluster's kept volume claims: one id, several (a conflict), none."""
-    claims = kube.list(
+def _claims(kube: Kube, spec: ClusterSpec) -> list[Obj]:
+    """The cluster's volume claims, kept or in use (they carry its selector labels)."""
+    return kube.list(
         "v1", "PersistentVolumeClaim", spec.namespace, names.selector_labels(spec.name)
     )
-    ids = sorted(
+
+
+def _cluster_ids_on_claims(kube: Kube, spec: ClusterSpec) -> list[str]:
+    """The distinct cluster ids recorded on the cluster's claims: none, one, or a conflict."""
+    annotations = (claim["metadata"].get("annotations") or {} for claim in _claims(kube, spec))
+    return sorted(
         {
-            str(annotation)
-            for claim in claims
-            if (
-                annotation := (claim["metadata"].get("annotations") or {}).get(
-                    names.CLUSTER_ID_ANNOTATION
-                )
-            )
+            str(found[names.CLUSTER_ID_ANNOTATION])
+            for found in annotations
+            if found.get(names.CLUSTER_ID_ANNOTATION)
         }
     )
-    if len(ids) > 1:
-        return ids
-    return ids[0] if ids else None
 
 
 def _cluster_id_from_env(kube: Kube, spec: ClusterSpec) -> str | None:
@@ -228,10 +230,7 @@ def _cluster_id_from_env(kube: Kube, spec: ClusterSpec) -> str | None:
 
 def _record_cluster_id_on_claims(kube: Kube, spec: ClusterSpec, cluster_id: str) -> None:
     """Claims outlive the KafkaCluster (deleteClaim: false): they carry the id of their data."""
-    claims = kube.list(
-        "v1", "PersistentVolumeClaim", spec.namespace, names.selector_labels(spec.name)
-    )
-    for claim in claims:
+    for claim in _claims(kube, spec):
         kube.add_metadata(claim, annotations={names.CLUSTER_ID_ANNOTATION: cluster_id})
 
 

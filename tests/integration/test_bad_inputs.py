@@ -11,19 +11,12 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cases import BadInput, base_spec, load_bad_inputs
-from tests.support.clusters import wait_condition
+from tests.support.clusters import children, wait_condition
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import kafka_cluster, kafka_topic
 from tests.support.operator import OperatorProcess
 
 CASES = load_bad_inputs()
-CHILD_KINDS = [
-    ("v1", "ServiceAccount"),
-    ("v1", "ConfigMap"),
-    ("v1", "Service"),
-    ("apps/v1", "StatefulSet"),
-    ("policy/v1", "PodDisruptionBudget"),
-]
 # Topic cases run next to a valid cluster of the name the base topic spec uses.
 TOPIC_CLUSTER = "events"
 
@@ -77,6 +70,4 @@ def test_reported_as_a_condition(
     if case.is_cluster:
         # The operator made nothing: no child of any kind, not even the ones the API server would
         # have accepted (objects are dry-run together before any is written).
-        children = {"kopfka.dev/cluster": case.resource_name}
-        for api_version, kind in CHILD_KINDS:
-            assert kube.list(api_version, kind, namespace, children) == [], kind
+        assert children(kube, case.resource_name, namespace) == {}

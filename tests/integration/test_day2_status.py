@@ -11,7 +11,7 @@ import kubernetes
 
 from kopfka.k8s.client import Kube
 from tests.integration.controlplane import ControlPlane
-from tests.support.clusters import children, pods, wait_condition, wait_ready
+from tests.support.clusters import children, pause, pods, wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -152,16 +152,7 @@ def test_paused_status_follows_the_pods(
 ) -> None:
     kube.apply(kafka_cluster("events", namespace))
     wait_ready(kube, "events", namespace)
-    kube.kubectl("annotate", "kafkacluster", "events", "-n", namespace, "kopfka.dev/paused=true")
-    wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Reconciling",
-        status="False",
-        reason="Paused",
-    )
+    pause(kube, "events", namespace)
     # While paused the operator repairs nothing: the brokers stay gone, and status says so.
     kube.delete("apps/v1", "StatefulSet", "events-brokers", namespace)
 

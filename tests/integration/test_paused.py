@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.clusters import resource_versions, wait_condition, wait_ready
+from tests.support.clusters import pause, resource_versions, wait_condition, wait_ready
 from tests.support.kube import TestKube, condition
 from tests.support.manifests import kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -22,16 +22,7 @@ def test_paused_cluster_is_left_alone_until_resumed(
     kube.apply(kafka_cluster("events", namespace))
     wait_ready(kube, "events", namespace)
 
-    kube.kubectl("annotate", "kafkacluster", "events", "-n", namespace, "kopfka.dev/paused=true")
-    paused = wait_condition(
-        kube,
-        "KafkaCluster",
-        "events",
-        namespace,
-        type="Reconciling",
-        status="False",
-        reason="Paused",
-    )
+    paused = pause(kube, "events", namespace)
     before = resource_versions(kube, "events", namespace)
     before.pop("KafkaCluster")
 

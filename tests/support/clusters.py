@@ -60,6 +60,14 @@ def wait_ready(kube: TestKube, name: str, namespace: str, *, timeout: float = RE
     )
 
 
+def pause(kube: TestKube, name: str, namespace: str) -> Obj:
+    """Annotate the cluster paused and wait until the operator says so; the paused cluster."""
+    kube.kubectl("annotate", "kafkacluster", name, "-n", namespace, "kopfka.dev/paused=true")
+    return wait_condition(
+        kube, "KafkaCluster", name, namespace, type="Reconciling", status="False", reason="Paused"
+    )
+
+
 def children(kube: TestKube, name: str, namespace: str) -> dict[str, Obj]:
     """The cluster's children by "Kind/name" (objects labelled with the cluster's name)."""
     found: dict[str, Obj] = {}

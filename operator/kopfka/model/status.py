@@ -146,6 +146,19 @@ def _with_conditions(
     return status
 
 
+# Reasons of failed_status: the last reconcile of the generation could not act on the spec.
+RECONCILE_FAILURES = frozenset(
+    {
+        "InvalidSpec",
+        "ApplyFailed",
+        "InternalError",
+        "ObjectNotOwned",
+        "ScaleDownRefused",
+        "ClusterIdConflict",
+    }
+)
+
+
 def failed_status(
     *,
     reason: str,
@@ -182,19 +195,6 @@ def paused_status(
         del base["observedGeneration"]
     conditions = [Condition(RECONCILING, False, "Paused", message)]
     return _with_conditions(base, conditions, generation=generation, now=now, reconciled=False)
-
-
-# Reasons of failed_status: the last reconcile of the generation could not act on the spec.
-RECONCILE_FAILURES = frozenset(
-    {
-        "InvalidSpec",
-        "ApplyFailed",
-        "InternalError",
-        "ObjectNotOwned",
-        "ScaleDownRefused",
-        "ClusterIdConflict",
-    }
-)
 
 
 def reconcile_failed(previous: Mapping[str, Any], generation: int) -> bool:
