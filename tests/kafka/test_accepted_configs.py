@@ -19,6 +19,7 @@ from kopfka.model import kafka_config
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.topic import check_against_cluster, parse_topic
+from kopfka.render.properties import escape_value
 from tests.kafka.entrypoint_render import EntrypointRenderer
 from tests.kafka.referee import KafkaReferee
 from tests.support.settings import configs
@@ -82,3 +83,29 @@ def test_accepted_topic_configs_pass_kafka_topic_validation(
     if check_against_cluster(topic, cluster):
         return
     assert referee(version).validate_topic(topic.config) is None
+
+
+# Text Java trims differently from Python: String.trim() stops at U+0020 and lists split on ASCII
+# white space only. The first was found by the test above.
+TRIM_TRAPS = [
+    ("max.connections.per.ip.overrides", "\xa0"),
+    ("compression.type", "\xa0zstd"),
+    ("log.cleanup.policy", "compact,\x01delete"),
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("key", "value"), TRIM_TRAPS)
+def test_text_java_does_not_trim_is_refused_by_the_model_and_by_kafka(
+    version: str,
+    key: str,
+    value: str,
+    renderer: EntrypointRenderer,
+    referee: Callable[[str], KafkaReferee],
+) -> None:
+    with pytest.raises(SpecError, match=key):
+        parse_cluster("events", "streaming", _cluster(version, {key: value}, "combined"))
+    spec = parse_cluster("events", "streaming", _cluster(version, {}, "combined"))
+    # The same setting appended to a file the model accepts: the last value of a key wins.
+    line = f"\n{key}={escape_value(value)}\n".encode("iso-8859-1")
+    assert referee(version).validate_server(renderer.final_file(spec, spec.pools[0]) + line)

@@ -33,6 +33,7 @@ def problem(key: str, value: str) -> str | None:
         ("kafka.metrics.reporters", ""),
         ("metric.reporters", ""),
         ("message.max.bytes", "1048588"),
+        ("log.cleanup.policy", "compact ,\tdelete"),
     ],
 )
 def test_values_kafka_accepts_pass(key: str, value: str) -> None:
@@ -59,6 +60,10 @@ def test_values_kafka_accepts_pass(key: str, value: str) -> None:
         ("metric.reporters", "com.example.Reporter", "names plugins"),
         ("group.consumer.assignors", "com.example.Assignor", "names plugins"),
         ("log.retention.ms", "\ud800", "lone UTF-16 surrogate"),
+        # Java's trim stops at U+0020; lists split on ASCII white space only.
+        ("compression.type", "\xa0zstd", "must be one of"),
+        ("log.cleanup.policy", "compact,\x01delete", "items must be among"),
+        ("metric.reporters", "\xa0", "names plugins"),
     ],
 )
 def test_values_kafka_refuses_are_refused_with_a_reason(
@@ -103,6 +108,8 @@ def test_values_kafka_refuses_are_refused_with_a_reason(
             [],
         ),
         ({"remote.log.storage.system.enable": "true"}, ["tiered storage needs"]),
+        ({"max.connections.per.ip.overrides": "\xa0"}, ["<host or IP>:<count>"]),
+        ({"max.connections.per.ip.overrides": "10.0.0.1:5,,10.0.0.2:5"}, ["<host or IP>:<count>"]),
     ],
 )
 def test_rules_across_settings(config: dict[str, str], expected: list[str]) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 
-from kopfka.model.kafka_values import Setting, check_value
+from kopfka.model.kafka_values import Setting, check_value, java_list, java_trim
 
 SUPPORTED_KAFKA_VERSIONS: tuple[str, ...] = ("4.3.1", "4.4.0")
 DEFAULT_KAFKA_VERSION = "4.4.0"
@@ -164,10 +164,7 @@ def check_setting(
 def _check_plugins(setting: Setting, built_in: frozenset[str], value: str) -> str | None:
     """Only Kafka's own classes: kopfka cannot check that a plugin is in the image."""
     allowed = built_in | {setting.default or ""}
-    if setting.type != "LIST":
-        items = [value.strip()]
-    else:
-        items = [] if value.strip() == "" else [item.strip() for item in value.split(",")]
+    items = java_list(value) if setting.type == "LIST" else [java_trim(value)]
     wrong = [item for item in items if item not in allowed]
     if not wrong:
         return check_value(setting, value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from kopfka.model import kafka_config
+from kopfka.model.kafka_values import java_list, java_trim
 
 # A setting's value as text (given or Kafka's default), None when the version has no such setting
 # or it has no value.
@@ -215,7 +216,7 @@ def number(text: str | None) -> Decimal | None:
     if text is None:
         return None
     try:
-        return Decimal(text.strip())
+        return Decimal(java_trim(text))
     except InvalidOperation:
         return None
 
@@ -230,11 +231,12 @@ def _unique(items: list[str]) -> bool:
 
 
 def _items(text: str | None) -> list[str]:
-    return [item.strip() for item in (text or "").split(",") if item.strip()]
+    """A list setting's items as Kafka reads them, empty ones included."""
+    return java_list(text or "")
 
 
 def _true(text: str | None) -> bool:
-    return (text or "").strip().lower() == "true"
+    return java_trim(text or "").lower() == "true"
 
 
 def server_problems(version: str, config: Mapping[str, str]) -> list[str]:

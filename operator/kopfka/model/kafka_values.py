@@ -27,6 +27,8 @@ _INTEGER_BOUNDS = {
 }
 # Java's String.trim(): every character up to U+0020 counts as white space.
 _JAVA_TRIM = "".join(chr(code) for code in range(0x21))
+# ConfigDef splits lists on `\s*,\s*`; Java's `\s` is ASCII white space only.
+_LIST_SEPARATOR = re.compile(r"[ \t\n\x0b\f\r]*,[ \t\n\x0b\f\r]*")
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,20 @@ class Setting:
     server_default: str | None = None
 
 
+def java_trim(text: str) -> str:
+    """`text` as Kafka trims it (Java's `String.trim`, not Python's Unicode-aware `strip`)."""
+    return text.strip(_JAVA_TRIM)
+
+
+def java_list(text: str) -> list[str]:
+    """The items Kafka reads from a LIST setting's text, empty items included."""
+    trimmed = java_trim(text)
+    return [] if trimmed == "" else _LIST_SEPARATOR.split(trimmed)
+
+
 def check_value(setting: Setting, raw: str) -> str | None:
     """None when Kafka accepts `raw` for `setting`, else why not (a phrase after the key)."""
-    text = raw.strip(_JAVA_TRIM)
+    text = java_trim(raw)
     kind = setting.type
     if kind == "BOOLEAN":
         if text.lower() not in {"true", "false"}:
@@ -58,8 +71,7 @@ def check_value(setting: Setting, raw: str) -> str | None:
             return f"must be a number, not {raw!r}"
         return _check_validator(setting.validator, Decimal(text), raw)
     if kind == "LIST":
-        items = [] if text == "" else [item.strip(_JAVA_TRIM) for item in text.split(",")]
-        return _check_list(setting.validator, items, raw)
+        return _check_list(setting.validator, java_list(text), raw)
     if kind == "STRING":
         return _check_validator(setting.validator, text, raw)
     # CLASS and PASSWORD settings are refused by the caller before values are looked at.

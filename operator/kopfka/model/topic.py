@@ -11,6 +11,7 @@ from kopfka.model import kafka_config, kafka_rules, schema, validation
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
+from kopfka.model.kafka_values import java_trim
 
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 INTERNAL_PREFIX = "__"
@@ -97,11 +98,11 @@ def check_against_cluster(topic: TopicSpec, cluster: ClusterSpec) -> list[str]:
             f"broker{'s' if cluster.broker_count != 1 else ''} of cluster {cluster.name}"
         )
     own_min_isr = topic.config.get("min.insync.replicas")
-    min_isr = own_min_isr or cluster.config["min.insync.replicas"]
-    if re.fullmatch(r"[0-9]+", min_isr.strip()) and int(min_isr) > factor:
+    min_isr = java_trim(own_min_isr or cluster.config["min.insync.replicas"])
+    if re.fullmatch(r"[0-9]+", min_isr) and int(min_isr) > factor:
         where = "config" if own_min_isr else f"cluster {cluster.name}:"
         problems.append(
-            f"{where} min.insync.replicas {min_isr.strip()} exceeds replicationFactor {factor}: "
+            f"{where} min.insync.replicas {min_isr} exceeds replicationFactor {factor}: "
             "acks=all writes would always fail"
         )
     return problems
