@@ -1,18 +1,98 @@
-"""The `kopfka` command: `kopfka run` starts the operator, `kopfka crds` prints the CRDs."""
+"""The `kopfka` command: `kopfka run` starts the operator (optionally as one of several replicas,
+of which the holder of a Lease acts), `kopfka crds` prints the CRDs."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.server
+import os
+import socket
 import sys
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Iterator
 
 import kopf
 
 import kopfka.handlers  # noqa: F401  (importing registers the handlers with kopf)
+from kopfka.k8s.client import Kube
+from kopfka.k8s.lease import LeaderElector, LeaseSettings
 from kopfka.model import crds
+
+# The exit code of a replica that lost its Lease: its pod restarts, as a standby.
+LOST_LEASE_EXIT = 75
 
 
 def _run(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose)
+    if not args.leader_election:
+        _run_kopf(args)
+        return 0
+    elector = _elector(args)
+    # kopf serves its health endpoint only once it runs; a standby must look alive meanwhile.
+    with _standby_health(args.liveness):
+        elector.acquire()
+    # Acting without the Lease could reconcile next to the new holder: stop at once.
+    elector.keep(on_lost=lambda: os._exit(LOST_LEASE_EXIT))
+    try:
+        _run_kopf(args)
+    finally:
+        elector.release()
+    return 0
+
+
+@contextlib.contextmanager
+def _standby_health(endpoint: str | None) -> Iterator[None]:
+    """Answer the liveness endpoint (200, "standby") while this replica waits for the Lease."""
+    if endpoint is None:
+        yield
+        return
+    url = urllib.parse.urlsplit(endpoint)
+    path = url.path or "/"
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.split("?")[0] == path
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            if found:
+                self.wfile.write(b"standby\n")
+
+        def log_message(self, *_: object) -> None:  # probes every few seconds: keep logs quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer((url.hostname or "0.0.0.0", url.port or 80), Health)
+    thread = threading.Thread(target=server.serve_forever, name="standby-health", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _elector(args: argparse.Namespace) -> LeaderElector:
+    namespace = args.lease_namespace or os.environ.get("POD_NAMESPACE")
+    if not namespace:
+        raise SystemExit("--leader-election needs --lease-namespace or POD_NAMESPACE")
+    # The pod name when in a pod (HOSTNAME), made unique: a restarted process is a new holder.
+    identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    return LeaderElector(
+        Kube.from_environment(),
+        LeaseSettings(
+            name=args.lease_name,
+            namespace=namespace,
+            identity=identity,
+            duration=args.lease_duration,
+            renew_deadline=args.lease_duration * 2 / 3,
+            retry_period=args.lease_duration * 2 / 15,
+        ),
+    )
+
+
+def _run_kopf(args: argparse.Namespace) -> None:
     settings = kopf.OperatorSettings()
     # Restricted to namespaces, the operator sends no cluster-scoped request, so a Role in each
     # namespace is all it needs: kopf would otherwise list and watch Namespaces (for namespace
@@ -20,14 +100,13 @@ def _run(args: argparse.Namespace) -> int:
     # So namespaces are exact names, and the CRDs must be installed before the operator starts.
     settings.scanning.disabled = bool(args.namespace)
     kopf.run(
-        standalone=args.peering is None,
-        peering_name=args.peering,
+        # No kopf peering: it pauses every replica of equal priority; standbys use a Lease.
+        standalone=True,
         clusterwide=not args.namespace,
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness,
         settings=settings,
     )
-    return 0
 
 
 def _crds(_: argparse.Namespace) -> int:
@@ -45,7 +124,19 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         help="watch only this namespace (repeatable, exact names); default: all namespaces",
     )
-    run.add_argument("--peering", help="kopf peering name, for several operator replicas")
+    run.add_argument(
+        "--leader-election",
+        action="store_true",
+        help="act only while holding a Lease, so that further replicas stand by",
+    )
+    run.add_argument("--lease-name", default="kopfka", help="the Lease's name (default: kopfka)")
+    run.add_argument("--lease-namespace", help="the Lease's namespace (default: $POD_NAMESPACE)")
+    run.add_argument(
+        "--lease-duration",
+        type=float,
+        default=15.0,
+        help="seconds without renewal after which a standby takes over (default: 15)",
+    )
     run.add_argument(
         "--liveness", help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
     )

@@ -1,7 +1,8 @@
 """One readable, ordered pipeline of named steps that makes a KafkaCluster so.
 
 paused? -> parse the spec -> keep the cluster id -> render -> apply (skipping what is in place) ->
-label pods -> observe pods -> write status if it changed. Every step is idempotent, so an operator
+prune config revisions no pod mounts -> label pods -> observe pods -> write status if it
+changed. Every step is idempotent, so an operator
 killed anywhere converges when it runs again; a reconcile of an unchanged cluster writes nothing.
 """
 
@@ -20,6 +21,7 @@ from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by, render_cluster
+from kopfka.render.config import config_map_name
 from kopfka.render.statefulset import restart_hash
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,9 @@ def reconcile_cluster(
         _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
         return Outcome(ready=False, message=refusal)
     _apply_children(kube, body, spec, cluster_id, now)
-    # Claims appear as the StatefulSet controller makes pods: later reconciles annotate those.
+    _prune_config_revisions(kube, body, spec)
+    # New claims are born annotated (the claim template); claims of a StatefulSet made by an
+    # older kopfka, without that annotation, get it here.
     _record_cluster_id_on_claims(kube, spec, cluster_id)
     return refresh_status(kube, body, now=now, applied=True)
 
@@ -275,6 +279,37 @@ def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, n
     except ApplyError as error:
         _fail(kube, body, now, reason="ApplyFailed", message=str(error))
         raise RetryLater(str(error)) from error
+
+
+def _prune_config_revisions(kube: Kube, body: Obj, spec: ClusterSpec) -> None:
+    """Delete the cluster's ConfigMaps of config revisions that neither the spec nor any pod uses.
+
+    Runs after the StatefulSets carry the current revision, so no new pod can be made with an old
+    one; a pod that still runs an old revision keeps it until it is restarted. Only ConfigMaps
+    this KafkaCluster owns, with a pool's config name, are candidates.
+    """
+    current = {config_map_name(spec, pool) for pool in spec.pools}
+    prefixes = tuple(names.config_map_prefix(spec.name, role) for role in names.Role)
+    owner = body["metadata"]["uid"]
+    candidates = [
+        config
+        for config in kube.list("v1", "ConfigMap", spec.namespace, names.selector_labels(spec.name))
+        if config["metadata"]["name"] not in current
+        and config["metadata"]["name"].startswith(prefixes)
+        and owner in {ref.get("uid") for ref in config["metadata"].get("ownerReferences") or []}
+    ]
+    if not candidates:
+        return
+    pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
+    mounted = {
+        volume["configMap"]["name"]
+        for pod in pods
+        for volume in pod["spec"].get("volumes") or []
+        if volume.get("configMap")
+    }
+    for config in candidates:
+        if config["metadata"]["name"] not in mounted:
+            kube.delete(config)
 
 
 def _label_pods(kube: Kube, spec: ClusterSpec, pods: list[Obj]) -> None:

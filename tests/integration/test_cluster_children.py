@@ -3,7 +3,7 @@ reports its pods ready."""
 
 from __future__ import annotations
 
-from tests.support.clusters import children, claims, pods, wait_ready
+from tests.support.clusters import children, claims, mounted_config_name, pods, wait_ready
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -48,10 +48,14 @@ def test_dedicated_cluster_gets_every_child_and_becomes_ready(
     cluster = wait_ready(kube, "events", namespace)
 
     made = children(kube, "events", namespace)
+    configs = {
+        role: mounted_config_name(kube, f"events-{role}", namespace)
+        for role in ("controllers", "brokers")
+    }
     assert set(made) == {
         "ServiceAccount/events-kafka",
-        "ConfigMap/events-controllers-config",
-        "ConfigMap/events-brokers-config",
+        f"ConfigMap/{configs['controllers']}",
+        f"ConfigMap/{configs['brokers']}",
         "Service/events-controllers",
         "Service/events-brokers",
         "Service/events-kafka-bootstrap",
@@ -73,6 +77,9 @@ def test_dedicated_cluster_gets_every_child_and_becomes_ready(
         assert statefulset["spec"]["updateStrategy"] == {"type": "OnDelete"}
         template = statefulset["spec"]["volumeClaimTemplates"][0]
         assert template["spec"]["resources"]["requests"]["storage"] == "1Gi"
+        assert template["metadata"]["annotations"] == {
+            "kopfka.dev/cluster-id": cluster["status"]["clusterId"]
+        }
 
     status = cluster["status"]
     assert status["observedGeneration"] == cluster["metadata"]["generation"]
@@ -102,6 +109,10 @@ def test_dedicated_cluster_gets_every_child_and_becomes_ready(
     assert claims(kube, namespace) == sorted(f"data-{name}" for name in labelled)
     bound = kube.list("v1", "PersistentVolumeClaim", namespace)
     assert {claim["status"]["phase"] for claim in bound} == {"Bound"}
+    # Each claim carries the cluster id its data is formatted for (from its template).
+    assert {claim["metadata"]["annotations"]["kopfka.dev/cluster-id"] for claim in bound} == {
+        status["clusterId"]
+    }
 
 
 def test_combined_single_node_with_ephemeral_storage_becomes_ready(
@@ -113,7 +124,7 @@ def test_combined_single_node_with_ephemeral_storage_becomes_ready(
     made = children(kube, "demo", namespace)
     assert set(made) == {
         "ServiceAccount/demo-kafka",
-        "ConfigMap/demo-nodes-config",
+        f"ConfigMap/{mounted_config_name(kube, 'demo-nodes', namespace)}",
         "Service/demo-nodes",
         "Service/demo-kafka-bootstrap",
         "StatefulSet/demo-nodes",

@@ -11,7 +11,14 @@ import kubernetes
 
 from kopfka.k8s.client import Kube
 from tests.integration.controlplane import ControlPlane
-from tests.support.clusters import children, pause, pods, wait_condition, wait_ready
+from tests.support.clusters import (
+    children,
+    mounted_config,
+    pause,
+    pods,
+    wait_condition,
+    wait_ready,
+)
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -45,8 +52,7 @@ def _brokers(kube: TestKube, namespace: str) -> Obj:
 
 
 def _broker_properties(kube: TestKube, namespace: str) -> str:
-    config_map = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
-    return str(config_map["data"]["server.properties"])
+    return str(mounted_config(kube, "events-brokers", namespace)["data"]["server.properties"])
 
 
 def test_broker_scale_down_is_refused_and_nothing_is_deleted(
@@ -133,16 +139,17 @@ def test_an_object_kopfka_did_not_make_is_not_taken_over(
 ) -> None:
     theirs = {
         "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "events-brokers-config", "namespace": namespace},
-        "data": {"owner": "another team"},
+        "kind": "Service",
+        "metadata": {"name": "events-kafka-bootstrap", "namespace": namespace},
+        "spec": {"selector": {"app": "another-team"}, "ports": [{"name": "web", "port": 80}]},
     }
     kube.apply(theirs)
     kube.apply(kafka_cluster("events", namespace))
     message = _refused(kube, namespace, "ObjectNotOwned")
-    assert f"ConfigMap {namespace}/events-brokers-config already exists" in message
-    left = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
-    assert left["data"] == {"owner": "another team"}
+    assert f"Service {namespace}/events-kafka-bootstrap already exists" in message
+    left = kube.must_get("v1", "Service", "events-kafka-bootstrap", namespace)
+    assert left["spec"]["selector"] == {"app": "another-team"}
+    assert [port["port"] for port in left["spec"]["ports"]] == [80]
     assert not left["metadata"].get("ownerReferences")
     assert children(kube, "events", namespace) == {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.clusters import wait_ready
+from tests.support.clusters import mounted_config, wait_ready
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import kafka_cluster
 from tests.support.operator import TIER_DRIFT_INTERVAL, OperatorProcess
@@ -18,7 +18,8 @@ def test_edited_and_deleted_children_are_restored(
 ) -> None:
     kube.apply(kafka_cluster("events", namespace))
     wait_ready(kube, "events", namespace)
-    config = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
+    config = mounted_config(kube, "events-brokers", namespace)
+    config_name = config["metadata"]["name"]
     service = kube.must_get("v1", "Service", "events-kafka-bootstrap", namespace)
     assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("plain", 9092)]
 
@@ -34,7 +35,7 @@ def test_edited_and_deleted_children_are_restored(
         "-p",
         json.dumps(edit),
     )
-    kube.kubectl("delete", "configmap", "events-brokers-config", "-n", namespace)
+    kube.kubectl("delete", "configmap", config_name, "-n", namespace)
 
     def ports() -> list[tuple[str, int]]:
         live = kube.must_get("v1", "Service", "events-kafka-bootstrap", namespace)
@@ -47,7 +48,7 @@ def test_edited_and_deleted_children_are_restored(
         describe=lambda: str(ports()),
     )
     restored: Obj = wait_for(
-        lambda: kube.get("v1", "ConfigMap", "events-brokers-config", namespace),
+        lambda: kube.get("v1", "ConfigMap", config_name, namespace),
         timeout=REPAIR_TIMEOUT,
         what="the deleted ConfigMap to be recreated",
     )

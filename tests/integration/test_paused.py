@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from tests.support.clusters import pause, resource_versions, wait_condition, wait_ready
+from tests.support.clusters import (
+    mounted_config,
+    pause,
+    resource_versions,
+    wait_condition,
+    wait_ready,
+)
 from tests.support.kube import TestKube, condition
 from tests.support.manifests import kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -12,7 +18,7 @@ from tests.support.waiting import wait_for
 
 
 def _brokers_config(kube: TestKube, namespace: str) -> str:
-    config_map = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
+    config_map = mounted_config(kube, "events-brokers", namespace)
     return "\n".join(str(value) for value in config_map["data"].values())
 
 

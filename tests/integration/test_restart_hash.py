@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.clusters import pods, wait_ready
+from tests.support.clusters import mounted_config, pods, wait_ready
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import kafka_cluster
 from tests.support.operator import OperatorProcess
@@ -35,7 +35,7 @@ def _hash(statefulset: Obj) -> str:
 
 
 def _properties(kube: TestKube, namespace: str) -> str:
-    config_map = kube.must_get("v1", "ConfigMap", "events-brokers-config", namespace)
+    config_map = mounted_config(kube, "events-brokers", namespace)
     return "\n".join(str(value) for value in config_map["data"].values())
 
 

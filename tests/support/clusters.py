@@ -98,3 +98,16 @@ def claims(kube: TestKube, namespace: str) -> list[str]:
     return sorted(
         claim["metadata"]["name"] for claim in kube.list("v1", "PersistentVolumeClaim", namespace)
     )
+
+
+def mounted_config_name(kube: TestKube, statefulset: str, namespace: str) -> str:
+    """The ConfigMap (config revision) that new pods of a StatefulSet mount."""
+    live = kube.must_get("apps/v1", "StatefulSet", statefulset, namespace)
+    volumes = live["spec"]["template"]["spec"]["volumes"]
+    return str(next(v["configMap"]["name"] for v in volumes if v["name"] == "config"))
+
+
+def mounted_config(kube: TestKube, statefulset: str, namespace: str) -> Obj:
+    """The ConfigMap that new pods of a StatefulSet mount."""
+    name = mounted_config_name(kube, statefulset, namespace)
+    return kube.must_get("v1", "ConfigMap", name, namespace)

@@ -190,6 +190,44 @@ class Kube:
         except NotFoundError:
             logger.debug("%s %s is gone", obj["kind"], obj["metadata"]["name"])
 
+    def create(self, obj: Obj) -> Obj:
+        """Create `obj`; Conflict if an object of its name exists."""
+        metadata = obj["metadata"]
+        try:
+            made = self._resource(obj["apiVersion"], obj["kind"]).create(
+                body=obj, namespace=metadata["namespace"]
+            )
+        except ConflictError as error:
+            raise Conflict(str(error)) from error
+        return cast(Obj, made.to_dict())
+
+    def replace(self, obj: Obj) -> Obj:
+        """Write `obj` whole, guarded by its resourceVersion; Conflict if it changed meanwhile."""
+        metadata = obj["metadata"]
+        try:
+            written = self._resource(obj["apiVersion"], obj["kind"]).replace(
+                body=obj, name=metadata["name"], namespace=metadata["namespace"]
+            )
+        except ConflictError as error:
+            raise Conflict(str(error)) from error
+        return cast(Obj, written.to_dict())
+
+    def delete(self, obj: Obj) -> None:
+        """Delete exactly this object: not one made again under its name since it was read
+        (a uid precondition). An object already gone is skipped."""
+        metadata = obj["metadata"]
+        logger.info("deleting %s %s/%s", obj["kind"], metadata["namespace"], metadata["name"])
+        try:
+            self._resource(obj["apiVersion"], obj["kind"]).delete(
+                name=metadata["name"],
+                namespace=metadata["namespace"],
+                body={"preconditions": {"uid": metadata["uid"]}},
+            )
+        except NotFoundError:
+            logger.debug("%s %s is gone", obj["kind"], metadata["name"])
+        except ConflictError:
+            logger.debug("%s %s was made again; kept", obj["kind"], metadata["name"])
+
 
 def _check_owned(live: Obj, desired: Obj) -> None:
     """kopfka never takes over an object it did not make: the live one must name the same owner."""

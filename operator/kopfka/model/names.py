@@ -80,7 +80,14 @@ def pool_name(cluster: str, role: Role) -> str:
     return f"{cluster}-{suffix}"
 
 
-def config_map_name(cluster: str, role: Role) -> str:
+def config_map_name(cluster: str, role: Role, revision: str) -> str:
+    """The ConfigMap of one config revision of a pool: pods keep the one they were made with."""
+    return f"{config_map_prefix(cluster, role)}-{revision}"
+
+
+def config_map_prefix(cluster: str, role: Role) -> str:
+    """What every config ConfigMap name of a pool starts with (also the single one of older
+    kopfka releases, which had no revisions)."""
     return f"{pool_name(cluster, role)}-config"
 
 

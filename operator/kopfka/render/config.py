@@ -3,6 +3,13 @@
 The files are the same for every pod of a role; the few per-pod values are `${...}` tokens that the
 broker image's entrypoint fills in (node id, pod name, bind address, rack). See
 docs/broker-image.md for that contract.
+
+Each revision of the files that needs a restart gets its own ConfigMap, named by a hash of what
+it holds: a pod mounts the revision it was made with, so a container that restarts (a crash, an
+OOM kill) reads the config that matches its pod spec, never the next one. Settings Kafka can apply
+live change their revision's ConfigMap in place (they are not pushed to running brokers yet,
+which read them at their next start). Old revisions are deleted once no pod mounts them
+(reconcile.py).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import jinja2
 
 from kopfka.model import kafka_config, names, schema
 from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.model.hashing import stable_hash
 from kopfka.model.names import Role
 from kopfka.render import meta
 from kopfka.render.properties import escape_value
@@ -91,12 +99,21 @@ def log4j2_yaml() -> str:
     return _templates.get_template("log4j2.yaml.j2").render(root_level="INFO")
 
 
+def config_revision(spec: ClusterSpec, pool: Pool) -> str:
+    """Names a pool's config files, except the settings Kafka applies live (10 hex digits)."""
+    return stable_hash(server_properties(spec, pool, dynamic=False), log4j2_yaml())[:10]
+
+
+def config_map_name(spec: ClusterSpec, pool: Pool) -> str:
+    return names.config_map_name(spec.name, pool.role, config_revision(spec, pool))
+
+
 def config_map(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": meta.object_meta(
-            spec, names.config_map_name(spec.name, pool.role), meta.pool_labels(spec, pool)
+            spec, config_map_name(spec, pool), meta.pool_labels(spec, pool)
         ),
         "data": {
             "server.properties": server_properties(spec, pool),

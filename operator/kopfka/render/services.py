@@ -1,4 +1,9 @@
-"""Services: a headless Service per role (stable pod DNS names) and a bootstrap Service."""
+"""Services: a headless Service per role (stable pod DNS names) and a bootstrap Service.
+
+Target ports are container port names, not numbers: each pod serves a port under the number its
+own spec gives, so while pods still run an older spec (a changed listener port waits for their
+restart) the Services reach every pod where it actually listens.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ def headless_service(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
             "publishNotReadyAddresses": True,
             "selector": names.selector_labels(spec.name, pool.role),
             "ports": [
-                {"name": name, "port": port, "targetPort": port, "protocol": "TCP"}
+                {"name": name, "port": port, "targetPort": name, "protocol": "TCP"}
                 for name, port in container_ports(spec, pool.role)
             ],
         },
@@ -48,7 +53,7 @@ def bootstrap_service(spec: ClusterSpec) -> dict[str, Any]:
                 {
                     "name": listener.name,
                     "port": listener.port,
-                    "targetPort": listener.port,
+                    "targetPort": listener.name,
                     "protocol": "TCP",
                 }
                 for listener in spec.listeners

@@ -19,7 +19,13 @@ from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
 from kopfka.model.quantity import canonical
 from kopfka.render import meta
-from kopfka.render.config import CONFIG_MOUNT, DATA_MOUNT, container_ports, server_properties
+from kopfka.render.config import (
+    CONFIG_MOUNT,
+    DATA_MOUNT,
+    config_map_name,
+    container_ports,
+    server_properties,
+)
 from kopfka.render.normal import normal_form
 
 IMAGE_BIN = "/opt/kafka/bin"
@@ -138,7 +144,7 @@ def _spread(spec: ClusterSpec, pool: Pool) -> list[dict[str, Any]]:
 
 def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [
-        {"name": "config", "configMap": {"name": names.config_map_name(spec.name, pool.role)}},
+        {"name": "config", "configMap": {"name": config_map_name(spec, pool)}},
         {"name": "tmp", "emptyDir": {}},
     ]
     if not pool.storage.persistent:
@@ -182,7 +188,7 @@ def restart_hash(spec: ClusterSpec, pool: Pool, cluster_id: str) -> str:
     )
 
 
-def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
+def _claim_template(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     """The volume claim template of a pool. The API server refuses any change to the claim
     templates of a live StatefulSet (422), so everything here is fixed for the life of the
     cluster: size and class are immutable in the CRD, and the labels are only those that never
@@ -200,6 +206,9 @@ def _claim_template(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
         "metadata": {
             "name": "data",
             "labels": meta.lifelong_pool_labels(spec, pool),
+            # Every claim is born with the id its data will be formatted for (the id is fixed for
+            # the cluster's life): a cluster made again over kept claims finds it there.
+            "annotations": {names.CLUSTER_ID_ANNOTATION: cluster_id},
         },
         "spec": claim_spec,
     }
@@ -227,7 +236,7 @@ def stateful_set(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, An
         },
     }
     if pool.storage.persistent:
-        sts_spec["volumeClaimTemplates"] = [_claim_template(spec, pool)]
+        sts_spec["volumeClaimTemplates"] = [_claim_template(spec, pool, cluster_id)]
         sts_spec["persistentVolumeClaimRetentionPolicy"] = {
             "whenDeleted": "Delete" if pool.storage.delete_claim else "Retain",
             "whenScaled": "Retain",
