@@ -13,6 +13,7 @@ BENCH_STEADY_SECONDS ?= 300
 # The tools are built first, outside pytest's per-test timeout: a cold build takes long.
 test-integration: $(STAMP)  ## operator against a real control plane with kwok nodes (builds the tools)
 	hack/build-tools.sh
+	hack/lua.sh
 	$(PY) -m pytest tests/integration --timeout=$(INTEGRATION_TEST_TIMEOUT)
 
 bench-integration: $(STAMP)  ## 50 KafkaClusters at once: time to Ready, operator RSS, steady writes
