@@ -1,4 +1,4 @@
-"""Standard status conditions (Ready, Reconciling, Degraded), computed purely.
+"""Standard status conditions (Ready, Reconciling, Degraded, Stalled), computed purely.
 
 A condition keeps its lastTransitionTime while its status stays the same, so writing the same
 observation twice produces the same status and no API write.
@@ -13,6 +13,9 @@ from typing import Any
 READY = "Ready"
 RECONCILING = "Reconciling"
 DEGRADED = "Degraded"
+# kstatus' (Flux, kubectl wait tools) word for "will not progress without a change": set with
+# Degraded on a reconcile failure, so Flux fails at once instead of waiting for its timeout.
+STALLED = "Stalled"
 
 
 @dataclass(frozen=True)

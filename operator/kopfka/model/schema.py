@@ -226,11 +226,11 @@ def _pod_template() -> Schema:
     )
 
 
-def _condition() -> Schema:
+def _condition(types: str) -> Schema:
     return obj(
         "A standard condition.",
         {
-            "type": string("Ready, Reconciling or Degraded."),
+            "type": string(f"{types}."),
             "status": string("True, False or Unknown.", enum=["True", "False", "Unknown"]),
             "reason": string("Why, in one CamelCase word."),
             "message": string("Why, in a sentence."),
@@ -241,10 +241,11 @@ def _condition() -> Schema:
     )
 
 
-def _conditions() -> Schema:
+def _conditions(types: str) -> Schema:
+    """Conditions of `types` ("Ready, Reconciling, Degraded or Stalled")."""
     return array(
-        "Ready, Reconciling and Degraded, with reason and message.",
-        _condition(),
+        f"Standard conditions ({types}), with reason and message.",
+        _condition(types),
         **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
 
@@ -367,7 +368,7 @@ def cluster_status() -> Schema:
         "What the operator observed.",
         {
             "observedGeneration": integer("The generation of the spec last reconciled."),
-            "conditions": _conditions(),
+            "conditions": _conditions("Ready, Reconciling, Degraded or Stalled"),
             "clusterId": string(
                 "The KRaft cluster id, generated once and never changed; also recorded on the "
                 "volume claims, so a cluster re-created over kept volumes gets it back."
@@ -481,7 +482,7 @@ def topic_status() -> Schema:
         "What the operator observed in Kafka.",
         {
             "observedGeneration": integer("The generation of the spec last reconciled."),
-            "conditions": _conditions(),
+            "conditions": _conditions("Ready"),
             "topicName": string("The topic name in Kafka."),
             "topicId": string("The topic id Kafka assigned."),
             "partitions": integer("Partitions the topic has in Kafka."),

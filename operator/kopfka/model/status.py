@@ -11,7 +11,14 @@ from typing import Any
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
-from kopfka.model.conditions import DEGRADED, READY, RECONCILING, Condition, merge_conditions
+from kopfka.model.conditions import (
+    DEGRADED,
+    READY,
+    RECONCILING,
+    STALLED,
+    Condition,
+    merge_conditions,
+)
 
 
 def pod_ready(pod: Mapping[str, Any]) -> bool:
@@ -36,7 +43,7 @@ def cluster_status(
     generation: int,
     now: str,
 ) -> dict[str, Any]:
-    """The full status: node facts, rollout progress and Ready/Reconciling/Degraded."""
+    """The full status: node facts, rollout progress and Ready/Reconciling/Degraded/Stalled."""
     by_name = {pod["metadata"]["name"]: pod for pod in pods}
     nodes: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -104,12 +111,13 @@ def cluster_status(
     else:
         reconciling = Condition(RECONCILING, False, "Reconciled", "the cluster matches its spec")
     degraded = Condition(DEGRADED, False, "AsExpected", "no problem found")
+    stalled = Condition(STALLED, False, "AsExpected", "no problem found")
 
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": merge_conditions(
             previous.get("conditions") or [],
-            [ready_condition, reconciling, degraded],
+            [ready_condition, reconciling, degraded, stalled],
             now=now,
             generation=generation,
         ),
@@ -174,6 +182,7 @@ def failed_status(
         Condition(READY, False, reason, message),
         Condition(RECONCILING, False, reason, message),
         Condition(DEGRADED, True, reason, message),
+        Condition(STALLED, True, reason, message),
     ]
     return _with_conditions(previous, observed, generation=generation, now=now)
 
