@@ -14,18 +14,21 @@ Kubernetes is provided locally:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import itertools
 import os
 import signal
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kopfka.model import names
-from kopfka.model.cluster import ClusterSpec, Pool
+from kopfka.model.cluster import ClusterSpec, Pool, parse_cluster
+from kopfka.reconcile import new_cluster_id
 from kopfka.render import config, statefulset
 from tests.support import waiting
 
@@ -270,3 +273,47 @@ def local_kafka(
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.kafka.localkafka`: a local cluster in the foreground, for poking by hand
+    (broker-image/dev/local-cluster.sh). It runs until SIGINT or SIGTERM, then stops every node."""
+    parser = argparse.ArgumentParser(prog="local-cluster", description=main.__doc__)
+    parser.add_argument("--controllers", type=int, default=3, help="1, 3 or 5 (default 3)")
+    parser.add_argument(
+        "--brokers", type=int, default=3, help="0 makes the controllers combined nodes"
+    )
+    parser.add_argument("--version", help="Kafka version (default: the model's default)")
+    parser.add_argument("--dir", type=Path, help="where nodes keep data and logs (default: temp)")
+    args = parser.parse_args(argv)
+    pool = {"storage": {"type": "ephemeral"}, "jvm": {"heap": "384Mi"}}
+    spec: dict[str, Any] = {"controllers": {"replicas": args.controllers, **pool}}
+    if args.brokers:
+        spec["brokers"] = {"replicas": args.brokers, **pool}
+    else:
+        spec["mode"] = "combined"
+    if args.version:
+        spec["kafka"] = {"version": args.version}
+    cluster_spec = parse_cluster("demo", "default", spec)
+    base = args.dir or Path(tempfile.mkdtemp(prefix="kopfka-local-"))
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with local_kafka(cluster_spec, new_cluster_id(), base, cluster_spec.version) as cluster:
+        for node in cluster.nodes:
+            print(
+                f"{node.pod}  node id {node.node_id}  {node.host} ({node.address})  log {node.log}"
+            )
+        print(f"bootstrap: {cluster.bootstrap()}\nready; Ctrl-C stops every node", flush=True)
+        while not stopping:
+            signal.pause()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
