@@ -109,9 +109,15 @@ def test_same_observation_gives_the_same_status() -> None:
 
 
 def test_transition_time_changes_only_with_status() -> None:
-    before = merge_conditions([], [Condition("Ready", False, "A", "a")], now="t1", generation=1)
-    same = merge_conditions(before, [Condition("Ready", False, "B", "b")], now="t2", generation=2)
-    flipped = merge_conditions(same, [Condition("Ready", True, "C", "c")], now="t3", generation=2)
+    before = merge_conditions(
+        [], [Condition("Ready", status=False, reason="A", message="a")], now="t1", generation=1
+    )
+    same = merge_conditions(
+        before, [Condition("Ready", status=False, reason="B", message="b")], now="t2", generation=2
+    )
+    flipped = merge_conditions(
+        same, [Condition("Ready", status=True, reason="C", message="c")], now="t3", generation=2
+    )
     assert [c["lastTransitionTime"] for c in (before[0], same[0], flipped[0])] == ["t1", "t1", "t3"]
 
 

@@ -7,7 +7,7 @@ observation twice produces the same status and no API write.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 READY = "Ready"
@@ -21,6 +21,7 @@ STALLED = "Stalled"
 @dataclass(frozen=True)
 class Condition:
     type: str
+    _: KW_ONLY
     status: bool
     reason: str
     message: str

@@ -84,34 +84,43 @@ def cluster_status(
         waiting = missing + not_ready
         ready_condition = Condition(
             READY,
-            False,
-            "PodsNotReady",
-            f"{ready_count}/{total} nodes ready; waiting for {', '.join(waiting)}",
+            status=False,
+            reason="PodsNotReady",
+            message=f"{ready_count}/{total} nodes ready; waiting for {', '.join(waiting)}",
         )
     elif outdated:
         # Serving, but not what the spec says: a change is only half in effect until they restart.
         ready_condition = Condition(
             READY,
-            False,
-            "RestartPending",
-            f"{total}/{total} nodes ready; the previous configuration still runs on "
+            status=False,
+            reason="RestartPending",
+            message=f"{total}/{total} nodes ready; the previous configuration still runs on "
             f"{', '.join(outdated)} until they restart",
         )
     else:
-        ready_condition = Condition(READY, True, "AllNodesReady", f"{total}/{total} nodes ready")
+        ready_condition = Condition(
+            READY, status=True, reason="AllNodesReady", message=f"{total}/{total} nodes ready"
+        )
     if outdated:
         reconciling = Condition(
             RECONCILING,
-            True,
-            "RestartPending",
-            f"{_plural(len(outdated), 'pod')} run an outdated configuration: {', '.join(outdated)}",
+            status=True,
+            reason="RestartPending",
+            message=(
+                f"{_plural(len(outdated), 'pod')} run an outdated configuration: "
+                f"{', '.join(outdated)}"
+            ),
         )
     elif missing or not_ready:
-        reconciling = Condition(RECONCILING, True, "PodsStarting", ready_condition.message)
+        reconciling = Condition(
+            RECONCILING, status=True, reason="PodsStarting", message=ready_condition.message
+        )
     else:
-        reconciling = Condition(RECONCILING, False, "Reconciled", "the cluster matches its spec")
-    degraded = Condition(DEGRADED, False, "AsExpected", "no problem found")
-    stalled = Condition(STALLED, False, "AsExpected", "no problem found")
+        reconciling = Condition(
+            RECONCILING, status=False, reason="Reconciled", message="the cluster matches its spec"
+        )
+    degraded = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
+    stalled = Condition(STALLED, status=False, reason="AsExpected", message="no problem found")
 
     status: dict[str, Any] = {
         "observedGeneration": generation,
@@ -179,10 +188,10 @@ def failed_status(
     if reason not in RECONCILE_FAILURES:
         raise ValueError(f"{reason} is not one of {sorted(RECONCILE_FAILURES)}")
     observed = [
-        Condition(READY, False, reason, message),
-        Condition(RECONCILING, False, reason, message),
-        Condition(DEGRADED, True, reason, message),
-        Condition(STALLED, True, reason, message),
+        Condition(READY, status=False, reason=reason, message=message),
+        Condition(RECONCILING, status=False, reason=reason, message=message),
+        Condition(DEGRADED, status=True, reason=reason, message=message),
+        Condition(STALLED, status=True, reason=reason, message=message),
     ]
     return _with_conditions(previous, observed, generation=generation, now=now)
 
@@ -202,7 +211,7 @@ def paused_status(
     base["observedGeneration"] = previous.get("observedGeneration")
     if base["observedGeneration"] is None:
         del base["observedGeneration"]
-    conditions = [Condition(RECONCILING, False, "Paused", message)]
+    conditions = [Condition(RECONCILING, status=False, reason="Paused", message=message)]
     return _with_conditions(base, conditions, generation=generation, now=now, reconciled=False)
 
 
@@ -236,5 +245,5 @@ def topic_status(
     generation: int,
     now: str,
 ) -> dict[str, Any]:
-    observed = [Condition(READY, ready, reason, message)]
+    observed = [Condition(READY, status=ready, reason=reason, message=message)]
     return _with_conditions(previous, observed, generation=generation, now=now)
