@@ -10,19 +10,27 @@ the tests read. Writes are the POST, PUT, PATCH and DELETE requests. The operato
 points at the proxy (plain HTTP on 127.0.0.1); the proxy authenticates upstream with the
 credentials of the kubeconfig it is given (the cluster's admin, or a service account's token).
 
-    python -m tests.support.apiproxy --kubeconfig KUBECONFIG --port-file F --requests F
+A test can also hold requests (`ApiProxy.hold`): a request that matches a held pattern waits in
+the proxy, recorded as held, until the pattern is released; if its client goes away meanwhile (an
+operator killed while it waits), the request is never sent. So "killed in the middle of a
+reconcile" is a state a test can put the operator in, not a race it hopes to win.
+
+    python -m tests.support.apiproxy --kubeconfig KUBECONFIG --port-file F --requests F --holds F
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import re
 import signal
 import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +44,8 @@ from tests.support.operator import dies_with_parent
 from tests.support.waiting import wait_for
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# How often a held request looks whether it is released (inside the proxy, not in a test).
+HOLD_POLL_SECONDS = 0.02
 # Hop-by-hop headers, and those aiohttp recomputes for the bytes it actually sends.
 _DROP_HEADERS = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
@@ -87,7 +97,16 @@ def _upstream(kubeconfig: str) -> tuple[str, ssl.SSLContext, dict[str, str]]:
     return config.host.rstrip("/"), context, headers
 
 
-async def _serve(kubeconfig: str, port_file: Path, requests_file: Path) -> None:
+def _held_patterns(holds_file: Path) -> list[re.Pattern[str]]:
+    """The patterns (on "METHOD path") whose requests wait in the proxy, one per line."""
+    try:
+        lines = holds_file.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [re.compile(line) for line in lines if line]
+
+
+async def _serve(kubeconfig: str, port_file: Path, requests_file: Path, holds_file: Path) -> None:
     base, context, auth = _upstream(kubeconfig)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=context, limit=0),
@@ -95,11 +114,17 @@ async def _serve(kubeconfig: str, port_file: Path, requests_file: Path) -> None:
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
     )
     log = requests_file.open("a", buffering=1)
+    held = holds_file.with_suffix(".held.jsonl").open("a", buffering=1)
 
     async def forward(request: web.Request) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_HEADERS}
         headers.update(auth)
         body = await request.read()
+        line = f"{request.method} {request.path_qs}"
+        if any(pattern.search(line) for pattern in _held_patterns(holds_file)):
+            held.write(json.dumps({"time": time.time(), "request": line}) + "\n")
+            while any(pattern.search(line) for pattern in _held_patterns(holds_file)):
+                await asyncio.sleep(HOLD_POLL_SECONDS)
         async with session.request(
             request.method, base + request.path_qs, headers=headers, data=body or None
         ) as upstream:
@@ -142,6 +167,7 @@ async def _serve(kubeconfig: str, port_file: Path, requests_file: Path) -> None:
     await runner.cleanup()
     await session.close()
     log.close()
+    held.close()
 
 
 class ApiProxy:
@@ -153,6 +179,7 @@ class ApiProxy:
         self.env = env
         self.port_file = workdir / "apiproxy.port"
         self.requests_file = workdir / "apiproxy-requests.jsonl"
+        self.holds_file = workdir / "apiproxy-holds"
         self.kubeconfig = workdir / "kubeconfig-via-proxy.yaml"
         self.process: subprocess.Popen[bytes] | None = None
         self._seen: list[Request] = []
@@ -175,6 +202,8 @@ class ApiProxy:
                     str(self.port_file),
                     "--requests",
                     str(self.requests_file),
+                    "--holds",
+                    str(self.holds_file),
                 ]
             ),
             cwd=root,
@@ -233,6 +262,29 @@ class ApiProxy:
             and (not method or request.method == method)
         ]
 
+    @contextlib.contextmanager
+    def hold(self, pattern: str) -> Iterator[None]:
+        """Requests whose "METHOD path" matches `pattern` (a regex) wait until the block ends."""
+        patterns = [line for line in self._holds() if line] + [pattern]
+        self.holds_file.write_text("\n".join(patterns) + "\n")
+        try:
+            yield
+        finally:
+            kept = [line for line in self._holds() if line != pattern]
+            self.holds_file.write_text("".join(f"{line}\n" for line in kept))
+
+    def held(self, pattern: str) -> list[str]:
+        """The requests ("METHOD path") that the proxy has held and that match `pattern`."""
+        held_file = self.holds_file.with_suffix(".held.jsonl")
+        if not held_file.exists():
+            return []
+        lines = held_file.read_text().splitlines()
+        requests = [json.loads(line)["request"] for line in lines if line.endswith("}")]
+        return [request for request in requests if re.search(pattern, request)]
+
+    def _holds(self) -> list[str]:
+        return self.holds_file.read_text().splitlines() if self.holds_file.exists() else []
+
     def writes(self, *, since: float = 0.0, path: str = "") -> list[Request]:
         return [request for request in self.requests(since=since, path=path) if request.is_write]
 
@@ -252,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--requests", type=Path, required=True)
+    parser.add_argument("--holds", type=Path, required=True)
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.kubeconfig, args.port_file, args.requests))
+    asyncio.run(_serve(args.kubeconfig, args.port_file, args.requests, args.holds))
     return 0
 
 
