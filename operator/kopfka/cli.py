@@ -74,9 +74,9 @@ def _standby_health(endpoint: str | None) -> Iterator[None]:
 
 
 def _elector(args: argparse.Namespace) -> LeaderElector:
-    namespace = args.lease_namespace or os.environ.get("POD_NAMESPACE")
+    namespace = args.lease_namespace or os.environ.get("KOPFKA_OPERATOR_NAMESPACE")
     if not namespace:
-        raise SystemExit("--leader-election needs --lease-namespace or POD_NAMESPACE")
+        raise SystemExit("--leader-election needs --lease-namespace or KOPFKA_OPERATOR_NAMESPACE")
     # The pod name when in a pod (HOSTNAME), made unique: a restarted process is a new holder.
     identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     return LeaderElector(
@@ -130,7 +130,9 @@ def parser() -> argparse.ArgumentParser:
         help="act only while holding a Lease, so that further replicas stand by",
     )
     run.add_argument("--lease-name", default="kopfka", help="the Lease's name (default: kopfka)")
-    run.add_argument("--lease-namespace", help="the Lease's namespace (default: $POD_NAMESPACE)")
+    run.add_argument(
+        "--lease-namespace", help="the Lease's namespace (default: $KOPFKA_OPERATOR_NAMESPACE)"
+    )
     run.add_argument(
         "--lease-duration",
         type=float,

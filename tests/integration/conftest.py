@@ -3,11 +3,13 @@
 One control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and one
 operator serve the whole session; every test gets its own namespace. The operator is a real
 `kopfka run --verbose` subprocess whose log goes to a file (printed with a failing test). It talks
-to the API server through `tests.support.apiproxy`, which records every write it sends, and runs
+to the API server through `tests.support.apiproxy`, which records every request it sends, and runs
 with short periodic intervals (KOPFKA_DRIFT_INTERVAL, KOPFKA_TOPIC_RECHECK_INTERVAL) so that
-periodic behaviour is observable in seconds. Volume claims are provisioned by the control plane
-itself (hack/cluster.sh: kube-controller-manager's hostPath provisioner behind a default
-StorageClass).
+periodic behaviour is observable in seconds. It is authenticated as the Helm chart's
+ServiceAccount with the chart's cluster-wide RBAC, as `helm install` sets it up; the last module
+of the tier (test_least_privilege.py, ordered last here) holds every request it sent against
+those rules. Volume claims are provisioned by the control plane itself (hack/cluster.sh:
+kube-controller-manager's hostPath provisioner behind a default StorageClass).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,8 +31,9 @@ if str(REPO_ROOT) not in sys.path:  # `tests.support` and `tests.integration` as
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.integration.controlplane import ControlPlane  # noqa: E402
+from tests.support import chart  # noqa: E402
 from tests.support.apiproxy import ApiProxy  # noqa: E402
-from tests.support.kube import TestKube  # noqa: E402
+from tests.support.kube import TestKube, condition  # noqa: E402
 from tests.support.operator import (  # noqa: E402
     KOPFKA,
     TIER_DRIFT_INTERVAL,
@@ -39,6 +44,11 @@ from tests.support.waiting import wait_for  # noqa: E402
 
 NAMESPACE_CLEANUP_TIMEOUT = 180.0
 LOG_TAIL_LINES = 300
+# The chart release whose ServiceAccount and ClusterRole the tier's operator runs with.
+OPERATOR_RELEASE = "it"
+OPERATOR_NAMESPACE = "kopfka-it"
+# Runs last: it judges the requests of the whole tier.
+LAST_MODULE = "test_least_privilege.py"
 
 _log_offset = pytest.StashKey[int]()
 # The operator of this session while it is up, for the failure report hook.
@@ -74,8 +84,15 @@ def crds(kube: TestKube, crd_documents: list[dict[str, object]]) -> list[str]:
     """Install the CRDs and wait until the API server serves them; returns their names."""
     kube.apply(*crd_documents)
     names = [str(doc["metadata"]["name"]) for doc in crd_documents]  # type: ignore[index]
+
+    def established(name: str) -> bool:
+        crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+        found = condition(crd, "Established")
+        return found is not None and found["status"] == "True"
+
     for name in names:
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+        # Not `kubectl wait`: it fails instead of waiting while the CRD has no conditions yet.
+        wait_for(lambda: established(name), timeout=60, what=f"CRD {name} to be established")  # noqa: B023
     return names
 
 
@@ -84,10 +101,68 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("operator")
 
 
+@dataclass(frozen=True)
+class OperatorIdentity:
+    """Who the tier's operator is: the chart's ServiceAccount, its ClusterRole's rules, and a
+    kubeconfig with a token of the account."""
+
+    account: str
+    namespace: str
+    rules: list[dict[str, Any]]
+    kubeconfig: Path
+
+
 @pytest.fixture(scope="session")
-def api_proxy(control_plane: ControlPlane, workdir: Path) -> Iterator[ApiProxy]:
+def operator_identity(
+    control_plane: ControlPlane, kube: TestKube, workdir: Path
+) -> OperatorIdentity:
+    """The chart's ServiceAccount, ClusterRole and ClusterRoleBinding (watchNamespaces empty, the
+    default), applied as rendered, and a token for the account."""
+    objects = chart.identity(chart.render(release=OPERATOR_RELEASE, namespace=OPERATOR_NAMESPACE))
+    kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
+    kube.apply(*objects)
+    account = chart.one(objects, "ServiceAccount")["metadata"]["name"]
+    kubeconfig = chart.service_account_kubeconfig(
+        kubectl=control_plane.bin_dir / "kubectl",
+        admin_kubeconfig=control_plane.kubeconfig,
+        account=account,
+        namespace=OPERATOR_NAMESPACE,
+        path=workdir / "operator-kubeconfig.yaml",
+        duration="12h",
+    )
+    # The authorizer learns of a new binding from a watch: wait until it answers for the account.
+    can_i = [str(control_plane.bin_dir / "kubectl"), "--kubeconfig", str(kubeconfig), "auth"]
+    wait_for(
+        lambda: (
+            subprocess.run(
+                [*can_i, "can-i", "watch", "kafkaclusters.kopfka.dev", "--all-namespaces"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            ).stdout.strip()
+            == "yes"
+        ),
+        timeout=30,
+        what=f"the API server to grant {account} the chart's ClusterRole",
+    )
+    return OperatorIdentity(
+        account=account,
+        namespace=OPERATOR_NAMESPACE,
+        rules=chart.one(objects, "ClusterRole")["rules"],
+        kubeconfig=kubeconfig,
+    )
+
+
+@pytest.fixture(scope="session")
+def api_proxy(
+    control_plane: ControlPlane, operator_identity: OperatorIdentity, workdir: Path
+) -> Iterator[ApiProxy]:
+    """The recording proxy, authenticated upstream as the operator's ServiceAccount."""
     proxy = ApiProxy(
-        upstream_kubeconfig=control_plane.kubeconfig, workdir=workdir, env=control_plane.environ()
+        upstream_kubeconfig=operator_identity.kubeconfig,
+        workdir=workdir,
+        env=control_plane.environ(),
     )
     proxy.start()
     yield proxy
@@ -101,7 +176,8 @@ def operator(
     api_proxy: ApiProxy,
     workdir: Path,
 ) -> Iterator[OperatorProcess]:
-    """`kopfka run --verbose`, watching all namespaces; tests may kill and restart it."""
+    """`kopfka run --verbose`, watching all namespaces as the chart's ServiceAccount (through
+    `api_proxy`); tests may kill and restart it."""
     env = control_plane.environ()
     env.update(
         KUBECONFIG=str(api_proxy.kubeconfig),
@@ -182,6 +258,11 @@ def new_namespace(
 @pytest.fixture
 def namespace(new_namespace: Callable[[], str]) -> str:
     return new_namespace()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The least-privilege check judges what the operator sent during the whole tier: last."""
+    items.sort(key=lambda item: item.path.name == LAST_MODULE)
 
 
 @pytest.fixture(autouse=True)

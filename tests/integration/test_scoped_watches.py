@@ -6,6 +6,8 @@ the operator neither receives nor keeps the cluster's other pods. With namespace
 request the operator sends stays inside them: the second test runs it as a service account that
 only has a Role in its namespace, through its own recording proxy, and finds no refused and no
 cluster-scoped request while it makes a cluster Ready, checks a topic and runs its periodic work.
+Its identity is the Helm chart's in namespaced mode (`watchNamespaces: [NS]`), rendered with
+`helm template`: what the test proves enough is what users install.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.integration.controlplane import ControlPlane
+from tests.support import chart
 from tests.support.apiproxy import ApiProxy, Request
 from tests.support.clusters import wait_condition
-from tests.support.kube import TestKube
+from tests.support.kube import Obj, TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
 from tests.support.operator import TIER_DRIFT_INTERVAL, OperatorProcess
 from tests.support.waiting import wait_for
@@ -30,36 +32,8 @@ KOPFKA_PODS = {"app.kubernetes.io/managed-by=kopfka", "kopfka.dev/cluster"}
 POD_COLLECTION = re.compile(r"^/api/v1/(namespaces/[^/]+/)?pods$")
 # Discovery (what every client reads to find resources); any authenticated user may read it.
 DISCOVERY = re.compile(r"^/(version|api(/v1)?|apis(/[^/]+(/[^/]+)?)?)$")
-SERVICE_ACCOUNT = "kopfka-operator"
-
-# What `kopfka run -n NS` needs, and nothing cluster-wide: a Role in NS.
-ROLE_RULES = [
-    {
-        "apiGroups": ["kopfka.dev"],
-        "resources": ["kafkaclusters", "kafkatopics"],
-        "verbs": ["get", "list", "watch", "patch"],
-    },
-    {
-        "apiGroups": ["kopfka.dev"],
-        "resources": ["kafkaclusters/status", "kafkatopics/status"],
-        "verbs": ["get", "patch"],
-    },
-    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "patch"]},
-    # The claims carry the cluster id of the data on them.
-    {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "patch"]},
-    {
-        "apiGroups": [""],
-        "resources": ["configmaps", "services", "serviceaccounts"],
-        "verbs": ["get", "create", "patch"],
-    },
-    {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["get", "create", "patch"]},
-    {
-        "apiGroups": ["policy"],
-        "resources": ["poddisruptionbudgets"],
-        "verbs": ["get", "create", "patch"],
-    },
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-]
+# The chart's release in the test's namespace, watching that namespace only.
+RELEASE = "scoped"
 
 
 def _selector(request: Request) -> set[str]:
@@ -93,78 +67,31 @@ def test_the_pod_watch_selects_kopfkas_pods_on_the_server(
     assert unscoped == []
 
 
-def _token_kubeconfig(control_plane: ControlPlane, namespace: str, path: Path) -> Path:
-    """A kubeconfig for the API server (not the proxy) as the namespace's service account."""
-    token = subprocess.run(
-        [
-            str(control_plane.bin_dir / "kubectl"),
-            "--kubeconfig",
-            str(control_plane.kubeconfig),
-            "create",
-            "token",
-            SERVICE_ACCOUNT,
-            "-n",
-            namespace,
-            "--duration=1h",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
-    admin = yaml.safe_load(control_plane.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
-    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "cluster", "cluster": cluster["cluster"]}],
-                "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
-                "contexts": [
-                    {"name": "sa", "context": {"cluster": "cluster", "user": SERVICE_ACCOUNT}}
-                ],
-                "current-context": "sa",
-            }
-        )
+def _namespaced_identity(namespace: str) -> list[Obj]:
+    """The chart's ServiceAccount, Role and RoleBinding with `watchNamespaces: [namespace]`."""
+    rendered = chart.render(
+        release=RELEASE, namespace=namespace, values={"watchNamespaces": [namespace]}
     )
-    return path
-
-
-def _namespaced_rbac(namespace: str) -> list[dict[str, object]]:
-    meta = {"name": SERVICE_ACCOUNT, "namespace": namespace}
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": meta,
-            "rules": ROLE_RULES,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": SERVICE_ACCOUNT,
-            },
-            "subjects": [
-                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}
-            ],
-        },
-    ]
+    identity = chart.identity(rendered)
+    assert {obj["kind"] for obj in identity} == {"ServiceAccount", "Role", "RoleBinding"}
+    return identity
 
 
 @pytest.fixture
 def namespaced_proxy(
     kube: TestKube, control_plane: ControlPlane, namespace: str, tmp_path: Path
 ) -> Iterator[ApiProxy]:
-    """A recording proxy that authenticates as a service account with a Role in `namespace`."""
-    kube.apply(*_namespaced_rbac(namespace))
-    kubeconfig = _token_kubeconfig(control_plane, namespace, tmp_path / "sa-kubeconfig.yaml")
+    """A recording proxy that authenticates as the chart's service account, with the chart's Role
+    in `namespace`."""
+    identity = _namespaced_identity(namespace)
+    kube.apply(*identity)
+    kubeconfig = chart.service_account_kubeconfig(
+        kubectl=control_plane.bin_dir / "kubectl",
+        admin_kubeconfig=control_plane.kubeconfig,
+        account=chart.one(identity, "ServiceAccount")["metadata"]["name"],
+        namespace=namespace,
+        path=tmp_path / "sa-kubeconfig.yaml",
+    )
     # The API server enforces RBAC: the account cannot list pods outside its namespace.
     kubectl = [str(control_plane.bin_dir / "kubectl"), "--kubeconfig", str(kubeconfig)]
     refused = subprocess.run(

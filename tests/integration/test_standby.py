@@ -1,8 +1,10 @@
 """Two replicas with `--leader-election`: one acts, the other stands by and takes over.
 
 The replicas run as real `kopfka run` processes against the tier's control plane, with the
-production lease timing (15 s). The tier's own operator is stopped meanwhile, so that only the
-replicas act. Takeover after the active replica is killed must wait for the Lease to expire (a
+production lease timing (15 s), as the ServiceAccount of the chart installed with
+`standby.enabled` (its ClusterRole and its Role for the Lease): the standby works with exactly the
+rights the chart gives it. The tier's own operator is stopped meanwhile, so that only the replicas
+act. Takeover after the active replica is killed must wait for the Lease to expire (a
 standby that took a live Lease could reconcile next to the holder) and then come within a
 renewal period; after a graceful stop, the Lease is handed back and taken at once.
 """
@@ -13,12 +15,13 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.controlplane import ControlPlane
+from tests.support import chart
 from tests.support.clusters import wait_ready
 from tests.support.kube import TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster
@@ -33,6 +36,7 @@ from tests.support.operator import (
 from tests.support.waiting import wait_for
 
 LEASE_DURATION = 15.0
+STANDBY_VALUES = {"standby": {"enabled": True, "leaseDuration": int(LEASE_DURATION)}}
 # A standby reads the Lease every 2/15 of its duration.
 RETRY_PERIOD = LEASE_DURATION * 2 / 15
 START_TIMEOUT = 60.0
@@ -98,40 +102,81 @@ class Replica:
 
 
 @pytest.fixture
+def standby_kubeconfig(
+    control_plane: ControlPlane, kube: TestKube, namespace: str, tmp_path: Path
+) -> Iterator[Path]:
+    """The identity the chart gives its operator pods with a standby, in the test's namespace."""
+    objects = chart.identity(
+        chart.render(release=f"sb-{namespace}", namespace=namespace, values=STANDBY_VALUES)
+    )
+    kube.apply(*objects)
+    try:
+        kubeconfig = chart.service_account_kubeconfig(
+            kubectl=control_plane.bin_dir / "kubectl",
+            admin_kubeconfig=control_plane.kubeconfig,
+            account=chart.one(objects, "ServiceAccount")["metadata"]["name"],
+            namespace=namespace,
+            path=tmp_path / "standby-kubeconfig.yaml",
+        )
+        can_i = [str(kube.kubectl_path), "--kubeconfig", str(kubeconfig), "auth", "can-i"]
+        wait_for(
+            lambda: (
+                subprocess.run(
+                    [*can_i, "update", "leases", "-n", namespace],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                ).stdout.strip()
+                == "yes"
+            ),
+            timeout=30,
+            what="the API server to grant the chart's Lease Role",
+        )
+        yield kubeconfig
+    finally:
+        for obj in objects:
+            if obj["kind"].startswith("Cluster"):
+                kube.kubectl("delete", obj["kind"].lower(), obj["metadata"]["name"])
+
+
+@pytest.fixture
 def replicas(
-    control_plane: ControlPlane, operator: OperatorProcess, tmp_path: Path
-) -> Iterator[list[Replica]]:
-    """A place for replicas, with the tier's operator stopped until the test ends."""
+    control_plane: ControlPlane,
+    operator: OperatorProcess,
+    standby_kubeconfig: Path,
+    tmp_path: Path,
+    namespace: str,
+) -> Iterator[Callable[[str], Replica]]:
+    """Starts replicas by name, as the chart's ServiceAccount; the tier's operator is stopped until
+    the test ends, and every replica with it."""
     made: list[Replica] = []
+    env = control_plane.environ()
+    env.update(
+        KUBECONFIG=str(standby_kubeconfig),
+        KOPFKA_DRIFT_INTERVAL=str(TIER_DRIFT_INTERVAL),
+        PYTHONUNBUFFERED="1",
+    )
+
+    def start(name: str) -> Replica:
+        made.append(Replica(name, env, tmp_path / f"{name}.log", namespace))
+        return made[-1]
+
     operator.stop()
     try:
-        yield made
+        yield start
     finally:
         for replica in made:
             replica.stop(kill=True)
         operator.start()
 
 
-def _start(
-    made: list[Replica], control_plane: ControlPlane, tmp_path: Path, name: str, namespace: str
-) -> Replica:
-    env = control_plane.environ()
-    env.update(KOPFKA_DRIFT_INTERVAL=str(TIER_DRIFT_INTERVAL), PYTHONUNBUFFERED="1")
-    replica = Replica(name, env, tmp_path / f"{name}.log", namespace)
-    made.append(replica)
-    return replica
-
-
 def test_a_standby_replica_takes_over_when_the_active_one_dies_or_stops(
-    kube: TestKube,
-    control_plane: ControlPlane,
-    replicas: list[Replica],
-    tmp_path: Path,
-    namespace: str,
+    kube: TestKube, replicas: Callable[[str], Replica], namespace: str
 ) -> None:
-    first = _start(replicas, control_plane, tmp_path, "first", namespace)
+    first = replicas("first")
     first.wait_log("leading: holding Lease", timeout=START_TIMEOUT)
-    second = _start(replicas, control_plane, tmp_path, "second", namespace)
+    second = replicas("second")
     second.wait_log("standing by", timeout=START_TIMEOUT)
     assert second.health() == b"standby\n"
 
@@ -153,7 +198,7 @@ def test_a_standby_replica_takes_over_when_the_active_one_dies_or_stops(
     assert second.health() != b"standby\n"
 
     # A graceful stop hands the Lease back: the next standby takes it at its next read.
-    third = _start(replicas, control_plane, tmp_path, "third", namespace)
+    third = replicas("third")
     third.wait_log("standing by", timeout=START_TIMEOUT)
     second.stop(kill=False)
     stopped = time.monotonic()

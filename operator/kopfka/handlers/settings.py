@@ -2,8 +2,9 @@
 
 kopf's bookkeeping goes to annotations under kopf.kopfka.dev (never to spec or to a status field the
 CRD does not have). Not under kopfka.dev itself: kopf ignores changes to annotations under its
-storage prefix, and users' own annotations (kopfka.dev/paused) must reach the change handlers. Only
-warnings become Kubernetes Events, so a steady cluster causes no writes.
+storage prefix, and users' own annotations (kopfka.dev/paused) must reach the change handlers.
+kopfka posts no Kubernetes Events yet (kopf posts its per-object log lines as Events only with
+`posting.loggers`, which stays off), so a steady cluster causes no writes.
 kopf's finalizer is named kopfka.dev/finalizer: no handler needs one today (handlers/periodic.py
 says why), and kopf removes it, by that name, from objects an older kopfka gave it. The pod watch
 asks the API server for kopfka's pods only. Settings that follow the command line are in cli.py.
@@ -11,7 +12,6 @@ asks the API server for kopfka's pods only. Settings that follow the command lin
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import kopf
@@ -30,7 +30,6 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=names.KOPF_STORAGE_PREFIX, key="last-handled-configuration"
     )
-    settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     # Server-side: kopf's `labels=` handler filters would run in the operator, after the API
     # server had sent it every pod of the cluster.

@@ -1,0 +1,104 @@
+{{/*
+Names, labels and the operator's permissions, defined once for every template.
+*/}}
+
+{{/* The app name: the chart's, unless overridden. */}}
+{{- define "kopfka.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The name of the release's objects: the release name alone when it already says kopfka
+(`helm install kopfka ...`), else "<release>-kopfka". 63 characters at most (label values).
+*/}}
+{{- define "kopfka.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "kopfka.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kopfka.serviceAccountName" -}}
+{{- .Values.serviceAccount.name | default (include "kopfka.fullname" .) -}}
+{{- end -}}
+
+{{/* Where kopf's health endpoint answers (`kopfka run --liveness`). */}}
+{{- define "kopfka.healthPath" -}}
+/healthz
+{{- end -}}
+
+{{- define "kopfka.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* What selects the operator's pods; never changes across upgrades (selectors are immutable). */}}
+{{- define "kopfka.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kopfka.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{/* Which release and chart made an object; with the selector labels on everything. */}}
+{{- define "kopfka.releaseLabels" -}}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "kopfka.labels" -}}
+{{ include "kopfka.selectorLabels" . }}
+{{ include "kopfka.releaseLabels" . }}
+{{- end -}}
+
+{{/*
+Everything the operator may do, for both modes: the ClusterRole (watchNamespaces empty) and the
+Role in each watched namespace are made of these rules, so the two never disagree. The
+integration tier runs the operator with exactly these permissions and fails on any request they
+refuse and on any rule it never used (tests/integration/test_least_privilege.py).
+Call with (dict "clusterWide" true|false).
+*/}}
+{{- define "kopfka.rbacRules" -}}
+# KafkaClusters and KafkaTopics: watched; patched for kopf's own annotations (kopf.kopfka.dev/*).
+- apiGroups: ["kopfka.dev"]
+  resources: ["kafkaclusters", "kafkatopics"]
+  verbs: ["get", "list", "watch", "patch"]
+# Their status: conditions, node facts, the cluster id.
+- apiGroups: ["kopfka.dev"]
+  resources: ["kafkaclusters/status", "kafkatopics/status"]
+  verbs: ["patch"]
+# Kafka's pods: watched (only kopfka's, by label selector) and labelled with their node id.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "watch", "patch"]
+# Volume claims carry the cluster id of the data on them.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["list", "patch"]
+# Broker configuration; the ConfigMaps of config revisions no pod uses any more are deleted.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+# The rest of a cluster, made and kept in place with server-side apply (create + patch).
+- apiGroups: [""]
+  resources: ["services", "serviceaccounts"]
+  verbs: ["get", "create", "patch"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets"]
+  verbs: ["get", "create", "patch"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "create", "patch"]
+{{- if .clusterWide }}
+# Cluster-wide only: kopf watches the CRDs, so that it serves kopfka's kinds when they are
+# installed or changed after the operator started. (`kopfka run -n` turns this scanning off.)
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- end }}
+{{- end -}}
