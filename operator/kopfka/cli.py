@@ -25,8 +25,11 @@ from kopfka.model import crds
 LOST_LEASE_EXIT = 75
 
 
+LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
+
+
 def _run(args: argparse.Namespace) -> int:
-    kopf.configure(verbose=args.verbose)
+    kopf.configure(verbose=args.verbose, log_format=LOG_FORMATS[args.log_format])
     if not args.leader_election:
         _run_kopf(args)
         return 0
@@ -143,6 +146,12 @@ def parser() -> argparse.ArgumentParser:
         "--liveness", help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    run.add_argument(
+        "--log-format",
+        choices=sorted(LOG_FORMATS),
+        default="text",
+        help="text (default) or json: one JSON object per line, for log collectors",
+    )
     run.set_defaults(func=_run)
     crd = commands.add_parser("crds", help="print the CustomResourceDefinitions as YAML")
     crd.set_defaults(func=_crds)

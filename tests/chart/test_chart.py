@@ -112,6 +112,12 @@ def test_debug_logging_runs_the_operator_verbose() -> None:
     assert "--verbose" in _container(_render(logLevel="debug"))["args"]
 
 
+def test_json_logging_is_asked_of_the_operator() -> None:
+    assert "--log-format" not in _container(_render())["args"]
+    args = _container(_render(logFormat="json"))["args"]
+    assert args[args.index("--log-format") + 1] == "json"
+
+
 def test_the_operator_pod_is_locked_down() -> None:
     objects = _render()
     deployment = chart.one(objects, "Deployment")
@@ -154,6 +160,7 @@ def test_helm_test_asks_the_health_endpoint_through_the_service() -> None:
     ("values", "refusal"),
     [
         ({"logLevel": "trace"}, "/logLevel"),
+        ({"logFormat": "xml"}, "/logFormat"),
         ({"healthPort": "8080"}, "/healthPort"),
         ({"healthPort": 70000}, "/healthPort"),
         ({"watchNamespaces": "streaming"}, "/watchNamespaces"),

@@ -89,7 +89,7 @@ def _container(deployment: Obj) -> Obj:
 
 
 def _wait_rolled_out(kube: TestKube, name: str, namespace: str) -> Obj:
-    """The Deployment's current generation is Available, with its one pod updated and ready."""
+    """The Deployment's current generation is Available, with all its pods updated and ready."""
 
     def probe() -> Obj | None:
         found = kube.get("apps/v1", "Deployment", name, namespace)
@@ -97,10 +97,11 @@ def _wait_rolled_out(kube: TestKube, name: str, namespace: str) -> Obj:
             return None
         status = found.get("status") or {}
         conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        wanted = found["spec"]["replicas"]
         done = (
             status.get("observedGeneration") == found["metadata"]["generation"]
-            and status.get("updatedReplicas") == 1
-            and status.get("readyReplicas") == 1
+            and status.get("updatedReplicas") == wanted
+            and status.get("readyReplicas") == wanted
             and conditions.get("Available") == "True"
         )
         return found if done else None
@@ -156,7 +157,8 @@ def test_helm_install_cluster_wide_with_custom_values_then_upgrade(
 
     name = values["fullnameOverride"]
     deployment = _wait_rolled_out(kube, name, release_namespace)
-    assert deployment["spec"]["replicas"] == 1
+    # With a standby: two pods, of which the holder of the release's Lease acts.
+    assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
     pod = deployment["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == values["serviceAccount"]["name"]
@@ -166,7 +168,19 @@ def test_helm_install_cluster_wide_with_custom_values_then_upgrade(
     assert container["image"] == f"{image['repository']}:{image['tag']}"
     assert container["imagePullPolicy"] == image["pullPolicy"]
     port = values["healthPort"]
-    assert container["args"] == ["run", "--liveness", f"http://0.0.0.0:{port}/healthz", "--verbose"]
+    assert container["args"] == [
+        "run",
+        "--liveness",
+        f"http://0.0.0.0:{port}/healthz",
+        "--verbose",
+        "--log-format",
+        "json",
+        "--leader-election",
+        "--lease-name",
+        name,
+        "--lease-duration",
+        "20",
+    ]
     assert container["ports"][0]["containerPort"] == port
     assert container["resources"] == values["resources"]
     env = {item["name"]: item for item in container["env"]}
@@ -182,6 +196,9 @@ def test_helm_install_cluster_wide_with_custom_values_then_upgrade(
     assert _can_i(kube, account, "watch", "kafkaclusters.kopfka.dev", "--all-namespaces")
     assert _can_i(kube, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
     assert not _can_i(kube, account, "get", "secrets", "--all-namespaces")
+    # The Lease: in the release's namespace only.
+    assert _can_i(kube, account, "update", "leases.coordination.k8s.io", "-n", release_namespace)
+    assert not _can_i(kube, account, "update", "leases.coordination.k8s.io", "-n", "default")
 
     # kwok completes the test Job: this proves the hook is accepted and Helm runs it.
     assert "Phase:          Succeeded" in helm("test", "wide", "--namespace", release_namespace)
