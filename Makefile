@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml
 
 .PHONY: help venv lint test test-unit crds bench
 help:  ## list targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
 venv: $(STAMP)  ## create .venv with the operator and dev tools
 
 lint: $(STAMP)  ## ruff, mypy --strict, import-linter layer contracts
-	$(VENV)/bin/ruff check operator tests bench
-	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/ruff check operator tests bench e2e hack
+	$(VENV)/bin/ruff format --check operator tests bench e2e hack
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -36,6 +36,6 @@ crds: $(STAMP)  ## regenerate crds/ from the model
 include $(wildcard mk/*.mk)
 
 # Fast tiers first, so a lint or unit failure stops the run before the slow ones start.
-test: lint test-unit chart-check test-integration test-kafka broker-image-check operator-image-check  ## every tier: what CI runs
+test: lint test-unit chart-check test-integration test-kafka broker-image-check operator-image-check test-e2e-smoke  ## every tier: what CI runs
 
 bench: bench-integration bench-kafka  ## every benchmark; results in bench/results/*.json
