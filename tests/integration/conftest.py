@@ -130,20 +130,12 @@ def operator_identity(
         path=workdir / "operator-kubeconfig.yaml",
         duration="12h",
     )
-    # The authorizer learns of a new binding from a watch: wait until it answers for the account.
-    can_i = [str(control_plane.bin_dir / "kubectl"), "--kubeconfig", str(kubeconfig), "auth"]
-    wait_for(
-        lambda: (
-            subprocess.run(
-                [*can_i, "can-i", "watch", "kafkaclusters.kopfka.dev", "--all-namespaces"],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            ).stdout.strip()
-            == "yes"
-        ),
-        timeout=30,
+    chart.wait_granted(
+        control_plane.bin_dir / "kubectl",
+        kubeconfig,
+        "watch",
+        "kafkaclusters.kopfka.dev",
+        "--all-namespaces",
         what=f"the API server to grant {account} the chart's ClusterRole",
     )
     return OperatorIdentity(

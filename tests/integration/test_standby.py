@@ -118,19 +118,13 @@ def standby_kubeconfig(
             namespace=namespace,
             path=tmp_path / "standby-kubeconfig.yaml",
         )
-        can_i = [str(kube.kubectl_path), "--kubeconfig", str(kubeconfig), "auth", "can-i"]
-        wait_for(
-            lambda: (
-                subprocess.run(
-                    [*can_i, "update", "leases", "-n", namespace],
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    check=False,
-                ).stdout.strip()
-                == "yes"
-            ),
-            timeout=30,
+        chart.wait_granted(
+            kube.kubectl_path,
+            kubeconfig,
+            "update",
+            "leases",
+            "-n",
+            namespace,
             what="the API server to grant the chart's Lease Role",
         )
         yield kubeconfig

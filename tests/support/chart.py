@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from tests.support.waiting import wait_for
+
 Obj = dict[str, Any]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,3 +138,20 @@ def service_account_kubeconfig(
         )
     )
     return path
+
+
+def wait_granted(kubectl: Path, kubeconfig: Path, *can_i: str, what: str) -> None:
+    """Wait until `kubectl auth can-i CAN_I...` says yes for the kubeconfig's identity: the
+    authorizer learns of a new binding from a watch, a moment after it is made."""
+
+    def granted() -> bool:
+        answer = subprocess.run(
+            [str(kubectl), "--kubeconfig", str(kubeconfig), "auth", "can-i", *can_i],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return answer.stdout.strip() == "yes"
+
+    wait_for(granted, timeout=30, what=what)
