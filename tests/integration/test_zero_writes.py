@@ -128,6 +128,7 @@ def _stored(kube: TestKube, namespace: str, amounts: list[Any]) -> tuple[list[st
 @given(st.lists(quantities(), min_size=1, max_size=30))
 @example(["0.5", "1024Mi", "1.5Gi", "2000m", "1000000", 1000, "1e3", "10e2", "0.5Ki", "1.5Ki"])
 @example(["+1Gi", "01Gi", "5.", "1E3", "1e+3", "+5", ".000000000001Ki", "1e-12", "0.0001"])
+@example(["395214843.75Ki", "97.65625Ki", "1025Ki", "1536"])
 def test_canonical_quantities_are_what_the_api_server_stores(
     kube: TestKube, quantity_namespace: str, amounts: list[Any]
 ) -> None:

@@ -92,8 +92,11 @@ def test_sizes_that_are_not_positive_whole_bytes_are_refused(text: str) -> None:
         ("1.5Ki", "1536"),
         ("7Ei", "7Ei"),
         ("1.5Ei", "1536Pi"),
-        # ... and decimal below 1024 or with a fraction
+        # ... and decimal below 1024, with a fraction or not a multiple of 1024 (the API server
+        # stores the bare number and reads it back as decimal)
         ("0.5Ki", "512"),
+        ("97.65625Ki", "100k"),
+        ("395214843.75Ki", "404700M"),
         (".001Ki", "1024m"),
         (".000001Ki", "1024u"),
         (".000000001Ki", "1024n"),

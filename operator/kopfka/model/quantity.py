@@ -15,9 +15,10 @@ apimachinery's `pkg/api/resource`:
   milli units (10^-3) by the API's defaulting (`canonical(..., resource_list=True)`).
 - Zero is "0", whatever its suffix.
 - The suffix the value was written with picks the family: a binary suffix (Ki..Ei) keeps a binary
-  suffix when the value is a whole number of at least 1024, with the largest power of 1024 that
-  divides it ("1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi", "1.5Ki" -> "1536"); a binary value below
-  1024 or with a fraction falls back to decimal ("0.5Ki" -> "512").
+  suffix when the value is a whole multiple of 1024, with the largest power of 1024 that divides
+  it ("1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi"). Any other binary value falls back to decimal: below
+  1024, with a fraction, or not a multiple of 1024 (stored as the bare number, which the API
+  server reads back as decimal: "0.5Ki" -> "512", "1.5Ki" -> "1536", "97.65625Ki" -> "100k").
 - An exponent ("1e3", "1E3", "10e2") keeps the exponent form: "1e3", or no suffix when the
   exponent is 0 ("1.5e3" -> "1500").
 - Otherwise decimal SI: the digits without trailing zeros, the exponent lowered to a multiple of
@@ -130,7 +131,10 @@ def canonical(value: object, *, resource_list: bool = False) -> str:
         while whole % 1024 == 0 and power < len(_BINARY_SUFFIXES) - 1:
             whole //= 1024
             power += 1
-        return f"{sign}{whole}{_BINARY_SUFFIXES[power]}"
+        # Without a power of 1024 the API server stores the bare number, which it reads back as a
+        # decimal quantity: a GET shows the decimal form below.
+        if power:
+            return f"{sign}{whole}{_BINARY_SUFFIXES[power]}"
     digits, exponent = nanos, -9
     while digits % 10 == 0:
         digits //= 10
