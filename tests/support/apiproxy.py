@@ -10,12 +10,13 @@ the tests read. Writes are the POST, PUT, PATCH and DELETE requests. The operato
 points at the proxy (plain HTTP on 127.0.0.1); the proxy authenticates upstream with the
 credentials of the kubeconfig it is given (the cluster's admin, or a service account's token).
 
-A test can also hold requests (`ApiProxy.hold`): a request that matches a held pattern waits in
-the proxy, recorded as held, until the pattern is released; if its client goes away meanwhile (an
-operator killed while it waits), the request is never sent. So "killed in the middle of a
+A test can also hold requests (`ApiProxy.hold`, which tells the proxy on a path of its own that
+is never forwarded): a request that matches a held pattern waits in the proxy, recorded as held,
+until the pattern is released; if its client goes away meanwhile (an operator killed while it
+waits), the request is never sent. So "killed in the middle of a
 reconcile" is a state a test can put the operator in, not a race it hopes to win.
 
-    python -m tests.support.apiproxy --kubeconfig KUBECONFIG --port-file F --requests F --holds F
+    python -m tests.support.apiproxy --kubeconfig KUBECONFIG --port-file F --requests F --held F
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +46,8 @@ from tests.support.operator import dies_with_parent
 from tests.support.waiting import wait_for
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# How often a held request looks whether it is released (inside the proxy, not in a test).
-HOLD_POLL_SECONDS = 0.02
+# The proxy's own path: PUT a JSON list of patterns (on "METHOD path") to hold.
+HOLDS_PATH = "/__apiproxy/holds"
 # Hop-by-hop headers, and those aiohttp recomputes for the bytes it actually sends.
 _DROP_HEADERS = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
@@ -97,16 +99,7 @@ def _upstream(kubeconfig: str) -> tuple[str, ssl.SSLContext, dict[str, str]]:
     return config.host.rstrip("/"), context, headers
 
 
-def _held_patterns(holds_file: Path) -> list[re.Pattern[str]]:
-    """The patterns (on "METHOD path") whose requests wait in the proxy, one per line."""
-    try:
-        lines = holds_file.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    return [re.compile(line) for line in lines if line]
-
-
-async def _serve(kubeconfig: str, port_file: Path, requests_file: Path, holds_file: Path) -> None:
+async def _serve(kubeconfig: str, port_file: Path, requests_file: Path, held_file: Path) -> None:
     base, context, auth = _upstream(kubeconfig)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=context, limit=0),
@@ -114,17 +107,29 @@ async def _serve(kubeconfig: str, port_file: Path, requests_file: Path, holds_fi
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
     )
     log = requests_file.open("a", buffering=1)
-    held = holds_file.with_suffix(".held.jsonl").open("a", buffering=1)
+    held = held_file.open("a", buffering=1)
+    holds: list[re.Pattern[str]] = []
+    holds_changed = asyncio.Condition()
+
+    def is_held(line: str) -> bool:
+        return any(pattern.search(line) for pattern in holds)
+
+    async def set_holds(request: web.Request) -> web.Response:
+        patterns = await request.json()
+        async with holds_changed:
+            holds[:] = [re.compile(pattern) for pattern in patterns]
+            holds_changed.notify_all()
+        return web.Response(status=204)
 
     async def forward(request: web.Request) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_HEADERS}
         headers.update(auth)
         body = await request.read()
         line = f"{request.method} {request.path_qs}"
-        if any(pattern.search(line) for pattern in _held_patterns(holds_file)):
+        if is_held(line):
             held.write(json.dumps({"time": time.time(), "request": line}) + "\n")
-            while any(pattern.search(line) for pattern in _held_patterns(holds_file)):
-                await asyncio.sleep(HOLD_POLL_SECONDS)
+            async with holds_changed:
+                await holds_changed.wait_for(lambda: not is_held(line))
         async with session.request(
             request.method, base + request.path_qs, headers=headers, data=body or None
         ) as upstream:
@@ -149,6 +154,7 @@ async def _serve(kubeconfig: str, port_file: Path, requests_file: Path, holds_fi
             return response
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_put(HOLDS_PATH, set_holds)
     app.router.add_route("*", "/{tail:.*}", forward)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
@@ -179,7 +185,9 @@ class ApiProxy:
         self.env = env
         self.port_file = workdir / "apiproxy.port"
         self.requests_file = workdir / "apiproxy-requests.jsonl"
-        self.holds_file = workdir / "apiproxy-holds"
+        self.held_file = workdir / "apiproxy-held.jsonl"
+        self._holds: list[str] = []
+        self._port = 0
         self.kubeconfig = workdir / "kubeconfig-via-proxy.yaml"
         self.process: subprocess.Popen[bytes] | None = None
         self._seen: list[Request] = []
@@ -202,8 +210,8 @@ class ApiProxy:
                     str(self.port_file),
                     "--requests",
                     str(self.requests_file),
-                    "--holds",
-                    str(self.holds_file),
+                    "--held",
+                    str(self.held_file),
                 ]
             ),
             cwd=root,
@@ -222,7 +230,7 @@ class ApiProxy:
             return self.port_file.exists()
 
         wait_for(started, timeout=30, what="the API proxy to listen")
-        port = int(self.port_file.read_text())
+        port = self._port = int(self.port_file.read_text())
         self.kubeconfig.write_text(
             yaml.safe_dump(
                 {
@@ -265,25 +273,29 @@ class ApiProxy:
     @contextlib.contextmanager
     def hold(self, pattern: str) -> Iterator[None]:
         """Requests whose "METHOD path" matches `pattern` (a regex) wait until the block ends."""
-        patterns = [line for line in self._holds() if line] + [pattern]
-        self.holds_file.write_text("\n".join(patterns) + "\n")
+        self._set_holds([*self._holds, pattern])
         try:
             yield
         finally:
-            kept = [line for line in self._holds() if line != pattern]
-            self.holds_file.write_text("".join(f"{line}\n" for line in kept))
+            self._set_holds([held for held in self._holds if held != pattern])
+
+    def _set_holds(self, patterns: list[str]) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self._port}{HOLDS_PATH}",
+            data=json.dumps(patterns).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            self._holds = patterns
 
     def held(self, pattern: str) -> list[str]:
         """The requests ("METHOD path") that the proxy has held and that match `pattern`."""
-        held_file = self.holds_file.with_suffix(".held.jsonl")
-        if not held_file.exists():
+        if not self.held_file.exists():
             return []
-        lines = held_file.read_text().splitlines()
+        lines = self.held_file.read_text().splitlines()
         requests = [json.loads(line)["request"] for line in lines if line.endswith("}")]
         return [request for request in requests if re.search(pattern, request)]
-
-    def _holds(self) -> list[str]:
-        return self.holds_file.read_text().splitlines() if self.holds_file.exists() else []
 
     def writes(self, *, since: float = 0.0, path: str = "") -> list[Request]:
         return [request for request in self.requests(since=since, path=path) if request.is_write]
@@ -304,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--requests", type=Path, required=True)
-    parser.add_argument("--holds", type=Path, required=True)
+    parser.add_argument("--held", type=Path, required=True)
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.kubeconfig, args.port_file, args.requests, args.holds))
+    asyncio.run(_serve(args.kubeconfig, args.port_file, args.requests, args.held))
     return 0
 
 
