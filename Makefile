@@ -36,6 +36,6 @@ crds: $(STAMP)  ## regenerate crds/ from the model
 include $(wildcard mk/*.mk)
 
 # Fast tiers first, so a lint or unit failure stops the run before the slow ones start.
-test: lint test-unit chart-check test-integration test-kafka broker-image-check operator-image-check test-e2e-smoke  ## every tier: what CI runs
+test: lint test-unit chart-check test-integration test-kafka broker-image-check operator-image-check test-e2e  ## every tier: what CI runs
 
 bench: bench-integration bench-kafka  ## every benchmark; results in bench/results/*.json

@@ -1,0 +1,141 @@
+"""Fixtures of the e2e tier: the real node (`e2e/node.sh up`), kopfka installed on it with its
+Helm chart, and a failed test's diagnostics (pods, events, logs, the operator's log) in the report.
+
+The node must be up before the tests start (`make test-e2e` brings it up and down); a missing node
+is an error that says how to start it, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.chart import CHART, helm, tool
+from tests.support.kube import KubectlError, TestKube
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_SCRIPT = REPO / "e2e" / "node.sh"
+OPERATOR_NAMESPACE = "kopfka-e2e-system"
+RELEASE = "kopfka"
+HELM_WAIT = "180s"
+
+# What the diagnostics hook reads: the client and the namespaces the tests use.
+_observed: dict[str, Any] = {"namespaces": [OPERATOR_NAMESPACE]}
+
+
+def observe_namespace(namespace: str) -> None:
+    """Include `namespace` in the diagnostics of a failed test."""
+    if namespace not in _observed["namespaces"]:
+        _observed["namespaces"].append(namespace)
+
+
+def _kubeconfig() -> Path:
+    configured = os.environ.get("KOPFKA_E2E_KUBECONFIG")
+    if configured:
+        return Path(configured)
+    path = subprocess.run(
+        [str(NODE_SCRIPT), "kubeconfig"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[TestKube]:
+    kubeconfig = _kubeconfig()
+    if not kubeconfig.is_file():
+        raise AssertionError(
+            f"no e2e node: {kubeconfig} does not exist; start it with `make e2e-up`"
+        )
+    client = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+    ready = [
+        node["metadata"]["name"]
+        for node in client.list("v1", "Node")
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in node.get("status", {}).get("conditions") or []
+        )
+    ]
+    if not ready:
+        raise AssertionError("the e2e control plane has no Ready node; start it with `make e2e-up`")
+    _observed["kube"] = client
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def operator(kube: TestKube) -> Iterator[str]:
+    """kopfka installed with its Helm chart, the way users install it; the release name."""
+    helm(
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(CHART),
+        "--kubeconfig",
+        str(kube.kubeconfig),
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        HELM_WAIT,
+    )
+    yield RELEASE
+    helm(
+        "uninstall",
+        RELEASE,
+        "--kubeconfig",
+        str(kube.kubeconfig),
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--wait",
+        "--timeout",
+        HELM_WAIT,
+    )
+
+
+def _run(kube: TestKube, *args: str) -> str:
+    try:
+        return kube.kubectl(*args)
+    except KubectlError as error:
+        return str(error)
+
+
+def diagnostics(kube: TestKube, namespaces: list[str]) -> str:
+    """What a person needs to see after a failure: objects, events, every pod's log."""
+    parts = [
+        "$ kubectl get nodes,pv -o wide",
+        _run(kube, "get", "nodes,pv", "-o", "wide"),
+    ]
+    for namespace in namespaces:
+        parts += [
+            f"$ kubectl -n {namespace} get all,pvc,pdb,cm,kc,kt -o wide",
+            _run(kube, "-n", namespace, "get", "all,pvc,pdb,cm,kc,kt", "-o", "wide"),
+            f"$ kubectl -n {namespace} get events --sort-by=.lastTimestamp",
+            _run(kube, "-n", namespace, "get", "events", "--sort-by=.lastTimestamp"),
+            f"$ kubectl -n {namespace} get kc -o yaml (status)",
+            _run(kube, "-n", namespace, "get", "kc", "-o", "jsonpath={.items[*].status}"),
+        ]
+        pods = _run(kube, "-n", namespace, "get", "pods", "-o", "name").split()
+        for pod in pods:
+            if not pod.startswith("pod/"):
+                continue
+            tail = "300" if namespace == OPERATOR_NAMESPACE else "60"
+            parts += [
+                f"$ kubectl -n {namespace} logs {pod} --all-containers --tail={tail}",
+                _run(kube, "-n", namespace, "logs", pod, "--all-containers", f"--tail={tail}"),
+            ]
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    outcome = yield
+    report = outcome.get_result()
+    kube = _observed.get("kube")
+    if report.failed and call.when in ("setup", "call") and kube is not None:
+        report.sections.append(("e2e diagnostics", diagnostics(kube, _observed["namespaces"])))

@@ -1,0 +1,332 @@
+"""The production-shaped example on a real node, installed with the chart, through a cluster's
+life: Ready with real pods, acks=all traffic through the bootstrap Service, a broker pod lost
+under load, an eviction the disruption budget must refuse, and the cluster deleted and re-created.
+
+The tests run in file order on one cluster and one topic: each later test also checks that every
+value acknowledged in an earlier one is still there (the ledger).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kubernetes
+import pytest
+import yaml
+
+from e2e.suite.conftest import OPERATOR_NAMESPACE, observe_namespace
+from e2e.suite.kafka_client import KafkaClient
+from tests.support.chart import helm
+from tests.support.clusters import CLUSTER_LABEL, wait_ready
+from tests.support.kube import Obj, TestKube, condition
+from tests.support.waiting import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "manifests" / "examples" / "kafkacluster-production.yaml"
+NAMESPACE = "kopfka-e2e"
+TOPIC = "e2e-orders"
+PARTITIONS = 6
+READY_TIMEOUT = 300.0
+POD_TIMEOUT = 180.0
+ISR_TIMEOUT = 180.0
+GONE_TIMEOUT = 180.0
+# Brokers stopping after their controllers have gone wait for them until Kafka gives up (5 min)
+# or the pod's termination grace period (300 s) ends: see docs/operations.md, "Deleting a cluster".
+STOP_TIMEOUT = 420.0
+
+
+def fit_to_node(manifest: Obj) -> Obj:
+    """The production example with resources and volume sizes this one node can hold.
+
+    The example asks for 7.5 CPUs, 30 GiB of memory and 330 GiB of disk; the e2e host has 2 cores
+    and 24 GiB. Everything else (dedicated roles, 3 + 3 nodes, replication factor 3, min ISR 2,
+    rack awareness, deleteClaim false) is the example's own.
+    """
+    fitted = copy.deepcopy(manifest)
+    for role in ("controllers", "brokers"):
+        pool = fitted["spec"][role]
+        pool["resources"] = {
+            "requests": {"cpu": "100m", "memory": "768Mi"},
+            "limits": {"memory": "768Mi"},
+        }
+        pool["storage"]["size"] = "1Gi"
+    return fitted
+
+
+@dataclass
+class Cluster:
+    kube: TestKube
+    manifest: Obj
+    client: KafkaClient
+    # Every value Kafka acknowledged so far in this module's tests.
+    ledger: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["metadata"]["name"])
+
+    def get(self) -> Obj:
+        return self.kube.must_get("kopfka.dev/v1alpha1", "KafkaCluster", self.name, NAMESPACE)
+
+    def pods(self) -> dict[str, Obj]:
+        pods = self.kube.list("v1", "Pod", NAMESPACE, labels={CLUSTER_LABEL: self.name})
+        return {pod["metadata"]["name"]: pod for pod in pods}
+
+    def claims(self) -> dict[str, str]:
+        """Claim name -> uid of the cluster's volume claims."""
+        claims = self.kube.list("v1", "PersistentVolumeClaim", NAMESPACE)
+        return {
+            c["metadata"]["name"]: c["metadata"]["uid"]
+            for c in claims
+            if c["metadata"]["name"].startswith(f"data-{self.name}-")
+        }
+
+    def assert_ledger_intact(self) -> None:
+        assert self.ledger, "no value was acknowledged earlier in this module"
+        values = self.client.consume_all(TOPIC, expected=len(self.ledger))
+        missing = self.ledger - set(values)
+        assert not missing, (
+            f"{len(missing)} acknowledged values are lost, e.g. {sorted(missing)[:5]}"
+        )
+
+
+def pod_ready(pod: Obj | None) -> bool:
+    conditions = ((pod or {}).get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def ready_since(pod: Obj) -> float:
+    """When the pod last became Ready, in seconds since the epoch."""
+    for item in pod["status"]["conditions"]:
+        if item["type"] == "Ready":
+            stamp = time.strptime(item["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ")
+            return float(time.mktime(stamp) - time.timezone)
+    raise AssertionError(f"pod {pod['metadata']['name']} has no Ready condition")
+
+
+def delete_namespace(kube: TestKube) -> None:
+    """Delete the test namespace and wait until it is gone.
+
+    This is cleanup, not a test of deletion: the Kafka pods are deleted at once without their
+    grace period, since brokers whose controllers are gone wait minutes for them (see
+    STOP_TIMEOUT), and the namespace controller looks again only after the longest grace period.
+    """
+    if kube.get("v1", "Namespace", NAMESPACE) is None:
+        return
+    kube.kubectl("delete", "kafkaclusters", "--all", "-n", NAMESPACE, "--wait=false")
+    kube.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--grace-period=0", "--force")
+    kube.kubectl("delete", "namespace", NAMESPACE, "--wait=false")
+    wait_for(
+        lambda: kube.get("v1", "Namespace", NAMESPACE) is None,
+        timeout=GONE_TIMEOUT,
+        what=f"namespace {NAMESPACE} to be deleted",
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(kube: TestKube, operator: str) -> Iterator[Cluster]:
+    delete_namespace(kube)  # what an interrupted earlier run left
+    kube.kubectl("create", "namespace", NAMESPACE)
+    observe_namespace(NAMESPACE)
+    manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
+    kube.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump(manifest))
+    name = manifest["metadata"]["name"]
+    client = KafkaClient(kube, NAMESPACE, bootstrap=f"{name}-kafka-bootstrap.{NAMESPACE}.svc:9092")
+    image = f"kopfka/kafka:{manifest['spec']['kafka']['version']}"
+    client.start(image)
+    yield Cluster(kube, manifest, client)
+    delete_namespace(kube)
+
+
+def test_chart_passes_its_helm_test_on_the_real_node(kube: TestKube, operator: str) -> None:
+    out = helm(
+        "test",
+        operator,
+        "--kubeconfig",
+        str(kube.kubeconfig),
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--timeout",
+        "120s",
+    )
+    assert "Phase:          Succeeded" in out, out
+
+
+def test_production_example_runs_ready_pods_and_a_resolvable_bootstrap_address(
+    cluster: Cluster,
+) -> None:
+    obj = wait_ready(cluster.kube, cluster.name, NAMESPACE, timeout=READY_TIMEOUT)
+    status = obj["status"]
+    assert status["readyBrokers"] == 3
+    ready = condition(obj, "Ready")
+    assert ready is not None
+    assert ready["message"] == "6/6 nodes ready"
+    pods = cluster.pods()
+    roles = sorted(pod["metadata"]["labels"]["kopfka.dev/role"] for pod in pods.values())
+    assert roles == ["broker"] * 3 + ["controller"] * 3, sorted(pods)
+    not_running = {
+        n: p["status"].get("phase")
+        for n, p in pods.items()
+        if p["status"].get("phase") != "Running" or not pod_ready(p)
+    }
+    assert not not_running, f"pods not Running and Ready: {not_running}"
+    # One volume per node, bound on the node.
+    claims = cluster.kube.list("v1", "PersistentVolumeClaim", NAMESPACE)
+    assert sorted(c["status"]["phase"] for c in claims) == ["Bound"] * 6
+    # The address the status gives is the bootstrap Service, and a pod resolves it.
+    host, port = status["bootstrapServers"].rsplit(":", 1)
+    service = cluster.kube.must_get("v1", "Service", host.split(".")[0], NAMESPACE)
+    assert port == "9092"
+    assert cluster.client.resolve(host) == service["spec"]["clusterIP"]
+
+
+def test_acks_all_writes_through_the_bootstrap_service_are_all_read_back(cluster: Cluster) -> None:
+    cluster.client.create_topic(TOPIC, partitions=PARTITIONS, replicas=3, min_isr=2)
+    produced = cluster.client.produce(TOPIC, count=3000, value_prefix=1)
+    assert not produced.failed, produced.failed[:5]
+    assert produced.sent == len(produced.acked) == 3000
+    cluster.ledger |= set(produced.acked)
+    partitions = cluster.client.describe(TOPIC)
+    assert len(partitions) == PARTITIONS
+    for line in partitions:
+        replicas = line.split("Replicas: ")[1].split()[0].split(",")
+        isr = line.split("Isr: ")[1].split()[0].split(",")
+        assert len(replicas) == 3, line
+        assert sorted(isr) == sorted(replicas), line
+    cluster.assert_ledger_intact()
+
+
+def test_broker_pod_lost_under_acks_all_load_returns_with_its_volume_and_loses_nothing(
+    cluster: Cluster,
+) -> None:
+    kube, pod_name = cluster.kube, f"{cluster.name}-brokers-1"
+    claim_name = f"data-{pod_name}"
+    claim = kube.must_get("v1", "PersistentVolumeClaim", claim_name, NAMESPACE)
+    old_pod = kube.must_get("v1", "Pod", pod_name, NAMESPACE)
+    log_dirs = kube.kubectl("exec", "-n", NAMESPACE, pod_name, "--", "ls", "/var/lib/kafka/data")
+    partitions_before = {d for d in log_dirs.split() if d.startswith(f"{TOPIC}-")}
+    assert partitions_before, f"broker 1 holds no partition of {TOPIC}: {log_dirs}"
+
+    # 20 s of acks=all writes at 200 per second, with broker 1 deleted in the middle of them.
+    producer = cluster.client.start_producing(TOPIC, count=4000, value_prefix=2, throughput=200)
+    deleted_at = time.time()
+    kube.kubectl("delete", "pod", "-n", NAMESPACE, pod_name, "--wait=false")
+    new_pod = wait_for(
+        lambda: (
+            (pod := kube.get("v1", "Pod", pod_name, NAMESPACE)) is not None
+            and pod["metadata"]["uid"] != old_pod["metadata"]["uid"]
+            and pod_ready(pod)
+            and pod
+        ),
+        timeout=POD_TIMEOUT,
+        what=f"{pod_name} to come back Ready",
+    )
+    produced = producer.wait()
+    assert not produced.failed, f"sends failed while a broker was away: {produced.failed[:5]}"
+    assert produced.sent == len(produced.acked) == 4000
+    back_at = ready_since(new_pod)
+    while_away = [v for v, at in produced.acked.items() if deleted_at < at / 1000 < back_at]
+    assert while_away, "no write was acknowledged while the broker was away"
+    cluster.ledger |= set(produced.acked)
+
+    # The same claim and volume, with the partitions it held.
+    claim_after = kube.must_get("v1", "PersistentVolumeClaim", claim_name, NAMESPACE)
+    assert claim_after["metadata"]["uid"] == claim["metadata"]["uid"]
+    assert claim_after["spec"]["volumeName"] == claim["spec"]["volumeName"]
+    mounted = [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in new_pod["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    ]
+    assert mounted == [claim_name]
+    log_dirs = kube.kubectl("exec", "-n", NAMESPACE, pod_name, "--", "ls", "/var/lib/kafka/data")
+    assert partitions_before <= set(log_dirs.split())
+
+    wait_for(
+        lambda: not cluster.client.describe(TOPIC, under_replicated=True),
+        timeout=ISR_TIMEOUT,
+        what=f"every partition of {TOPIC} to have all 3 replicas in sync again",
+        describe=lambda: "\n".join(cluster.client.describe(TOPIC)),
+    )
+    wait_ready(kube, cluster.name, NAMESPACE, timeout=READY_TIMEOUT)
+    cluster.assert_ledger_intact()
+
+
+def evict(kube: TestKube, pod: str) -> int:
+    """A dry-run eviction of `pod`: 201 if the disruption budget allows it, else the refusal's
+    HTTP status (429)."""
+    core = kubernetes.client.CoreV1Api(kube.api_client)
+    body = kubernetes.client.V1Eviction(
+        metadata=kubernetes.client.V1ObjectMeta(name=pod, namespace=NAMESPACE)
+    )
+    try:
+        core.create_namespaced_pod_eviction(pod, NAMESPACE, body, dry_run="All")
+    except kubernetes.client.ApiException as error:
+        return int(error.status)
+    return 201
+
+
+def test_disruption_budget_refuses_an_eviction_that_would_break_the_controller_quorum(
+    cluster: Cluster,
+) -> None:
+    kube = cluster.kube
+    first, second = f"{cluster.name}-controllers-0", f"{cluster.name}-controllers-1"
+    budget = kube.must_get(
+        "policy/v1", "PodDisruptionBudget", f"{cluster.name}-controllers", NAMESPACE
+    )
+    assert budget["spec"]["maxUnavailable"] == 1
+    # With all three voters up, one may go.
+    wait_for(
+        lambda: evict(kube, second) == 201,
+        timeout=POD_TIMEOUT,
+        what=f"an eviction of {second} to be allowed while every controller is up",
+    )
+    # With one voter down, a second must not go: two of three down loses the quorum.
+    kube.kubectl("delete", "pod", "-n", NAMESPACE, first, "--wait=false")
+    wait_for(
+        lambda: evict(kube, second) == 429,
+        timeout=POD_TIMEOUT,
+        what=f"the budget to refuse evicting {second} while {first} is down",
+    )
+    wait_ready(kube, cluster.name, NAMESPACE, timeout=READY_TIMEOUT)
+    wait_for(
+        lambda: evict(kube, second) == 201,
+        timeout=POD_TIMEOUT,
+        what=f"an eviction of {second} to be allowed again once {first} is back",
+    )
+    cluster.assert_ledger_intact()
+
+
+def test_deleted_cluster_keeps_its_volumes_and_recreated_cluster_has_the_data(
+    cluster: Cluster,
+) -> None:
+    kube = cluster.kube
+    cluster_id = cluster.get()["status"]["clusterId"]
+    claims = cluster.claims()
+    assert len(claims) == 6
+
+    kube.kubectl(
+        "delete", "kafkacluster", "-n", NAMESPACE, cluster.name, "--wait=true", "--timeout=120s"
+    )
+    wait_for(
+        lambda: not cluster.pods() and not kube.list("apps/v1", "StatefulSet", NAMESPACE),
+        timeout=STOP_TIMEOUT,
+        what="the cluster's pods and StatefulSets to go",
+        describe=lambda: str(sorted(cluster.pods())),
+    )
+    assert cluster.claims() == claims, "volume claims changed when the cluster was deleted"
+
+    kube.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump(cluster.manifest))
+    obj = wait_ready(kube, cluster.name, NAMESPACE, timeout=READY_TIMEOUT)
+    assert obj["status"]["clusterId"] == cluster_id
+    assert cluster.claims() == claims
+    wait_for(
+        lambda: not cluster.client.describe(TOPIC, under_replicated=True),
+        timeout=ISR_TIMEOUT,
+        what=f"every partition of {TOPIC} to be fully in sync after the re-creation",
+    )
+    cluster.assert_ledger_intact()
