@@ -5,10 +5,11 @@
 #      are made again in a temporary directory (as `make manifests` would) and must not differ.
 #   2. helm lint --strict with the default values and with each charts/kopfka/ci/*-values.yaml.
 #   3. kubeconform -strict over `helm template` of each of those value sets (both RBAC modes, and
-#      every value away from its default), every manifest under manifests/ and what each
-#      kustomization there builds. The schemas come from hack/crd-json-schemas.py: Kubernetes'
-#      kinds from the kubernetes-validate package, kopfka's from the CRDs (kubeconform would
-#      otherwise download them). A kind without a schema is an error, not skipped.
+#      every value away from its default), every manifest under manifests/ and e2e/demo/, and
+#      what each kustomization under manifests/ builds. The schemas come from
+#      hack/crd-json-schemas.py: Kubernetes' kinds from the kubernetes-validate package,
+#      kopfka's from the CRDs (kubeconform would otherwise download them). A kind without a
+#      schema is an error, not skipped.
 #
 # Needs helm, kubeconform and kubectl (hack/build-tools.sh) and the .venv (make venv).
 set -euo pipefail
@@ -62,7 +63,7 @@ for values in "${value_sets[@]}"; do
 done
 "${kubeconform[@]}" "$work/rendered"
 # Kustomizations are kustomize's input, not Kubernetes objects: what they build is checked.
-mapfile -t manifests < <(find manifests -name '*.yaml' ! -name kustomization.yaml | sort)
+mapfile -t manifests < <(find manifests e2e/demo -name '*.yaml' ! -name kustomization.yaml | sort)
 "${kubeconform[@]}" "${manifests[@]}"
 while read -r kustomization; do
   dir=$(dirname "$kustomization")

@@ -306,10 +306,13 @@ def test_the_examples_are_accepted_and_become_ready(kube: TestKube, namespace: s
     dry_run = kube.kubectl(
         "apply", "--server-side", "--dry-run=server", "-k", str(EXAMPLES), "-n", namespace
     )
-    assert dry_run.count("serverside-applied (server dry run)") == 4, dry_run
+    assert dry_run.count("serverside-applied (server dry run)") == 6, dry_run
     kube.kubectl("apply", "--server-side", "-k", str(EXAMPLES), "-n", namespace)
     clusters = {c["metadata"]["name"] for c in kube.list(GROUP_VERSION, "KafkaCluster", namespace)}
     topics = {t["metadata"]["name"] for t in kube.list(GROUP_VERSION, "KafkaTopic", namespace)}
     assert (clusters, topics) == ({"demo", "events"}, {"greetings", "orders"})
+    # The example applications: ordinary Deployments beside the clusters.
+    deployments = {d["metadata"]["name"] for d in kube.list("apps/v1", "Deployment", namespace)}
+    assert deployments == {"greetings-producer", "greetings-consumer"}
     for cluster in sorted(clusters):
         wait_ready(kube, cluster, namespace)
