@@ -8,6 +8,7 @@ value acknowledged in an earlier one is still there (the ledger).
 
 from __future__ import annotations
 
+import calendar
 import copy
 import time
 from collections.abc import Iterator
@@ -104,7 +105,7 @@ def ready_since(pod: Obj) -> float:
     for item in pod["status"]["conditions"]:
         if item["type"] == "Ready":
             stamp = time.strptime(item["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ")
-            return float(time.mktime(stamp) - time.timezone)
+            return float(calendar.timegm(stamp))
     raise AssertionError(f"pod {pod['metadata']['name']} has no Ready condition")
 
 
