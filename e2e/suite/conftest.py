@@ -1,5 +1,10 @@
-"""Fixtures of the e2e tier: the real node (`e2e/node.sh up`), kopfka installed on it with its
-Helm chart, and a failed test's diagnostics (pods, events, logs, the operator's log) in the report.
+"""Fixtures of the e2e tier: the real node (`e2e/node.sh up`), the test namespace, kopfka installed
+on it with its Helm chart watching that namespace, and a failed test's diagnostics (pods, events,
+logs, the operator's log) in the report.
+
+The chart is installed in its namespaced mode (`watchNamespaces`: a Role in the test namespace,
+nothing cluster-wide to act on), so that the suite's operator never touches clusters of a demo or
+a benchmark on the same node; the demo installs the cluster-wide mode.
 
 The node must be up before the tests start (`make test-e2e` brings it up and down); a missing node
 is an error that says how to start it, never a skip.
@@ -17,12 +22,15 @@ import pytest
 
 from tests.support.chart import CHART, helm, tool
 from tests.support.kube import KubectlError, TestKube
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_SCRIPT = REPO / "e2e" / "node.sh"
 OPERATOR_NAMESPACE = "kopfka-e2e-system"
+NAMESPACE = "kopfka-e2e"
 RELEASE = "kopfka"
 HELM_WAIT = "180s"
+NAMESPACE_TIMEOUT = 180.0
 
 # What the diagnostics hook reads: the client and the namespaces the tests use.
 _observed: dict[str, Any] = {"namespaces": [OPERATOR_NAMESPACE]}
@@ -67,9 +75,39 @@ def kube() -> Iterator[TestKube]:
     client.close()
 
 
+def delete_namespace(kube: TestKube, namespace: str) -> None:
+    """Delete `namespace` and wait until it is gone.
+
+    This is cleanup, not a test of deletion: its pods are deleted at once without their grace
+    period, since the namespace controller, while pods stop, looks again only after the longest
+    grace period (the brokers' is 300 s).
+    """
+    if kube.get("v1", "Namespace", namespace) is None:
+        return
+    kube.kubectl("delete", "kafkaclusters", "--all", "-n", namespace, "--wait=false")
+    kube.kubectl("delete", "pods", "--all", "-n", namespace, "--grace-period=0", "--force")
+    kube.kubectl("delete", "namespace", namespace, "--wait=false")
+    wait_for(
+        lambda: kube.get("v1", "Namespace", namespace) is None,
+        timeout=NAMESPACE_TIMEOUT,
+        what=f"namespace {namespace} to be deleted",
+    )
+
+
 @pytest.fixture(scope="session")
-def operator(kube: TestKube) -> Iterator[str]:
-    """kopfka installed with its Helm chart, the way users install it; the release name."""
+def namespace(kube: TestKube) -> Iterator[str]:
+    """The namespace the tests' clusters live in, made fresh (an interrupted run leaves one)."""
+    delete_namespace(kube, NAMESPACE)
+    kube.kubectl("create", "namespace", NAMESPACE)
+    observe_namespace(NAMESPACE)
+    yield NAMESPACE
+    delete_namespace(kube, NAMESPACE)
+
+
+@pytest.fixture(scope="session")
+def operator(kube: TestKube, namespace: str) -> Iterator[str]:
+    """kopfka installed with its Helm chart, the way users install it, watching `namespace`;
+    the release name."""
     helm(
         "upgrade",
         "--install",
@@ -80,6 +118,8 @@ def operator(kube: TestKube) -> Iterator[str]:
         "--namespace",
         OPERATOR_NAMESPACE,
         "--create-namespace",
+        "--set",
+        f"watchNamespaces={{{namespace}}}",
         "--wait",
         "--timeout",
         HELM_WAIT,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import copy
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import kubernetes
 import pytest
 import yaml
 
-from e2e.suite.conftest import OPERATOR_NAMESPACE, observe_namespace
+from e2e.suite.conftest import NAMESPACE, OPERATOR_NAMESPACE
 from e2e.suite.kafka_client import KafkaClient
 from tests.support.chart import helm
 from tests.support.clusters import CLUSTER_LABEL, wait_ready
@@ -28,16 +27,15 @@ from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "manifests" / "examples" / "kafkacluster-production.yaml"
-NAMESPACE = "kopfka-e2e"
 TOPIC = "e2e-orders"
 PARTITIONS = 6
 READY_TIMEOUT = 300.0
 POD_TIMEOUT = 180.0
 ISR_TIMEOUT = 180.0
 GONE_TIMEOUT = 180.0
-# Brokers stopping after their controllers have gone wait for them until Kafka gives up (5 min)
-# or the pod's termination grace period (300 s) ends: see docs/operations.md, "Deleting a cluster".
-STOP_TIMEOUT = 420.0
+# What Kafka logs when it starts on a log directory it stopped on cleanly, and when not.
+CLEAN_START = "since clean shutdown file was found"
+UNCLEAN_START = "since no clean shutdown file was found"
 
 
 def fit_to_node(manifest: Obj) -> Obj:
@@ -109,38 +107,16 @@ def ready_since(pod: Obj) -> float:
     raise AssertionError(f"pod {pod['metadata']['name']} has no Ready condition")
 
 
-def delete_namespace(kube: TestKube) -> None:
-    """Delete the test namespace and wait until it is gone.
-
-    This is cleanup, not a test of deletion: the Kafka pods are deleted at once without their
-    grace period, since brokers whose controllers are gone wait minutes for them (see
-    STOP_TIMEOUT), and the namespace controller looks again only after the longest grace period.
-    """
-    if kube.get("v1", "Namespace", NAMESPACE) is None:
-        return
-    kube.kubectl("delete", "kafkaclusters", "--all", "-n", NAMESPACE, "--wait=false")
-    kube.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--grace-period=0", "--force")
-    kube.kubectl("delete", "namespace", NAMESPACE, "--wait=false")
-    wait_for(
-        lambda: kube.get("v1", "Namespace", NAMESPACE) is None,
-        timeout=GONE_TIMEOUT,
-        what=f"namespace {NAMESPACE} to be deleted",
-    )
-
-
 @pytest.fixture(scope="module")
-def cluster(kube: TestKube, operator: str) -> Iterator[Cluster]:
-    delete_namespace(kube)  # what an interrupted earlier run left
-    kube.kubectl("create", "namespace", NAMESPACE)
-    observe_namespace(NAMESPACE)
+def cluster(kube: TestKube, namespace: str, operator: str) -> Cluster:
+    """The production example, applied once for the module; the namespace goes at the end."""
     manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
-    kube.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump(manifest))
+    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
     name = manifest["metadata"]["name"]
-    client = KafkaClient(kube, NAMESPACE, bootstrap=f"{name}-kafka-bootstrap.{NAMESPACE}.svc:9092")
+    client = KafkaClient(kube, namespace, bootstrap=f"{name}-kafka-bootstrap.{namespace}.svc:9092")
     image = f"kopfka/kafka:{manifest['spec']['kafka']['version']}"
     client.start(image)
-    yield Cluster(kube, manifest, client)
-    delete_namespace(kube)
+    return Cluster(kube, manifest, client)
 
 
 def test_chart_passes_its_helm_test_on_the_real_node(kube: TestKube, operator: str) -> None:
@@ -302,7 +278,7 @@ def test_disruption_budget_refuses_an_eviction_that_would_break_the_controller_q
     cluster.assert_ledger_intact()
 
 
-def test_deleted_cluster_keeps_its_volumes_and_recreated_cluster_has_the_data(
+def test_deleted_cluster_stops_cleanly_keeps_its_volumes_and_recreated_cluster_has_the_data(
     cluster: Cluster,
 ) -> None:
     kube = cluster.kube
@@ -313,9 +289,12 @@ def test_deleted_cluster_keeps_its_volumes_and_recreated_cluster_has_the_data(
     kube.kubectl(
         "delete", "kafkacluster", "-n", NAMESPACE, cluster.name, "--wait=true", "--timeout=120s"
     )
+    # The brokers stop first, while the controllers that must approve their controlled shutdown
+    # still run (they are kept until the last broker pod is gone), well within the brokers'
+    # 300 s grace period: a broker left without controllers would wait that long, then be killed.
     wait_for(
         lambda: not cluster.pods() and not kube.list("apps/v1", "StatefulSet", NAMESPACE),
-        timeout=STOP_TIMEOUT,
+        timeout=GONE_TIMEOUT,
         what="the cluster's pods and StatefulSets to go",
         describe=lambda: str(sorted(cluster.pods())),
     )
@@ -325,6 +304,11 @@ def test_deleted_cluster_keeps_its_volumes_and_recreated_cluster_has_the_data(
     obj = wait_ready(kube, cluster.name, NAMESPACE, timeout=READY_TIMEOUT)
     assert obj["status"]["clusterId"] == cluster_id
     assert cluster.claims() == claims
+    # Each broker found the clean-shutdown marker it wrote when it stopped: no log recovery.
+    for index in range(3):
+        log = kube.kubectl("logs", "-n", NAMESPACE, f"{cluster.name}-brokers-{index}")
+        assert CLEAN_START in log, f"broker {index} did not stop cleanly"
+        assert UNCLEAN_START not in log, f"broker {index} recovered its logs"
     wait_for(
         lambda: not cluster.client.describe(TOPIC, under_replicated=True),
         timeout=ISR_TIMEOUT,

@@ -20,7 +20,7 @@ from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
-from kopfka.render.cluster import owned_by, render_cluster
+from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
 from kopfka.render.statefulset import restart_hash
 
@@ -66,15 +66,18 @@ def reconcile_cluster(
     if refusal is not None:
         _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
         return Outcome(ready=False, message=refusal)
-    _apply_children(kube, body, spec, cluster_id, now)
+    pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
+    _apply_children(kube, body, spec, cluster_id, now, pods=pods)
     _prune_config_revisions(kube, body, spec)
     # New claims are born annotated (the claim template); claims of a StatefulSet made by an
     # older kopfka, without that annotation, get it here.
     _record_cluster_id_on_claims(kube, spec, cluster_id)
-    return refresh_status(kube, body, now=now, applied=True)
+    return refresh_status(kube, body, now=now, applied=True, pods=pods)
 
 
-def refresh_status(kube: Kube, body: Obj, *, now: str, applied: bool = False) -> Outcome:
+def refresh_status(
+    kube: Kube, body: Obj, *, now: str, applied: bool = False, pods: list[Obj] | None = None
+) -> Outcome:
     """Observe the pods and write the status; changes nothing else (safe from any event).
 
     A paused cluster is observed too, and says it is paused. Unless this follows a successful
@@ -92,7 +95,8 @@ def refresh_status(kube: Kube, body: Obj, *, now: str, applied: bool = False) ->
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")
-    pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
+    if pods is None:
+        pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     if not paused:
         _label_pods(kube, spec, pods)
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
@@ -262,7 +266,9 @@ def _scale_down_refusal(kube: Kube, spec: ClusterSpec) -> str | None:
     )
 
 
-def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, now: str) -> None:
+def _apply_children(
+    kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, now: str, *, pods: list[Obj]
+) -> None:
     """Apply every child, or none: the API server checks them all (dry run) before any write."""
     try:
         desired = render_cluster(spec, cluster_id)
@@ -272,7 +278,8 @@ def _apply_children(kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, n
         _fail(kube, body, now, reason="InternalError", message=message)
         raise RetryLater(message) from error
     try:
-        kube.apply_all([owned_by(obj, body) for obj in desired])
+        owned = [owned_by(obj, body) for obj in desired]
+        kube.apply_all(controllers_outlive_brokers(owned, spec, pods))
     except NotOwned as error:
         _fail(kube, body, now, reason="ObjectNotOwned", message=str(error))
         raise RetryLater(str(error)) from error
@@ -300,6 +307,7 @@ def _prune_config_revisions(kube: Kube, body: Obj, spec: ClusterSpec) -> None:
     ]
     if not candidates:
         return
+    # Listed again: a pod made from the old template before the apply mounts an old revision.
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     mounted = {
         volume["configMap"]["name"]

@@ -18,18 +18,55 @@ CONTROLLER_IDS = {
 BROKER_IDS = {"events-brokers-0": 0, "events-brokers-1": 1, "events-brokers-2": 2}
 
 
+def _cluster_reference(cluster: Obj) -> Obj:
+    return {
+        "apiVersion": "kopfka.dev/v1alpha1",
+        "kind": "KafkaCluster",
+        "name": cluster["metadata"]["name"],
+        "uid": cluster["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
 def _owner_is(obj: Obj, cluster: Obj) -> None:
     references = obj["metadata"].get("ownerReferences") or []
-    assert references == [
+    assert references == [_cluster_reference(cluster)], f"{obj['kind']} {obj['metadata']['name']}"
+
+
+# The controllers' StatefulSet and Service: kept by the garbage collector until the last broker
+# pod has stopped (brokers need a controller to stop cleanly).
+CONTROLLER_OBJECTS = (("apps/v1", "StatefulSet"), ("v1", "Service"))
+
+
+def _broker_references(kube: TestKube, namespace: str) -> list[Obj]:
+    brokers = sorted(
+        (p for p in pods(kube, "events", namespace).values() if "brokers" in p["metadata"]["name"]),
+        key=lambda p: p["metadata"]["name"],
+    )
+    return [
         {
-            "apiVersion": "kopfka.dev/v1alpha1",
-            "kind": "KafkaCluster",
-            "name": cluster["metadata"]["name"],
-            "uid": cluster["metadata"]["uid"],
-            "controller": True,
-            "blockOwnerDeletion": True,
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": p["metadata"]["name"],
+            "uid": p["metadata"]["uid"],
         }
-    ], f"{obj['kind']} {obj['metadata']['name']}"
+        for p in brokers
+    ]
+
+
+def _wait_controllers_owned_by_brokers(kube: TestKube, cluster: Obj, namespace: str) -> None:
+    def owned() -> bool:
+        wanted = [_cluster_reference(cluster), *_broker_references(kube, namespace)]
+        return len(wanted) == 4 and all(
+            kube.must_get(api, kind, "events-controllers", namespace)["metadata"]["ownerReferences"]
+            == wanted
+            for api, kind in CONTROLLER_OBJECTS
+        )
+
+    wait_for(
+        owned, timeout=30, what="the controllers' StatefulSet and Service owned by the broker pods"
+    )
 
 
 def _cluster_id_env(statefulset: Obj) -> set[str]:
@@ -64,8 +101,10 @@ def test_dedicated_cluster_gets_every_child_and_becomes_ready(
         "PodDisruptionBudget/events-controllers",
         "PodDisruptionBudget/events-brokers",
     }
-    for obj in made.values():
-        _owner_is(obj, cluster)
+    for key, obj in made.items():
+        if key not in {"StatefulSet/events-controllers", "Service/events-controllers"}:
+            _owner_is(obj, cluster)
+    _wait_controllers_owned_by_brokers(kube, cluster, namespace)
     assert made["Service/events-controllers"]["spec"]["clusterIP"] == "None"
     assert made["Service/events-brokers"]["spec"]["clusterIP"] == "None"
     bootstrap = made["Service/events-kafka-bootstrap"]["spec"]
@@ -145,3 +184,22 @@ def test_combined_single_node_with_ephemeral_storage_becomes_ready(
         ("demo-nodes-0", 0, "combined")
     ]
     assert status["bootstrapServers"] == f"demo-kafka-bootstrap.{namespace}.svc:9092"
+
+
+def test_replaced_broker_pod_becomes_an_owner_of_the_controllers_objects(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace))
+    cluster = wait_ready(kube, "events", namespace)
+    _wait_controllers_owned_by_brokers(kube, cluster, namespace)
+    old = kube.must_get("v1", "Pod", "events-brokers-1", namespace)["metadata"]["uid"]
+    kube.kubectl("delete", "pod", "events-brokers-1", "-n", namespace, "--wait=true")
+    wait_for(
+        lambda: (
+            (pod := kube.get("v1", "Pod", "events-brokers-1", namespace)) is not None
+            and pod["metadata"]["uid"] != old
+        ),
+        timeout=60,
+        what="the StatefulSet to make events-brokers-1 again",
+    )
+    _wait_controllers_owned_by_brokers(kube, cluster, namespace)

@@ -11,7 +11,7 @@ from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.names import Role
 from kopfka.render import config, statefulset
-from kopfka.render.cluster import owned_by, render_cluster
+from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 
 BASE: dict[str, Any] = {"brokers": {"replicas": 3}}
 
@@ -290,6 +290,71 @@ def test_owner_reference() -> None:
             "blockOwnerDeletion": True,
         }
     ]
+
+
+def pod(name: str, uid: str, role: Role) -> dict[str, Any]:
+    return {"metadata": {"name": name, "uid": uid, "labels": {names.ROLE_LABEL: role.value}}}
+
+
+def owners(objects: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
+    return {
+        (obj["kind"], obj["metadata"]["name"]): [
+            ref["name"] for ref in obj["metadata"]["ownerReferences"]
+        ]
+        for obj in objects
+    }
+
+
+OWNER = {
+    "apiVersion": "kopfka.dev/v1alpha1",
+    "kind": "KafkaCluster",
+    "metadata": {"name": "events", "uid": "u-1"},
+}
+
+
+def test_controllers_statefulset_and_service_are_also_owned_by_every_broker_pod() -> None:
+    spec = parse(BASE)
+    owned = [owned_by(obj, OWNER) for obj in render_cluster(spec, "cid")]
+    pods = [
+        pod("events-brokers-1", "b1", Role.BROKER),
+        pod("events-controllers-0", "c0", Role.CONTROLLER),
+        pod("events-brokers-0", "b0", Role.BROKER),
+    ]
+    result = owners(controllers_outlive_brokers(owned, spec, pods))
+    both = ["events", "events-brokers-0", "events-brokers-1"]
+    assert result[("StatefulSet", "events-controllers")] == both
+    assert result[("Service", "events-controllers")] == both
+    # Everything else, the brokers' objects and the controllers' budget and config included, has
+    # the KafkaCluster as its only owner.
+    others = {key: value for key, value in result.items() if key[1] != "events-controllers"}
+    assert others
+    assert all(value == ["events"] for value in others.values())
+    assert result[("PodDisruptionBudget", "events-controllers")] == ["events"]
+    refs = controllers_outlive_brokers(owned, spec, pods)
+    sts = next(
+        o
+        for o in refs
+        if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "events-controllers"
+    )
+    # The KafkaCluster stays the controller owner (kopfka's ownership check reads the first), and
+    # the pods never block their own deletion.
+    assert sts["metadata"]["ownerReferences"][0]["controller"] is True
+    assert sts["metadata"]["ownerReferences"][1] == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "name": "events-brokers-0",
+        "uid": "b0",
+    }
+
+
+def test_combined_nodes_and_clusters_without_broker_pods_keep_one_owner() -> None:
+    combined = parse({"mode": "combined", "controllers": {"replicas": 3}})
+    owned = [owned_by(obj, OWNER) for obj in render_cluster(combined, "cid")]
+    nodes = [pod(f"events-nodes-{i}", f"n{i}", Role.COMBINED) for i in range(3)]
+    assert controllers_outlive_brokers(owned, combined, nodes) == owned
+    dedicated = parse(BASE)
+    owned = [owned_by(obj, OWNER) for obj in render_cluster(dedicated, "cid")]
+    assert controllers_outlive_brokers(owned, dedicated, []) == owned
 
 
 def claim_templates(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -1,5 +1,7 @@
 """KafkaCluster handlers: reconcile on create/update/resume and periodically (drift); pod events
-refresh the status so Ready follows the pods without waiting for the next periodic run.
+refresh the status so Ready follows the pods without waiting for the next periodic run, and a new
+broker pod reconciles the cluster (the controllers' objects name the broker pods as owners:
+`render.cluster.controllers_outlive_brokers`).
 
 Every path takes the cluster's turn first (`turns`): one reconcile or status refresh of a cluster
 at a time.
@@ -121,22 +123,40 @@ class _OneAtATime:
 
 
 _status_refreshes = _OneAtATime()
+# Clusters with a broker pod made since their last reconcile; guarded by _new_brokers_lock.
+_new_brokers: set[Key] = set()
+_new_brokers_lock = threading.Lock()
 
 
 @kopf.on.event("v1", "pods")
-def pod_event(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def pod_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     """Only kopfka's pods come here: the watch asks for POD_SELECTOR (a pod that stops matching
-    comes once more, as deleted, with the labels it had)."""
+    comes once more, as deleted, with the labels it had). `type` is None for the pods listed
+    when the watch starts, which the resume handler's reconcile has seen."""
     kube = kube_of(memo)
-    key = (body["metadata"]["namespace"], body["metadata"]["labels"][names.CLUSTER_LABEL])
+    labels = body["metadata"]["labels"]
+    key = (body["metadata"]["namespace"], labels[names.CLUSTER_LABEL])
+    if type == "ADDED" and labels.get(names.ROLE_LABEL) == names.Role.BROKER.value:
+        with _new_brokers_lock:
+            _new_brokers.add(key)
 
     def refresh() -> None:
         # Waits for a reconcile of the cluster that is going on, then reads the cluster as it
         # left it.
         with _turns.take(key):
+            with _new_brokers_lock:
+                full = key in _new_brokers
+                _new_brokers.discard(key)
             cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
-            if cluster is not None:
+            if cluster is None:
+                return
+            if not full:
                 reconcile.refresh_status(kube, cluster, now=now())
+                return
+            try:
+                reconcile.reconcile_cluster(kube, cluster, now=now())
+            except reconcile.RetryLater as error:
+                logger.warning("reconcile of %s/%s for a new broker pod: %s", *key, error)
 
     _status_refreshes.run(key, refresh)
 

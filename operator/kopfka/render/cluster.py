@@ -1,10 +1,13 @@
-"""Everything a KafkaCluster needs, in the order it is applied."""
+"""Everything a KafkaCluster needs, in the order it is applied, and who owns each object."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
+from kopfka.model.names import Role
 from kopfka.render import config, policy, services, statefulset
 
 
@@ -33,3 +36,44 @@ def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
     }
     metadata = {**obj["metadata"], "ownerReferences": [reference]}
     return {**obj, "metadata": metadata}
+
+
+def controllers_outlive_brokers(
+    objects: Sequence[dict[str, Any]], spec: ClusterSpec, broker_pods: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`objects` (already owned by the KafkaCluster) with the controllers' StatefulSet and
+    headless Service also owned by each broker pod, when the roles are dedicated.
+
+    A broker stops cleanly only after the active controller approves its controlled shutdown,
+    and finds the controllers through their headless Service. When a whole cluster is deleted,
+    garbage collection deletes everything at once, and brokers whose controllers are gone wait
+    for them until Kafka gives up (five minutes), then die without the clean-shutdown marker.
+    The garbage collector deletes an object only once all its owners are gone, and a pod stays
+    until it has stopped: with the broker pods as owners too, the controllers and their Service
+    stay until the last broker has stopped. While the KafkaCluster exists it owns them anyway, so
+    a reference to a broker pod that has since been replaced changes nothing; the operator
+    renews the references when broker pods are replaced.
+    """
+    if spec.mode == "combined":
+        return list(objects)
+    references = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": pod["metadata"]["name"],
+            "uid": pod["metadata"]["uid"],
+        }
+        for pod in sorted(broker_pods, key=lambda pod: str(pod["metadata"]["name"]))
+        if pod["metadata"].get("labels", {}).get(names.ROLE_LABEL) == Role.BROKER.value
+    ]
+    controllers = names.pool_name(spec.name, Role.CONTROLLER)
+
+    def outlived(obj: dict[str, Any]) -> dict[str, Any]:
+        if not references or obj["kind"] not in {"StatefulSet", "Service"}:
+            return obj
+        if obj["metadata"]["name"] != controllers:
+            return obj
+        owners = [*obj["metadata"]["ownerReferences"], *references]
+        return {**obj, "metadata": {**obj["metadata"], "ownerReferences": owners}}
+
+    return [outlived(obj) for obj in objects]
