@@ -1,5 +1,6 @@
 """The `kopfka` command: `kopfka run` starts the operator (optionally as one of several replicas,
-of which the holder of a Lease acts), `kopfka crds` prints the CRDs."""
+of which the holder of a Lease acts), `kopfka crds` prints the CRDs, `kopfka topics-apply` is the
+topic Job's command."""
 
 from __future__ import annotations
 
@@ -10,19 +11,26 @@ import os
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import kopf
 
 import kopfka.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from kopfka.k8s.client import Kube
 from kopfka.k8s.lease import LeaderElector, LeaseSettings
+from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable
 from kopfka.model import crds
+from kopfka.topics import wire
+from kopfka.topics.batch import run_batch
 
 # The exit code of a replica that lost its Lease: its pod restarts, as a standby.
 LOST_LEASE_EXIT = 75
+# The exit code of a Job that could not reach Kafka (sysexits' EX_UNAVAILABLE): the Job retries.
+KAFKA_UNAVAILABLE_EXIT = 69
 
 
 LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
@@ -117,6 +125,41 @@ def _crds(_: argparse.Namespace) -> int:
     return 0
 
 
+def _topics_apply(args: argparse.Namespace) -> int:
+    """Carry out a topic plan's work: an outcome line per topic and change on stdout as Kafka
+    answers, then a summary line (formats in kopfka.topics.wire). Topics Kafka refuses are
+    outcomes, not failures: the command fails only when it cannot carry the work out."""
+    try:
+        work = wire.read_work_file(Path(args.work).read_bytes())
+    except (OSError, EOFError, ValueError) as error:
+        raise SystemExit(
+            f"kopfka topics-apply: cannot read the work in {args.work}: {error}"
+        ) from None
+
+    def report(outcome: wire.Outcome) -> None:
+        sys.stdout.write(wire.outcome_line(outcome) + "\n")
+        sys.stdout.flush()
+
+    started = time.monotonic()
+    timeout_ms = int(args.timeout * 1000)
+    try:
+        admin = KafkaPythonAdmin(
+            args.bootstrap_servers, timeout_ms=timeout_ms, connect_timeout_ms=timeout_ms
+        )
+        try:
+            outcomes = run_batch(admin, work, report=report)
+        finally:
+            admin.close()
+    except KafkaUnavailable as error:
+        sys.stderr.write(
+            f"kopfka topics-apply: Kafka at {args.bootstrap_servers} cannot be reached or did "
+            f"not answer within {args.timeout:g}s ({error}); the work was not finished\n"
+        )
+        return KAFKA_UNAVAILABLE_EXIT
+    sys.stdout.write(wire.summary_line(outcomes, seconds=time.monotonic() - started) + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="kopfka", description="A Kubernetes operator for Kafka.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -155,6 +198,23 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     crd = commands.add_parser("crds", help="print the CustomResourceDefinitions as YAML")
     crd.set_defaults(func=_crds)
+    topics = commands.add_parser(
+        "topics-apply",
+        help="carry out a topic plan's work in Kafka (the topic Job's command)",
+    )
+    topics.add_argument(
+        "--bootstrap-servers", required=True, help="HOST:PORT[,HOST:PORT...] of the brokers"
+    )
+    topics.add_argument(
+        "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
+    )
+    topics.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
+    )
+    topics.set_defaults(func=_topics_apply)
     return root
 
 

@@ -1,15 +1,24 @@
 """Kafka admin access behind a small Protocol, implemented with kafka-python (pure Python, with the
-KRaft APIs the operator needs: DescribeCluster, DescribeQuorum, DescribeFeatures, configs).
+KRaft APIs the operator needs: DescribeCluster, DescribeQuorum, DescribeFeatures, configs, and
+batched topic changes).
 
 Tests of planners use a fake of `KafkaAdmin`; this implementation is tested against real Kafka in
 the Kafka tier.
+
+Topic changes take many topics at once and cut them into requests (`split_requests`). Kafka's
+answer for each topic comes back as a `TopicError`, or None when it succeeded: a topic Kafka
+refuses never raises, so one bad topic does not stop the others. A request that fails as a whole
+because Kafka cannot be reached or does not answer in time raises `KafkaUnavailable`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
+import kafka.errors
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from kopfka.kafka.facts import (
@@ -19,8 +28,64 @@ from kopfka.kafka.facts import (
     Partition,
     QuorumFacts,
     QuorumMember,
+    TopicError,
     TopicFacts,
 )
+
+# Kafka's controller refuses a whole CreateTopics or CreatePartitions request that would add more
+# than 10,000 partitions (ReplicationControlManager.MAX_PARTITIONS_PER_BATCH: POLICY_VIOLATION,
+# "Excessively large number of partitions per request"); requests stay within it.
+MAX_PARTITIONS_PER_REQUEST = 10_000
+# Topics per request: 10,000 topics take 20 round trips, and no request or answer grows large
+# (a DescribeConfigs answer lists every config of each topic, some 40 entries).
+TOPICS_PER_REQUEST = 500
+# Kafka's num.partitions when the cluster does not set it.
+KAFKA_DEFAULT_NUM_PARTITIONS = 1
+
+T = TypeVar("T")
+
+
+class KafkaUnavailable(Exception):
+    """Kafka could not be reached, or did not answer in time: worth trying again later."""
+
+
+class TopicToCreate(Protocol):
+    """A topic to create; kopfka.topics.plan.TopicCreate is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def partitions(self) -> int | None: ...  # None: the cluster's num.partitions
+
+    @property
+    def replication_factor(self) -> int: ...
+
+    @property
+    def config(self) -> Mapping[str, str]: ...
+
+
+def split_requests(
+    items: Iterable[T],
+    *,
+    weight: Callable[[T], int] = lambda _: 0,
+    max_items: int = TOPICS_PER_REQUEST,
+    max_weight: int = MAX_PARTITIONS_PER_REQUEST,
+) -> Iterator[list[T]]:
+    """`items` in order, cut into consecutive requests of at most `max_items` items and at most
+    `max_weight` in total weight. An item heavier than `max_weight` goes alone, and Kafka answers
+    it with its own error."""
+    request: list[T] = []
+    load = 0
+    for item in items:
+        item_weight = weight(item)
+        if request and (len(request) == max_items or load + item_weight > max_weight):
+            yield request
+            request, load = [], 0
+        request.append(item)
+        load += item_weight
+    if request:
+        yield request
 
 
 class KafkaAdmin(Protocol):
@@ -36,6 +101,18 @@ class KafkaAdmin(Protocol):
 
     def alter_broker_config(self, broker: int, changes: Mapping[str, str | None]) -> None: ...
 
+    def topic_configs(self, names: Iterable[str]) -> dict[str, dict[str, str]]: ...
+
+    def create_topics(self, topics: Sequence[TopicToCreate]) -> dict[str, TopicError | None]: ...
+
+    def create_partitions(self, counts: Mapping[str, int]) -> dict[str, TopicError | None]: ...
+
+    def alter_topic_configs(
+        self, changes: Mapping[str, Mapping[str, str | None]]
+    ) -> dict[str, TopicError | None]: ...
+
+    def delete_topics(self, names: Sequence[str]) -> dict[str, TopicError | None]: ...
+
     def close(self) -> None: ...
 
 
@@ -43,13 +120,22 @@ class KafkaPythonAdmin:
     """`KafkaAdmin` over kafka-python's KafkaAdminClient."""
 
     def __init__(
-        self, bootstrap_servers: str, *, client_id: str = "kopfka", timeout_ms: int = 15000
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "kopfka",
+        timeout_ms: int = 15000,
+        connect_timeout_ms: int = 30000,
     ):
-        self._client = KafkaAdminClient(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            request_timeout_ms=timeout_ms,
-        )
+        """Connects at once; raises KafkaUnavailable when no bootstrap server answers within
+        `connect_timeout_ms`. `timeout_ms` bounds each request."""
+        with _unavailable_on_retriable_errors():
+            self._client = KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers,
+                client_id=client_id,
+                request_timeout_ms=timeout_ms,
+                bootstrap_timeout_ms=connect_timeout_ms,
+            )
 
     def cluster(self) -> ClusterFacts:
         raw: dict[str, Any] = self._client.describe_cluster()
@@ -140,12 +226,159 @@ class KafkaPythonAdmin:
 
         kafka-python names brokers by id only, so cluster-wide defaults are set broker by broker.
         """
-        configs = {
-            key: (AlterConfigOp.DELETE, None) if value is None else (AlterConfigOp.SET, value)
-            for key, value in changes.items()
-        }
-        resource = ConfigResource(ConfigResourceType.BROKER, str(broker), configs=configs)
+        resource = ConfigResource(
+            ConfigResourceType.BROKER, str(broker), configs=_config_ops(changes)
+        )
         self._client.alter_configs([resource], incremental=True)
+
+    def topic_configs(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The dynamic topic configs (source DYNAMIC_TOPIC_CONFIG: the topic's own overrides) of
+        the named topics; a topic without any, or unknown to Kafka, is left out."""
+        found: dict[str, dict[str, str]] = {}
+        for request in split_requests(sorted(set(names))):
+            resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in request]
+            with _unavailable_on_retriable_errors():
+                raw: dict[str, Any] = self._client.describe_configs(resources)
+            for name, entries in raw.get("topic", {}).items():
+                overrides = {
+                    key: str(entry["value"])
+                    for key, entry in entries.items()
+                    if entry["config_source"] == "DYNAMIC_TOPIC_CONFIG"
+                    and entry.get("value") is not None
+                }
+                if overrides:
+                    found[name] = overrides
+        return found
+
+    def create_topics(self, topics: Sequence[TopicToCreate]) -> dict[str, TopicError | None]:
+        """Create the topics, many per CreateTopics request. A topic without a partition count
+        gets the cluster's num.partitions (Kafka's -1), which counts for Kafka's limit of
+        partitions per request, so it is read first."""
+        default_count = 0
+        if any(topic.partitions is None for topic in topics):
+            with _unavailable_on_retriable_errors():
+                default_count = self._num_partitions()
+
+        def partitions(topic: TopicToCreate) -> int:
+            return default_count if topic.partitions is None else topic.partitions
+
+        results: dict[str, TopicError | None] = {}
+        for request in split_requests(topics, weight=partitions):
+            new_topics = {
+                topic.name: {
+                    "num_partitions": -1 if topic.partitions is None else topic.partitions,
+                    "replication_factor": topic.replication_factor,
+                    "configs": dict(topic.config),
+                }
+                for topic in request
+            }
+            with _unavailable_on_retriable_errors():
+                raw: dict[str, Any] = self._client.create_topics(new_topics, raise_errors=False)
+            results.update(_errors_by_topic(raw["topics"], request=new_topics))
+        return results
+
+    def create_partitions(self, counts: Mapping[str, int]) -> dict[str, TopicError | None]:
+        """Raise each topic's partition count to the given total, many topics per request (the
+        totals count against Kafka's limit: the partitions they add are fewer)."""
+        results: dict[str, TopicError | None] = {}
+        for request in split_requests(sorted(counts.items()), weight=lambda item: item[1]):
+            with _unavailable_on_retriable_errors():
+                raw = self._client.create_partitions(dict(request), raise_errors=False)
+            results.update(_errors_by_topic(raw.to_dict()["results"], request=dict(request)))
+        return results
+
+    def alter_topic_configs(
+        self, changes: Mapping[str, Mapping[str, str | None]]
+    ) -> dict[str, TopicError | None]:
+        """Incremental config changes, many topics per request: each key is set to its value, or
+        with None removed (back to the broker default); the topic's other configs stay."""
+        results: dict[str, TopicError | None] = {}
+        for request in split_requests(sorted(changes.items())):
+            resources = [
+                ConfigResource(ConfigResourceType.TOPIC, name, configs=_config_ops(change))
+                for name, change in request
+            ]
+            # Unknown keys go to Kafka, which refuses them for their topic alone.
+            with _unavailable_on_retriable_errors():
+                raw: dict[str, Any] = self._client.alter_configs(
+                    resources, raise_on_unknown=False, incremental=True
+                )
+            answers = raw.get("topic", {})
+            results.update({name: _alter_configs_error(answers.get(name)) for name, _ in request})
+        return results
+
+    def delete_topics(self, names: Sequence[str]) -> dict[str, TopicError | None]:
+        """Delete the topics, many per DeleteTopics request."""
+        results: dict[str, TopicError | None] = {}
+        for request in split_requests(names):
+            with _unavailable_on_retriable_errors():
+                raw: dict[str, Any] = self._client.delete_topics(request, raise_errors=False)
+            results.update(_errors_by_topic(raw["topics"], request=request))
+        return results
+
+    def _num_partitions(self) -> int:
+        """The cluster's num.partitions. Read from a broker: kopfka renders the same static value
+        for the controllers, whose value Kafka uses."""
+        brokers = self.cluster().brokers
+        if not brokers:
+            raise KafkaUnavailable("no broker is registered with the cluster")
+        setting = self.broker_config(brokers[0].node_id).get("num.partitions")
+        return KAFKA_DEFAULT_NUM_PARTITIONS if setting is None else int(setting.value)
 
     def close(self) -> None:
         self._client.close()
+
+
+@contextlib.contextmanager
+def _unavailable_on_retriable_errors() -> Iterator[None]:
+    """Per-topic errors never raise here (they are asked for as results), so a retriable error
+    means the request itself failed: no connection, or no answer in time."""
+    try:
+        yield
+    except kafka.errors.RetriableError as error:
+        raise KafkaUnavailable(str(error)) from error
+
+
+def _topic_error(code: int, message: str | None) -> TopicError | None:
+    if code == 0:
+        return None
+    known = kafka.errors.kafka_errors.get(code)
+    if known is None:
+        return TopicError(f"ERROR_{code}", message or f"Kafka error code {code}")
+    return TopicError(str(known.message), message or str(known.description))
+
+
+def _errors_by_topic(
+    answers: Iterable[Mapping[str, Any]], *, request: Iterable[str]
+) -> dict[str, TopicError | None]:
+    """Kafka's answer for each topic of a request, from the per-topic results of its response."""
+    errors = {
+        str(answer["name"]): _topic_error(int(answer["error_code"]), answer.get("error_message"))
+        for answer in answers
+    }
+    return {
+        name: errors.get(name, TopicError("UNKNOWN", "Kafka's answer did not mention this topic"))
+        for name in request
+    }
+
+
+# kafka-python reports a refused resource of an AlterConfigs request as the text of the error it
+# would raise: "[Error <Kafka's error code>] <ErrorClass>: <Kafka's message>".
+_ALTER_CONFIGS_ERROR = re.compile(r"\[Error (-?\d+)\] \w+: (.*)", re.DOTALL)
+
+
+def _alter_configs_error(answer: str | None) -> TopicError | None:
+    if answer == "OK":
+        return None
+    match = _ALTER_CONFIGS_ERROR.fullmatch(answer or "")
+    if match is None:
+        return TopicError("UNKNOWN", answer or "Kafka's answer did not mention this topic")
+    message = match.group(2)
+    return _topic_error(int(match.group(1)), None if message == "None" else message)
+
+
+def _config_ops(change: Mapping[str, str | None]) -> dict[str, tuple[AlterConfigOp, str | None]]:
+    return {
+        key: (AlterConfigOp.DELETE, None) if value is None else (AlterConfigOp.SET, value)
+        for key, value in change.items()
+    }

@@ -70,3 +70,13 @@ class TopicFacts:
 class ConfigValue:
     value: str
     source: str  # Kafka's name for where it comes from, e.g. STATIC_BROKER_CONFIG
+
+
+@dataclass(frozen=True)
+class TopicError:
+    """Why Kafka refused a change to one topic: its error name (e.g. INVALID_CONFIG, as Kafka's
+    `Errors` enum spells it) and its own message, or the error's standard description when Kafka
+    sent none."""
+
+    code: str
+    message: str
