@@ -287,12 +287,13 @@ def full_isr(bootstrap: str) -> bool:
         admin.close()
 
 
-def produce(
-    libs: Path, log4j: Path, bootstrap: str, *, records: int, warmup: int, size: int
-) -> dict[str, Any]:
-    """One ProducerPerformance run: `warmup` records first (its own --warmup-records, left out
-    of the steady-state line), then `records` measured ones; returns the steady-state figures."""
-    command = [
+def producer_command(
+    libs: Path | str, log4j: Path | str, bootstrap: str, *, records: int, warmup: int, size: int
+) -> list[str]:
+    """The ProducerPerformance command line: `warmup` records first (its own --warmup-records,
+    left out of the steady-state line), then `records` measured ones. `libs` and `log4j` are
+    paths where the command runs (bench/e2e.py runs it in a client pod)."""
+    return [
         "java", PRODUCER_HEAP, f"-Dlog4j2.configurationFile={log4j}",
         "-cp", f"{libs}/*", "org.apache.kafka.tools.ProducerPerformance",
         "--topic", TOPIC, "--num-records", str(records + warmup), "--record-size", str(size),
@@ -300,11 +301,13 @@ def produce(
         # --producer-props is deprecated in 4.x; --command-property takes the same list
         "--command-property", f"bootstrap.servers={bootstrap}", *PRODUCER_PROPS,
     ]  # fmt: skip
-    began = time.monotonic()
-    out = subprocess.run(
-        command, capture_output=True, text=True, timeout=PRODUCER_TIMEOUT, check=False
-    )
-    wall = time.monotonic() - began
+
+
+def producer_result(
+    out: subprocess.CompletedProcess[str], *, records: int, warmup: int, wall: float
+) -> dict[str, Any]:
+    """The steady-state figures of a finished ProducerPerformance run; raises unless every
+    record was acknowledged."""
     lines = {bool(m["steady"]): m.groupdict() for m in SUMMARY.finditer(out.stdout)}
     if out.returncode != 0 or False not in lines or (warmup > 0) not in lines:
         raise RuntimeError(
@@ -325,6 +328,18 @@ def produce(
     result["records_per_s_incl_warmup"] = float(total["records_per_s"])
     result["tool_wall_s"] = round(wall, 2)
     return result
+
+
+def produce(
+    libs: Path, log4j: Path, bootstrap: str, *, records: int, warmup: int, size: int
+) -> dict[str, Any]:
+    """One ProducerPerformance run on this host; returns the steady-state figures."""
+    command = producer_command(libs, log4j, bootstrap, records=records, warmup=warmup, size=size)
+    began = time.monotonic()
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=PRODUCER_TIMEOUT, check=False
+    )
+    return producer_result(out, records=records, warmup=warmup, wall=time.monotonic() - began)
 
 
 @contextlib.contextmanager
