@@ -70,7 +70,7 @@ from bench.kafka_throughput import (
     running,
     wait_quiet,
 )
-from e2e.suite.conftest import _kubeconfig
+from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import POD as CLIENT_POD
 from e2e.suite.kafka_client import KafkaClient
 from e2e.suite.test_cluster_lifecycle import EXAMPLE, fit_to_node
@@ -931,7 +931,7 @@ def main() -> int:
         raise SystemExit("bench.e2e needs root (the bare side: mount namespaces, /etc/hosts)")
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
-    kubeconfig = _kubeconfig()
+    kubeconfig = kubeconfig_path()
     if not kubeconfig.is_file():
         raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
     kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support.chart import CHART, helm, tool
-from tests.support.kube import KubectlError, TestKube
+from tests.support.kube import KubectlError, TestKube, condition_true
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def observe_namespace(namespace: str) -> None:
         _observed["namespaces"].append(namespace)
 
 
-def _kubeconfig() -> Path:
+def kubeconfig_path() -> Path:
     configured = os.environ.get("KOPFKA_E2E_KUBECONFIG")
     if configured:
         return Path(configured)
@@ -54,7 +54,7 @@ def _kubeconfig() -> Path:
 
 @pytest.fixture(scope="session")
 def kube() -> Iterator[TestKube]:
-    kubeconfig = _kubeconfig()
+    kubeconfig = kubeconfig_path()
     if not kubeconfig.is_file():
         raise AssertionError(
             f"no e2e node: {kubeconfig} does not exist; start it with `make e2e-up`"
@@ -63,10 +63,7 @@ def kube() -> Iterator[TestKube]:
     ready = [
         node["metadata"]["name"]
         for node in client.list("v1", "Node")
-        if any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in node.get("status", {}).get("conditions") or []
-        )
+        if condition_true(node, "Ready")
     ]
     if not ready:
         raise AssertionError("the e2e control plane has no Ready node; start it with `make e2e-up`")

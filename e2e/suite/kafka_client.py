@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.kube import Obj, TestKube
+from tests.support.kube import Obj, TestKube, condition_true
 from tests.support.waiting import wait_for
 
 POD = "kafka-client"
@@ -128,9 +128,7 @@ class KafkaClient:
         self.exec("sh", "-c", f"printf '{PRODUCER_PROPERTIES}' > {PRODUCER_CONFIG}")
 
     def _pod_ready(self) -> bool:
-        pod = self.kube.get("v1", "Pod", POD, self.namespace)
-        conditions = ((pod or {}).get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        return condition_true(self.kube.get("v1", "Pod", POD, self.namespace), "Ready")
 
     def _exec_argv(self, *command: str) -> list[str]:
         return [

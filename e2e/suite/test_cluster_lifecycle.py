@@ -22,7 +22,7 @@ from e2e.suite.conftest import NAMESPACE, OPERATOR_NAMESPACE
 from e2e.suite.kafka_client import KafkaClient
 from tests.support.chart import helm
 from tests.support.clusters import CLUSTER_LABEL, wait_ready
-from tests.support.kube import Obj, TestKube, condition
+from tests.support.kube import Obj, TestKube, condition, condition_true
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,11 +93,6 @@ class Cluster:
         )
 
 
-def pod_ready(pod: Obj | None) -> bool:
-    conditions = ((pod or {}).get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
 def ready_since(pod: Obj) -> float:
     """When the pod last became Ready, in seconds since the epoch."""
     for item in pod["status"]["conditions"]:
@@ -148,7 +143,7 @@ def test_production_example_runs_ready_pods_and_a_resolvable_bootstrap_address(
     not_running = {
         n: p["status"].get("phase")
         for n, p in pods.items()
-        if p["status"].get("phase") != "Running" or not pod_ready(p)
+        if p["status"].get("phase") != "Running" or not condition_true(p, "Ready")
     }
     assert not not_running, f"pods not Running and Ready: {not_running}"
     # One volume per node, bound on the node.
@@ -196,7 +191,7 @@ def test_broker_pod_lost_under_acks_all_load_returns_with_its_volume_and_loses_n
         lambda: (
             (pod := kube.get("v1", "Pod", pod_name, NAMESPACE)) is not None
             and pod["metadata"]["uid"] != old_pod["metadata"]["uid"]
-            and pod_ready(pod)
+            and condition_true(pod, "Ready")
             and pod
         ),
         timeout=POD_TIMEOUT,

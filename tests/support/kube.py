@@ -135,6 +135,12 @@ def condition(obj: Obj | None, kind: str) -> Obj | None:
     return None
 
 
+def condition_true(obj: Obj | None, kind: str) -> bool:
+    """Whether the object (a pod, a node, a kopfka resource) has condition `kind` set to True."""
+    found = condition(obj, kind)
+    return found is not None and found.get("status") == "True"
+
+
 def status_summary(obj: Obj | None) -> str:
     """A short text of an object's status for timeout messages."""
     if obj is None:

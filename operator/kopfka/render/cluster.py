@@ -39,10 +39,11 @@ def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
 
 
 def controllers_outlive_brokers(
-    objects: Sequence[dict[str, Any]], spec: ClusterSpec, broker_pods: Sequence[dict[str, Any]]
+    objects: Sequence[dict[str, Any]], spec: ClusterSpec, pods: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """`objects` (already owned by the KafkaCluster) with the controllers' StatefulSet and
-    headless Service also owned by each broker pod, when the roles are dedicated.
+    headless Service also owned by each broker pod among the cluster's `pods` (dedicated roles
+    only: combined nodes have no broker pods, and keep one owner).
 
     A broker stops cleanly only after the active controller approves its controlled shutdown,
     and finds the controllers through their headless Service. When a whole cluster is deleted,
@@ -54,8 +55,6 @@ def controllers_outlive_brokers(
     a reference to a broker pod that has since been replaced changes nothing; the operator
     renews the references when broker pods are replaced.
     """
-    if spec.mode == "combined":
-        return list(objects)
     references = [
         {
             "apiVersion": "v1",
@@ -63,7 +62,7 @@ def controllers_outlive_brokers(
             "name": pod["metadata"]["name"],
             "uid": pod["metadata"]["uid"],
         }
-        for pod in sorted(broker_pods, key=lambda pod: str(pod["metadata"]["name"]))
+        for pod in sorted(pods, key=lambda pod: str(pod["metadata"]["name"]))
         if pod["metadata"].get("labels", {}).get(names.ROLE_LABEL) == Role.BROKER.value
     ]
     controllers = names.pool_name(spec.name, Role.CONTROLLER)
