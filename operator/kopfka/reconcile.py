@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
+from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
-from kopfka.model.errors import SpecError
-from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
+from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
 from kopfka.render.statefulset import restart_hash
 
 logger = logging.getLogger(__name__)
-# Status writes that lose a race are computed again from the object as it is now, this often.
-STATUS_ATTEMPTS = 5
 
 
 class RetryLater(Exception):
@@ -154,13 +152,6 @@ def _fail(kube: Kube, body: Obj, now: str, *, reason: str, message: str) -> None
         lambda current: status.failed_status(
             reason=reason, message=message, **_context(current, now)
         ),
-    )
-
-
-def internal_error_message(error: Exception) -> str:
-    return (
-        f"kopfka failed on this spec ({type(error).__name__}: {error}); this is a bug in "
-        "kopfka: please report it with the spec"
     )
 
 
@@ -334,86 +325,7 @@ def _label_pods(kube: Kube, spec: ClusterSpec, pods: list[Obj]) -> None:
 
 
 def _write_status(kube: Kube, body: Obj, status_of: Callable[[Obj], dict[str, Any]]) -> Obj:
-    """Write the status `status_of` computes from the object, if it changed; the object as written.
-
-    One writer wins at a time: the write carries the resourceVersion the status was computed
-    from, so an older view (a pod event racing a reconcile) can never be written over a newer one.
-    On a conflict the status is computed again from the object as it is now, unless its spec
-    changed meanwhile: then the newer generation's own reconcile writes its status.
-    """
-    metadata = body["metadata"]
-    for _ in range(STATUS_ATTEMPTS):
-        new = status_of(body)
-        if new == (body.get("status") or {}):
-            return body
-        try:
-            return kube.patch_status(body, new, expect_version=True)
-        except Conflict:
-            current = kube.get(
-                body["apiVersion"], body["kind"], metadata["name"], metadata["namespace"]
-            )
-            if current is None or current["metadata"].get("generation") != metadata.get(
-                "generation"
-            ):
-                return body
-            body = current
-    raise RetryLater(
-        f"{body['kind']} {metadata['name']} kept changing while its status was written"
-    )
-
-
-def reconcile_topic(kube: Kube, body: Obj, *, now: str) -> Outcome:
-    """Validate a KafkaTopic against its cluster and report it; topic Jobs come later."""
-    metadata = body["metadata"]
     try:
-        topic = parse_topic(metadata["name"], body.get("spec") or {})
-    except SpecError as error:
-        reason, message = "InvalidSpec", str(error)
-    except Exception as error:  # a bug in kopfka: say so in the status instead of retrying blind
-        logger.exception("parsing KafkaTopic %s/%s failed", metadata["namespace"], metadata["name"])
-        reason, message = "InternalError", internal_error_message(error)
-    else:
-        reason, message = _topic_against_cluster(kube, topic, metadata["namespace"])
-        topic_name = topic.topic_name
-        _write_status(
-            kube,
-            body,
-            lambda current: {
-                **status.topic_status(
-                    ready=False, reason=reason, message=message, **_context(current, now)
-                ),
-                "topicName": topic_name,
-            },
-        )
-        return Outcome(ready=False, message=message)
-    _write_status(
-        kube,
-        body,
-        lambda current: status.topic_status(
-            ready=False, reason=reason, message=message, **_context(current, now)
-        ),
-    )
-    return Outcome(ready=False, message=message)
-
-
-def _topic_against_cluster(kube: Kube, topic: TopicSpec, namespace: str) -> tuple[str, str]:
-    """(reason, message) of a valid KafkaTopic, given what its cluster is."""
-    cluster_body = kube.get(names.API_VERSION, names.CLUSTER_KIND, topic.cluster, namespace)
-    if cluster_body is None:
-        return (
-            "ClusterNotFound",
-            f"KafkaCluster {topic.cluster} does not exist in namespace {namespace}",
-        )
-    try:
-        cluster = parse_cluster(
-            topic.cluster,
-            namespace,
-            cluster_body.get("spec") or {},
-            size_defaults=(cluster_body.get("status") or {}).get("sizeDefaults"),
-        )
-    except SpecError as error:
-        return "ClusterInvalid", f"KafkaCluster {topic.cluster}: {error}"
-    problems = check_against_cluster(topic, cluster)
-    if problems:
-        return "InvalidSpec", "; ".join(problems)
-    return "Pending", "the spec is valid; creating topics through Jobs is not implemented yet"
+        return write_status(kube, body, status_of)
+    except StatusChurn as error:
+        raise RetryLater(str(error)) from error

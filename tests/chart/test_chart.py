@@ -137,6 +137,40 @@ def test_the_operator_pod_is_locked_down() -> None:
     assert namespace_env["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
 
 
+CUSTOM_IMAGE = {
+    "repository": "registry.example/kopfka/operator",
+    "tag": "1.2.3",
+    "pullPolicy": "Always",
+}
+
+
+@pytest.mark.parametrize("values", [{}, {"image": CUSTOM_IMAGE}])
+def test_topic_jobs_run_the_operators_own_image(values: dict[str, Any]) -> None:
+    container = _container(_render(**values))
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["KOPFKA_JOB_IMAGE"] == container["image"]
+    assert env["KOPFKA_JOB_IMAGE_PULL_POLICY"] == container["imagePullPolicy"]
+    if values:
+        assert container["image"] == "registry.example/kopfka/operator:1.2.3"
+        assert container["imagePullPolicy"] == "Always"
+
+
+def test_the_operator_may_run_topic_jobs_and_read_their_logs_in_both_modes() -> None:
+    topic_job_rules = [
+        {
+            "apiGroups": ["batch"],
+            "resources": ["jobs"],
+            "verbs": ["list", "watch", "create", "delete", "patch"],
+        },
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    ]
+    cluster_rules = chart.one(_render(), "ClusterRole")["rules"]
+    role_rules = chart.of_kind(_render(watchNamespaces=["streaming"]), "Role")[0]["rules"]
+    for rules in (cluster_rules, role_rules):
+        assert all(rule in rules for rule in topic_job_rules)
+
+
 def test_the_probes_ask_kopfs_health_endpoint() -> None:
     container = _container(_render(healthPort=9999))
     assert container["args"][:3] == ["run", "--liveness", "http://0.0.0.0:9999/healthz"]

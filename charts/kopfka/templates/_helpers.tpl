@@ -94,6 +94,20 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "create", "patch"]
+# Topic Jobs: one at a time per cluster, watched to completion (by label selector), annotated
+# once their outcome is read, deleted when the next one starts.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "watch", "create", "delete", "patch"]
+# A topic Job pod's log holds Kafka's answer for each topic.
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
+# Events on KafkaClusters and KafkaTopics for what a person should know (a topic Job failed, a
+# finalizer was released).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
 {{- if .clusterWide }}
 # Cluster-wide only: kopf watches the CRDs, so that it serves kopfka's kinds when they are
 # installed or changed after the operator started. (`kopfka run -n` turns this scanning off.)

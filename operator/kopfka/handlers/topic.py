@@ -1,54 +1,238 @@
-"""KafkaTopic handlers: validate and report on change, and re-check periodically (the cluster the
-topic names may appear, change size or go away later). One check of a topic at a time."""
+"""KafkaTopic handlers: a KafkaTopic's change, a topic Job's end and a KafkaCluster's change each
+ask for a sync of that cluster's topics (kopfka.topics.sync); a periodic resync finds what was
+changed in Kafka directly.
+
+Syncs are per cluster, one at a time, and coalesced: a request while one is due or running folds
+into it, so 10,000 KafkaTopics applied at once make a few syncs (each a Kafka read and a Job), not
+10,000. The KafkaTopics come from a kopf index (filled from the watch: no list request per sync).
+
+Only raw watch events (`kopf.on.event`) and an index serve KafkaTopics: kopf's change handlers
+would write kopf's bookkeeping annotation into every KafkaTopic (a write per topic per change),
+and its timers a finalizer. A KafkaTopic's status writes come back as events too; those that
+change nothing a sync reads (generation, deletion, finalizers) are not worth a sync.
+"""
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
 
-from kopfka import reconcile
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, interval_from_env, key_of, kube_of, now
-from kopfka.handlers.turns import Turns
+from kopfka.handlers.common import Key, interval_from_env, kube_of, now
+from kopfka.kafka.admin import KafkaAdmin, KafkaPythonAdmin
 from kopfka.model import names
+from kopfka.render.topic_job import JobImage
+from kopfka.topics.sync import Memory, Settings, sync_topics
+
+logger = logging.getLogger(__name__)
 
 TOPICS = (names.GROUP, names.VERSION, names.TOPIC_PLURAL)
-# KOPFKA_TOPIC_RECHECK_INTERVAL, seconds; the integration tests shorten it.
-RECHECK_INTERVAL_SECONDS = interval_from_env("KOPFKA_TOPIC_RECHECK_INTERVAL", 30)
+CLUSTERS = (names.GROUP, names.VERSION, names.CLUSTER_PLURAL)
+# KOPFKA_TOPIC_RECHECK_INTERVAL, seconds: how often every cluster's topics are compared with
+# Kafka without an event (drift made in Kafka directly); the integration tests shorten it.
+RESYNC_INTERVAL_SECONDS = interval_from_env("KOPFKA_TOPIC_RECHECK_INTERVAL", 60)
+# How long a request waits for more to fold into the same sync.
+COALESCE_SECONDS = 0.5
+# After a sync failed on a bug or an API error.
+ERROR_RETRY_SECONDS = 10.0
+# Kafka reads: connecting, and each answer.
+KAFKA_CONNECT_TIMEOUT_MS = 5_000
+KAFKA_REQUEST_TIMEOUT_MS = 15_000
+WORKERS = 4
 
-_turns = Turns()
+
+def _connect(bootstrap: str) -> KafkaAdmin:
+    return KafkaPythonAdmin(
+        bootstrap,
+        client_id="kopfka-operator",
+        timeout_ms=KAFKA_REQUEST_TIMEOUT_MS,
+        connect_timeout_ms=KAFKA_CONNECT_TIMEOUT_MS,
+    )
 
 
-@kopf.on.resume(*TOPICS)
-@kopf.on.create(*TOPICS)
-@kopf.on.update(*TOPICS)
-def topic_changed(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    with _turns.take(key_of(body)):
-        # Logged, not returned: a returned value is patched into the status (and pruned there).
-        outcome = reconcile.reconcile_topic(kube_of(memo), dict(body), now=now())
-    logger.debug("checked: %s", outcome.message)
+def _job_image() -> JobImage | None:
+    """The operator's own image, which topic Jobs run (the chart sets it)."""
+    image = os.environ.get("KOPFKA_JOB_IMAGE")
+    if not image:
+        return None
+    return JobImage(image, os.environ.get("KOPFKA_JOB_IMAGE_PULL_POLICY") or "IfNotPresent")
+
+
+class _Syncs:
+    """Runs the sync of each cluster key at most once at a time, soon after it is asked for.
+
+    Lives in the event loop: requests come from async handlers, runs go to a thread pool.
+    """
+
+    def __init__(self) -> None:
+        self.settings = Settings(connect=_connect, job_image=_job_image())
+        self.memory = Memory()
+        self.index: kopf.Index[Key, periodic.Obj] | None = None
+        self.memo: kopf.Memo | None = None
+        self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kopfka-topics")
+        self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._running: set[Key] = set()
+        self._again: set[Key] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def request(self, key: Key, delay: float = COALESCE_SECONDS) -> None:
+        if key in self._running:
+            self._again.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        timer = self._timers.get(key)
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
+        self._timers[key] = loop.call_at(when, self._start, key)
+
+    def _start(self, key: Key) -> None:
+        self._timers.pop(key, None)
+        if self.index is None or self.memo is None:
+            return  # not started yet: the startup handler's first resync asks again
+        bodies = list(self.index.get(key, []))
+        self._running.add(key)
+        task = asyncio.create_task(self._run(key, bodies, self.memo), name=f"kopfka topics {key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> None:
+        loop = asyncio.get_running_loop()
+        again: float | None
+        try:
+            again = await loop.run_in_executor(self._executor, self._sync, key, bodies, memo)
+        except Exception:
+            logger.exception("sync of the topics of KafkaCluster %s/%s failed", *key)
+            again = ERROR_RETRY_SECONDS
+        finally:
+            self._running.discard(key)
+        if key in self._again:
+            self._again.discard(key)
+            self.request(key)
+        elif again is not None:
+            self.request(key, again)
+
+    def _sync(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> float | None:
+        return sync_topics(
+            kube_of(memo),
+            key,
+            bodies,
+            settings=self.settings,
+            memory=self.memory,
+            now=now(),
+            clock=time.monotonic(),
+        )
+
+    async def resync_forever(self, interval: float) -> None:
+        """Ask for a sync of every cluster with KafkaTopics once per `interval`, each at its
+        own phase of it (periodic.phase)."""
+        loop = asyncio.get_running_loop()
+        due: dict[Key, float] = {}
+        while True:
+            assert self.index is not None
+            moment = loop.time()
+            present = set(self.index)
+            for gone in due.keys() - present:
+                del due[gone]
+            for key in present:
+                if key not in due:
+                    due[key] = periodic.next_run(key, interval, after=moment)
+                elif due[key] <= moment:
+                    due[key] = periodic.next_run(key, interval, after=moment)
+                    self.request(key, 0.0)
+            await asyncio.sleep(periodic.TICK_SECONDS)
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_syncs = _Syncs()
+# What of each KafkaTopic a sync reads, as last seen: an event that changes none of it (the
+# status a sync wrote) asks for no sync.
+_seen: dict[Key, tuple[Any, ...]] = {}
+
+
+def _cluster_key(body: kopf.Body) -> Key:
+    return body["metadata"]["namespace"], str((body.get("spec") or {}).get("cluster") or "")
 
 
 @kopf.index(*TOPICS)
-async def kafka_topics(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
-    """Every topic as last seen, for the periodic re-check."""
-    return {key_of(body): periodic.snapshot(body)}
+async def topics_by_cluster(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
+    """Every KafkaTopic as last seen, by the cluster it names."""
+    return {_cluster_key(body): periodic.snapshot(body)}
 
 
-def _recheck(memo: kopf.Memo, body: periodic.Obj) -> None:
-    with _turns.take(key_of(body), wait=False) as mine:
-        if mine:  # else a change handler is checking it, with a newer view
-            reconcile.reconcile_topic(kube_of(memo), body, now=now())
+@kopf.on.event(*TOPICS)
+async def topic_event(body: kopf.Body, type: str | None, **_: Any) -> None:
+    metadata = body["metadata"]
+    key = (metadata["namespace"], metadata["name"])
+    seen = (
+        metadata.get("generation"),
+        metadata.get("deletionTimestamp"),
+        tuple(metadata.get("finalizers") or ()),
+        str((body.get("spec") or {}).get("cluster")),
+    )
+    if type == "DELETED":
+        _seen.pop(key, None)
+    elif _seen.get(key) == seen:
+        return
+    else:
+        _seen[key] = seen
+    _syncs.request(_cluster_key(body))
+
+
+@kopf.on.event("batch", "v1", "jobs")
+async def topic_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
+    """Only topic Jobs come here (settings.py asks the API server for them alone). Their end,
+    or their deletion by someone else, is a reason to look again."""
+    conditions = (body.get("status") or {}).get("conditions") or []
+    ended = any(
+        c.get("type") in {"Complete", "Failed"} and c.get("status") == "True" for c in conditions
+    )
+    cluster = (body["metadata"].get("labels") or {}).get(names.CLUSTER_LABEL)
+    if cluster and (ended or type == "DELETED"):
+        _syncs.request((body["metadata"]["namespace"], cluster))
+
+
+@kopf.on.event(*CLUSTERS)
+async def cluster_event(body: kopf.Body, **_: Any) -> None:
+    """A cluster that becomes ready, changes or goes: its KafkaTopics say so."""
+    key = (body["metadata"]["namespace"], body["metadata"]["name"])
+    if _syncs.index is not None and key in _syncs.index:
+        _syncs.request(key)
 
 
 @kopf.on.startup()
-async def start_rechecks(memo: kopf.Memo, **kwargs: Any) -> None:
-    periodic.start(
-        what="topic re-check",
-        # kopf passes each index as a keyword argument named after it.
-        index=kwargs["kafka_topics"],
-        interval=RECHECK_INTERVAL_SECONDS,
-        work=functools.partial(_recheck, memo),
-    )
+async def start_topic_syncs(memo: kopf.Memo, **kwargs: Any) -> None:
+    # kopf passes each index as a keyword argument named after it.
+    _syncs.index = kwargs["topics_by_cluster"]
+    _syncs.memo = memo
+    task = asyncio.create_task(_syncs.resync_forever(RESYNC_INTERVAL_SECONDS))
+    _syncs_tasks.add(task)
+    for key in list(_syncs.index):
+        _syncs.request(key)
+
+
+_syncs_tasks: set[asyncio.Task[None]] = set()
+
+
+@kopf.on.cleanup()
+async def stop_topic_syncs(**_: Any) -> None:
+    for task in _syncs_tasks:
+        task.cancel()
+    await asyncio.gather(*_syncs_tasks, return_exceptions=True)
+    _syncs_tasks.clear()
+    await _syncs.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import datetime
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -212,21 +213,103 @@ class Kube:
             raise Conflict(str(error)) from error
         return cast(Obj, written.to_dict())
 
-    def delete(self, obj: Obj) -> None:
+    def delete(self, obj: Obj, *, background: bool = False) -> None:
         """Delete exactly this object: not one made again under its name since it was read
-        (a uid precondition). An object already gone is skipped."""
+        (a uid precondition). An object already gone is skipped. `background` has the garbage
+        collector delete its dependents (a Job's pods: the API's default for Jobs orphans them)."""
         metadata = obj["metadata"]
         logger.info("deleting %s %s/%s", obj["kind"], metadata["namespace"], metadata["name"])
+        body: Obj = {"preconditions": {"uid": metadata["uid"]}}
+        if background:
+            body["propagationPolicy"] = "Background"
         try:
             self._resource(obj["apiVersion"], obj["kind"]).delete(
-                name=metadata["name"],
-                namespace=metadata["namespace"],
-                body={"preconditions": {"uid": metadata["uid"]}},
+                name=metadata["name"], namespace=metadata["namespace"], body=body
             )
         except NotFoundError:
             logger.debug("%s %s is gone", obj["kind"], metadata["name"])
         except ConflictError:
             logger.debug("%s %s was made again; kept", obj["kind"], metadata["name"])
+
+    def set_finalizer(self, obj: Obj, finalizer: str, *, present: bool) -> None:
+        """Add or remove one finalizer, keeping the others; guarded by resourceVersion (Conflict
+        if the object changed meanwhile: the caller reads it again). An object gone is skipped."""
+        metadata = obj["metadata"]
+        before = list(metadata.get("finalizers") or [])
+        if (finalizer in before) == present:
+            return
+        after = [*before, finalizer] if present else [f for f in before if f != finalizer]
+        logger.info(
+            "%s finalizer %s %s %s/%s",
+            "adding" if present else "removing",
+            finalizer,
+            obj["kind"],
+            metadata["namespace"],
+            metadata["name"],
+        )
+        try:
+            self._resource(obj["apiVersion"], obj["kind"]).patch(
+                body={
+                    "metadata": {
+                        "finalizers": after,
+                        "resourceVersion": metadata["resourceVersion"],
+                    }
+                },
+                name=metadata["name"],
+                namespace=metadata["namespace"],
+                content_type="application/merge-patch+json",
+            )
+        except NotFoundError:
+            logger.debug("%s %s is gone", obj["kind"], metadata["name"])
+        except ConflictError as error:
+            raise Conflict(str(error)) from error
+
+    def pod_log(self, name: str, namespace: str) -> str | None:
+        """The log of a pod's only container, or None when there is none to read (the pod is
+        gone, or never started its container)."""
+        try:
+            text = kubernetes.client.CoreV1Api(self._dynamic.client).read_namespaced_pod_log(
+                name=name, namespace=namespace
+            )
+        except kubernetes.client.ApiException as error:
+            logger.debug("no log of pod %s/%s: %s", namespace, name, error.reason)
+            return None
+        return str(text)
+
+    def post_event(self, obj: Obj, *, warning: bool, reason: str, message: str) -> None:
+        """Record a Kubernetes Event about `obj` for people (kubectl describe, kubectl events).
+        Best effort: an Event that cannot be written is logged, never retried."""
+        metadata = obj["metadata"]
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "generateName": f"{metadata['name']}.",
+                "namespace": metadata["namespace"],
+            },
+            "involvedObject": {
+                "apiVersion": obj["apiVersion"],
+                "kind": obj["kind"],
+                "name": metadata["name"],
+                "namespace": metadata["namespace"],
+                "uid": metadata.get("uid"),
+            },
+            "type": "Warning" if warning else "Normal",
+            "reason": reason,
+            "message": message[:1024],
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "source": {"component": names.FIELD_MANAGER},
+            "reportingComponent": f"{names.GROUP}/operator",
+        }
+        try:
+            self._resource("v1", "Event").create(body=event, namespace=metadata["namespace"])
+        except DynamicApiError as error:
+            logger.warning(
+                "event %s on %s %s not recorded: %s", reason, obj["kind"], metadata["name"], error
+            )
 
 
 def _check_owned(live: Obj, desired: Obj) -> None:

@@ -185,9 +185,10 @@ class KafkaPythonAdmin:
         return None if finalized is None else int(finalized[1])
 
     def topics(self, names: Iterable[str] | None = None) -> dict[str, TopicFacts]:
-        raw: list[dict[str, Any]] = self._client.describe_topics(
-            None if names is None else list(names)
-        )
+        with _unavailable_on_retriable_errors():
+            raw: list[dict[str, Any]] = self._client.describe_topics(
+                None if names is None else list(names)
+            )
         return {
             item["name"]: TopicFacts(
                 name=item["name"],

@@ -9,3 +9,11 @@ class SpecError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+def internal_error_message(error: Exception) -> str:
+    """The status message of a failure that is kopfka's own bug, not the spec's."""
+    return (
+        f"kopfka failed on this spec ({type(error).__name__}: {error}); this is a bug in "
+        "kopfka: please report it with the spec"
+    )

@@ -15,6 +15,10 @@ TOPIC_PLURAL = "kafkatopics"
 
 FIELD_MANAGER = "kopfka"
 FINALIZER = f"{GROUP}/finalizer"
+# On a KafkaTopic with deletionPolicy delete only: its Kafka topic is deleted before it goes.
+TOPIC_FINALIZER = f"{GROUP}/delete-topic"
+# On a topic Job whose pods' logs the operator has read.
+OUTCOMES_READ_ANNOTATION = f"{GROUP}/outcomes-read"
 # kopf's own annotations (progress, last handled spec). A prefix of its own: kopf ignores changes
 # to annotations under it, and the users' annotations under kopfka.dev must not be ignored.
 KOPF_STORAGE_PREFIX = f"kopf.{GROUP}"
@@ -38,6 +42,12 @@ CLUSTER_NAME_RULE = (
 CLUSTER_LABEL = f"{GROUP}/cluster"
 ROLE_LABEL = f"{GROUP}/role"
 NODE_ID_LABEL = f"{GROUP}/node-id"
+
+TOPIC_JOB_COMPONENT = "topic-job"
+# The operator's server-side watch of its topic Jobs: the Jobs of every cluster, nothing else.
+TOPIC_JOB_SELECTOR = (
+    f"app.kubernetes.io/component={TOPIC_JOB_COMPONENT},app.kubernetes.io/managed-by=kopfka"
+)
 
 
 class Role(StrEnum):
@@ -133,4 +143,32 @@ def labels(
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/managed-by": "kopfka",
         "app.kubernetes.io/version": version,
+    }
+
+
+def topic_job_name(cluster: str, digest: str) -> str:
+    """The topic Job and its work ConfigMap, named by the digest of the work (10 lowercase hex
+    characters). Kubernetes puts a Job's name into a label of its pod, so it has at most 63
+    characters: a cluster name has at most 40, and `-topics-` and the digest add 18."""
+    return f"{cluster}-topics-{digest}"
+
+
+def topic_job_labels(cluster: str) -> dict[str, str]:
+    """Labels of a topic Job and its ConfigMap. Not `app.kubernetes.io/name: kafka`: the
+    operator lists a cluster's Kafka pods by `selector_labels`, and a Job's pod is no Kafka node."""
+    return {
+        **topic_job_pod_labels(cluster),
+        "app.kubernetes.io/managed-by": "kopfka",
+        CLUSTER_LABEL: cluster,
+    }
+
+
+def topic_job_pod_labels(cluster: str) -> dict[str, str]:
+    """Labels of a topic Job's pod: without `app.kubernetes.io/managed-by` and the cluster label,
+    which the operator's watch of Kafka pods selects (handlers.cluster.POD_SELECTOR), so that a
+    Job's pod never reaches the handler of Kafka pods."""
+    return {
+        "app.kubernetes.io/name": "kopfka-topics",
+        "app.kubernetes.io/instance": cluster,
+        "app.kubernetes.io/component": TOPIC_JOB_COMPONENT,
     }

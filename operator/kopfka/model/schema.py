@@ -487,5 +487,8 @@ def topic_status() -> Schema:
             "topicId": string("The topic id Kafka assigned."),
             "partitions": integer("Partitions the topic has in Kafka."),
             "replicationFactor": integer("Replicas of each partition in Kafka."),
+            "config": string_map(
+                "The topic's own settings in Kafka (its overrides of the broker defaults)."
+            ),
         },
     )

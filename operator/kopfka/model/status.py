@@ -236,6 +236,10 @@ def with_failure_kept(observed: Mapping[str, Any], previous: Mapping[str, Any]) 
     }
 
 
+# What a KafkaTopic's status says of its topic as Kafka last reported it (besides conditions).
+TOPIC_FACTS = ("topicName", "topicId", "partitions", "replicationFactor", "config")
+
+
 def topic_status(
     *,
     ready: bool,
@@ -244,6 +248,13 @@ def topic_status(
     previous: Mapping[str, Any],
     generation: int,
     now: str,
+    facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The Ready condition, and the topic's `facts` (keys of TOPIC_FACTS) in place of the previous
+    ones; with `facts` None (Kafka was not read) the previous facts stay as last seen."""
+    base = dict(previous)
+    if facts is not None:
+        base = {key: value for key, value in base.items() if key not in TOPIC_FACTS}
+        base.update(facts)
     observed = [Condition(READY, status=ready, reason=reason, message=message)]
-    return _with_conditions(previous, observed, generation=generation, now=now)
+    return _with_conditions(base, observed, generation=generation, now=now)

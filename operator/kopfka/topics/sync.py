@@ -1,0 +1,559 @@
+"""Make one KafkaCluster's topics in Kafka what its KafkaTopics say, and report what Kafka has.
+
+The operator's half of the topic loop; the topic Job (kopfka.topics.batch) is the other. A sync of
+a cluster reads Kafka, plans (kopfka.topics.plan), writes every KafkaTopic's status from what Kafka
+has, and hands the changes to a Job; the Job's end causes the next sync, which reads Kafka again.
+The operator itself never changes Kafka, and a status says what Kafka had when it was written.
+
+A sync, in order:
+1. The cluster. Gone, or being deleted: every KafkaTopic says so, and a KafkaTopic being deleted is
+   released (its finalizer removed, with an Event): no Job can reach Kafka any more, and a
+   namespace must never hang in Terminating. Invalid, or not made yet: the KafkaTopics say so.
+2. Finalizers: only a KafkaTopic with `deletionPolicy: delete` has one (kopfka.dev/delete-topic),
+   so that its topic is deleted before it goes; `retain` (the default) needs none.
+3. The cluster's topic Job. While one runs, nothing more: changes wait for the next Job. One that
+   ended and was not read yet is read: its pods' logs hold Kafka's answer per topic, and a failed
+   Job is reported (an Event) and retried with backoff.
+4. Kafka: its topics, and the own configs of the topics KafkaTopics claim. Unreachable: every
+   KafkaTopic says so (Ready=False, its last facts kept), and the sync comes back soon.
+5. The plan, with the holds of kopfka.topics.holds (changes Kafka refused wait before they are
+   tried again). Every KafkaTopic's status is written if it changed; released ones lose their
+   finalizer.
+6. A Job for the work left, if any (the previous, ended Job deleted first): one per cluster at a
+   time, named after its work, so a sync that runs twice never starts it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field, replace
+from typing import Any, cast
+
+from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
+from kopfka.k8s.status import StatusChurn, write_status
+from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
+from kopfka.kafka.facts import TopicFacts
+from kopfka.model import names, status
+from kopfka.model.cluster import ClusterSpec, parse_cluster
+from kopfka.model.errors import SpecError, internal_error_message
+from kopfka.model.topic import check_against_cluster, parse_topic
+from kopfka.render.cluster import owned_by
+from kopfka.render.topic_job import JobImage, render_topic_job
+from kopfka.topics import holds
+from kopfka.topics import plan as topic_plan
+from kopfka.topics.holds import Backoff, Held
+from kopfka.topics.plan import State, TopicResource, Verdict, plan_topics
+from kopfka.topics.wire import BatchLog, TopicWork, read_batch_log, work_file
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+# Reasons of the Ready condition besides the planner's (kopfka.topics.plan) and KafkaError.
+CLUSTER_NOT_FOUND = "ClusterNotFound"
+CLUSTER_INVALID = "ClusterInvalid"
+CLUSTER_NOT_READY = "ClusterNotReady"
+KAFKA_UNREACHABLE = "KafkaUnreachable"
+JOB_FAILED = "JobFailed"
+INVALID_SPEC = "InvalidSpec"
+INTERNAL_ERROR = "InternalError"
+
+# Every reason a KafkaTopic's Ready condition can carry (docs/troubleshooting.md explains each).
+# The planner's Deleted and Retained are not among them: they release a KafkaTopic that is being
+# deleted, and its status is not written any more.
+TOPIC_REASONS = frozenset(
+    {
+        topic_plan.IN_SYNC,
+        topic_plan.ADOPTED,
+        topic_plan.CREATING,
+        topic_plan.ADOPTING,
+        topic_plan.UPDATING,
+        topic_plan.DELETING,
+        topic_plan.INVALID_SPEC,
+        topic_plan.CONFLICT,
+        topic_plan.TOPIC_NAME_CHANGED,
+        topic_plan.PARTITION_DECREASE,
+        topic_plan.REPLICATION_FACTOR_CHANGE,
+        holds.KAFKA_ERROR,
+        CLUSTER_NOT_FOUND,
+        CLUSTER_INVALID,
+        CLUSTER_NOT_READY,
+        KAFKA_UNREACHABLE,
+        JOB_FAILED,
+        INVALID_SPEC,
+        INTERNAL_ERROR,
+    }
+)
+_RELEASED_REASONS = frozenset({topic_plan.DELETED, topic_plan.RETAINED})
+
+_JOB_POD_LABEL = "batch.kubernetes.io/controller-uid"
+
+
+# After Kafka refuses a topic's change: 1 min, doubling up to an hour (kopfka.topics.holds).
+REFUSAL_BACKOFF = Backoff(first=60.0, most=3600.0)
+# After a failed Job (its pods' own retries spent): 30 s, doubling up to 10 min.
+JOB_BACKOFF = Backoff(first=30.0, most=600.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a sync reaches Kafka and starts Jobs, and how long it waits before trying again."""
+
+    connect: Callable[[str], KafkaAdmin]
+    job_image: JobImage | None  # None: the operator does not know its image; no Job can start
+    refusal_backoff: Backoff = REFUSAL_BACKOFF
+    job_backoff: Backoff = JOB_BACKOFF
+    unreachable_retry_seconds: float = 15.0
+    # How long after a Job a change it did may still be missing from a broker's metadata.
+    metadata_lag_seconds: float = 10.0
+
+
+@dataclass
+class _JobFailures:
+    attempts: int
+    retry_at: float
+    message: str
+
+
+@dataclass
+class Memory:
+    """What the operator keeps between syncs (lost on restart; statuses say enough to go on).
+    One sync of a cluster at a time (the caller's promise), and each touches its own keys."""
+
+    # Per cluster: the held KafkaTopics, by namespace/name.
+    held: dict[Key, dict[str, Held]] = field(default_factory=dict)
+    job_failures: dict[Key, _JobFailures] = field(default_factory=dict)  # by cluster
+    # Per cluster: (topic, action) the last Job did, and until when Kafka may not show them.
+    recent: dict[Key, tuple[frozenset[tuple[str, str]], float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One KafkaTopic's Ready condition and facts (None: keep the facts it has)."""
+
+    reason: str
+    message: str
+    generation: int
+    _: KW_ONLY
+    ready: bool = False
+    facts: Mapping[str, Any] | None = None
+
+
+def sync_topics(
+    kube: Kube,
+    key: Key,
+    bodies: Sequence[Obj],
+    *,
+    settings: Settings,
+    memory: Memory,
+    now: str,
+    clock: float,
+) -> float | None:
+    """Sync the KafkaTopics `bodies` (as last seen) of the KafkaCluster `key` (namespace, name).
+    Returns how soon (seconds) to sync again without an event, or None."""
+    return _ClusterSync(kube, key, bodies, settings, memory, now, clock).run()
+
+
+@dataclass
+class _ClusterSync:
+    kube: Kube
+    key: Key
+    bodies: Sequence[Obj]
+    settings: Settings
+    memory: Memory
+    now: str
+    clock: float
+
+    def run(self) -> float | None:
+        namespace, cluster_name = self.key
+        cluster_body = self.kube.get(names.API_VERSION, names.CLUSTER_KIND, cluster_name, namespace)
+        if cluster_body is None or cluster_body["metadata"].get("deletionTimestamp"):
+            self._cluster_gone()
+            for remembered in (self.memory.job_failures, self.memory.held, self.memory.recent):
+                remembered.pop(self.key, None)
+            return None
+        cluster, problem = _parse_cluster(cluster_body)
+        resources, reports = _resources(self.bodies, cluster, problem)
+        if cluster is None:
+            self._write_reports(reports)
+            return None
+        for body in self.bodies:
+            self._keep_finalizer(body)
+
+        jobs = self.kube.list("batch/v1", "Job", namespace, names.topic_job_labels(cluster_name))
+        if any(not _ended(job) for job in jobs):
+            self._write_reports(reports)  # what kopfka finds wrong without Kafka
+            return None  # the Job's end syncs again
+        refused = self._read_ended_jobs(cluster_body, jobs)
+
+        if not (cluster_body.get("status") or {}).get("clusterId"):
+            message = f"KafkaCluster {cluster_name} has not started yet"
+            _report_all(resources, reports, CLUSTER_NOT_READY, message)
+            self._write_reports(reports)
+            return None
+        try:
+            actual, configs = self._read_kafka(cluster, resources)
+        except KafkaUnavailable as error:
+            reason, message = _unreachable(cluster_body, cluster, error)
+            _report_all(resources, reports, reason, message)
+            self._write_reports(reports)
+            return self.settings.unreachable_retry_seconds
+
+        plan = plan_topics(resources, actual=actual, configs=configs, cluster=cluster)
+        decided = holds.apply_holds(
+            plan,
+            held=self._held(),
+            refused=refused,
+            clock=self.clock,
+            backoff=self.settings.refusal_backoff,
+        )
+        self.memory.held[self.key] = dict(decided.held)
+        if self._waits_for_metadata(decided.work):
+            return 1.0
+
+        verdicts = dict(decided.verdicts)
+        retry = decided.next_retry(self.clock)
+        if decided.work.has_work:
+            waiting, job_retry = self._start_job(cluster_body, cluster, jobs, decided.work)
+            if waiting is not None:
+                verdicts = _pending_say(verdicts, waiting)
+            retry = _sooner(retry, job_retry)
+        for resource in resources:
+            reports[resource.key] = _report_of(verdicts[resource.key], actual, configs)
+        self._write_reports(reports)
+        for body in self.bodies:
+            verdict = verdicts.get(_key_text(body))
+            if verdict is not None and verdict.release_finalizer:
+                self._set_finalizer(body, present=False)
+        return retry
+
+    # --- the KafkaTopics ---
+
+    def _cluster_gone(self) -> None:
+        namespace, cluster_name = self.key
+        message = f"KafkaCluster {cluster_name} does not exist in namespace {namespace}"
+        for body in self.bodies:
+            if not body["metadata"].get("deletionTimestamp"):
+                self._write_report(body, _Report(CLUSTER_NOT_FOUND, message, _generation(body)))
+            elif names.TOPIC_FINALIZER in (body["metadata"].get("finalizers") or []):
+                self.kube.post_event(
+                    body,
+                    warning=True,
+                    reason="FinalizerReleased",
+                    message=(
+                        f"{message} (or is being deleted): its Kafka topic was not deleted; it "
+                        "stays on the cluster's kept volumes, if any"
+                    ),
+                )
+                self._set_finalizer(body, present=False)
+
+    def _keep_finalizer(self, body: Obj) -> None:
+        """A KafkaTopic with deletionPolicy delete has kopfka's finalizer; others need none."""
+        if body["metadata"].get("deletionTimestamp"):
+            return  # released by its verdict, not here
+        wanted = (body.get("spec") or {}).get("deletionPolicy") == "delete"
+        self._set_finalizer(body, present=wanted)
+
+    def _set_finalizer(self, body: Obj, *, present: bool) -> None:
+        try:
+            self.kube.set_finalizer(body, names.TOPIC_FINALIZER, present=present)
+        except Conflict:
+            logger.debug("%s changed meanwhile; its event syncs again", _key_text(body))
+
+    def _held(self) -> dict[str, Held]:
+        """The holds remembered, and after a restart those the statuses record."""
+        held = dict(self.memory.held.get(self.key, {}))
+        for body in self.bodies:
+            if _key_text(body) in held:
+                continue
+            found = holds.held_from_status(
+                body.get("status") or {},
+                _generation(body),
+                clock=self.clock,
+                backoff=self.settings.refusal_backoff,
+            )
+            if found is not None:
+                held[_key_text(body)] = found
+        return held
+
+    def _write_reports(self, reports: Mapping[str, _Report]) -> None:
+        for body in self.bodies:
+            report = reports.get(_key_text(body))
+            if report is None:
+                continue
+            if body["metadata"].get("deletionTimestamp") and report.reason in _RELEASED_REASONS:
+                continue  # released while being deleted: about to go, its status not written
+            self._write_report(body, report)
+
+    def _write_report(self, body: Obj, report: _Report) -> None:
+        def status_of(current: Obj) -> dict[str, Any]:
+            return status.topic_status(
+                ready=report.ready,
+                reason=report.reason,
+                message=report.message,
+                previous=current.get("status") or {},
+                generation=report.generation,
+                now=self.now,
+                facts=report.facts,
+            )
+
+        try:
+            write_status(self.kube, body, status_of)
+        except StatusChurn as error:
+            logger.info("%s; its next event syncs again", error)
+
+    # --- Kafka ---
+
+    def _read_kafka(
+        self, cluster: ClusterSpec, resources: Sequence[TopicResource]
+    ) -> tuple[dict[str, TopicFacts], dict[str, dict[str, str]]]:
+        """The claimed topics Kafka has, and their own configs."""
+        claimed = {resource.claimed_topic for resource in resources}
+        admin = self.settings.connect(cluster.bootstrap_servers)
+        try:
+            actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
+            configs = admin.topic_configs(actual) if actual else {}
+        finally:
+            admin.close()
+        return actual, configs
+
+    # --- Jobs ---
+
+    def _read_ended_jobs(self, cluster_body: Obj, jobs: Sequence[Obj]) -> dict[str, str]:
+        """Read the ended Jobs not read yet: Kafka's refusals per topic; a failed Job is
+        reported and counts for the backoff before the next."""
+        refused: dict[str, str] = {}
+        for job in jobs:
+            annotations = job["metadata"].get("annotations") or {}
+            if annotations.get(names.OUTCOMES_READ_ANNOTATION) == "true":
+                continue
+            logs = self._job_logs(job)
+            refused.update(holds.refusals(logs))
+            done = frozenset((o.topic, o.action) for log in logs for o in log.outcomes if o.ok)
+            self.memory.recent[self.key] = (done, self.clock + self.settings.metadata_lag_seconds)
+            failed = _job_condition(job, "Failed")
+            if failed is None:
+                self.memory.job_failures.pop(self.key, None)
+            else:
+                self._job_failed(cluster_body, job, failed)
+            for message in sorted(refused.values()):
+                logger.info("KafkaCluster %s/%s: %s", *self.key, message)
+            self.kube.add_metadata(job, annotations={names.OUTCOMES_READ_ANNOTATION: "true"})
+        return refused
+
+    def _job_failed(self, cluster_body: Obj, job: Obj, failed: Mapping[str, Any]) -> None:
+        before = self.memory.job_failures.get(self.key)
+        attempts = before.attempts + 1 if before else 1
+        wait = self.settings.job_backoff.after(attempts)
+        name = job["metadata"]["name"]
+        message = (
+            f"topic Job {name} failed ({failed.get('reason')}: {failed.get('message')}); see "
+            f"`kubectl logs -n {self.key[0]} job/{name}`"
+        )
+        self.memory.job_failures[self.key] = _JobFailures(attempts, self.clock + wait, message)
+        self.kube.post_event(cluster_body, warning=True, reason="TopicJobFailed", message=message)
+
+    def _job_logs(self, job: Obj) -> list[BatchLog]:
+        metadata = job["metadata"]
+        pods = self.kube.list("v1", "Pod", metadata["namespace"], {_JOB_POD_LABEL: metadata["uid"]})
+        pods.sort(key=lambda pod: pod["metadata"]["creationTimestamp"])
+        logs = []
+        for pod in pods:
+            text = self.kube.pod_log(pod["metadata"]["name"], metadata["namespace"])
+            if text is not None:
+                logs.append(read_batch_log(text))
+        return logs
+
+    def _waits_for_metadata(self, work: TopicWork) -> bool:
+        """Whether the work repeats what the last Job just did: a broker's metadata may lag
+        behind the controller's for a moment, and a second Job would only be refused."""
+        done, until = self.memory.recent.get(self.key, (frozenset(), 0.0))
+        if self.clock >= until:
+            self.memory.recent.pop(self.key, None)
+            return False
+        planned = {(create.name, "create") for create in work.creates}
+        planned |= {(name, "partitions") for name in work.partition_increases}
+        planned |= {(name, "config") for name in work.config_changes}
+        planned |= {(name, "delete") for name in work.deletions}
+        return bool(planned & done)
+
+    def _start_job(
+        self, cluster_body: Obj, cluster: ClusterSpec, jobs: Sequence[Obj], work: TopicWork
+    ) -> tuple[str | None, float | None]:
+        """Start the Job for `work`, after deleting the ended ones: (why it waits, or None when
+        it started; seconds until it may start, or None)."""
+        failures = self.memory.job_failures.get(self.key)
+        if failures is not None and self.clock < failures.retry_at:
+            wait = failures.retry_at - self.clock
+            return f"the last {failures.message}; the next starts in {round(wait)} s", wait
+        if self.settings.job_image is None:
+            return (
+                "the operator does not know its own image (KOPFKA_JOB_IMAGE), so it cannot "
+                "start topic Jobs"
+            ), None
+        config_map, job = render_topic_job(
+            cluster,
+            work=work_file(work),
+            bootstrap=cluster.bootstrap_servers,
+            image=self.settings.job_image,
+        )
+        name = job["metadata"]["name"]
+        for old in jobs:
+            self.kube.delete(old, background=True)
+            found = self.kube.get("v1", "ConfigMap", old["metadata"]["name"], self.key[0])
+            if found is not None:
+                self.kube.delete(found)
+        try:
+            with contextlib.suppress(Conflict):  # a sync that stopped before its Job made it
+                self.kube.create(owned_by(config_map, cluster_body))
+            self.kube.create(owned_by(job, cluster_body))
+        except Conflict:
+            return None, None  # the same work's Job runs already
+        except ApplyError as error:
+            wait = self.settings.unreachable_retry_seconds
+            return f"cannot start topic Job {name}: {error}", wait
+        self.kube.post_event(
+            cluster_body, warning=False, reason="TopicJobStarted", message=_job_summary(name, work)
+        )
+        return None, None
+
+
+def _key_text(body: Obj) -> str:
+    metadata = body["metadata"]
+    return f"{metadata['namespace']}/{metadata['name']}"
+
+
+def _generation(body: Obj) -> int:
+    return int(body["metadata"].get("generation") or 0)
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _parse_cluster(body: Obj) -> tuple[ClusterSpec | None, str]:
+    metadata = body["metadata"]
+    try:
+        spec = parse_cluster(
+            metadata["name"],
+            metadata["namespace"],
+            body.get("spec") or {},
+            size_defaults=(body.get("status") or {}).get("sizeDefaults"),
+        )
+    except SpecError as error:
+        return None, f"KafkaCluster {metadata['name']}: {error}"
+    return spec, ""
+
+
+def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> tuple[str, str]:
+    ready = next(
+        (
+            c
+            for c in (cluster_body.get("status") or {}).get("conditions") or []
+            if c.get("type") == "Ready"
+        ),
+        None,
+    )
+    where = f"Kafka at {cluster.bootstrap_servers} cannot be reached ({error})"
+    if ready is None or ready.get("status") != "True":
+        detail = f": {ready.get('message')}" if ready and ready.get("message") else ""
+        return CLUSTER_NOT_READY, f"KafkaCluster {cluster.name} is not ready{detail}; {where}"
+    return KAFKA_UNREACHABLE, f"{where}; kopfka tries again shortly"
+
+
+def _resources(
+    bodies: Sequence[Obj], cluster: ClusterSpec | None, cluster_problem: str
+) -> tuple[list[TopicResource], dict[str, _Report]]:
+    """The KafkaTopics the planner takes, and reports of those it cannot (an invalid spec, an
+    invalid cluster)."""
+    resources: list[TopicResource] = []
+    reports: dict[str, _Report] = {}
+    for body in bodies:
+        metadata = body["metadata"]
+        key = _key_text(body)
+        try:
+            spec = parse_topic(metadata["name"], body.get("spec") or {})
+        except SpecError as error:
+            reports[key] = _Report(INVALID_SPEC, str(error), _generation(body))
+            continue
+        except Exception as error:  # a bug in kopfka: say so in the status
+            logger.exception("parsing KafkaTopic %s failed", key)
+            reports[key] = _Report(INTERNAL_ERROR, internal_error_message(error), _generation(body))
+            continue
+        if cluster is None:
+            reports[key] = _Report(CLUSTER_INVALID, cluster_problem, _generation(body))
+            continue
+        resources.append(
+            TopicResource(
+                metadata["namespace"],
+                metadata["name"],
+                uid=metadata["uid"],
+                created=metadata["creationTimestamp"],
+                generation=_generation(body),
+                spec=spec,
+                recorded_topic_name=(body.get("status") or {}).get("topicName"),
+                deleting=bool(metadata.get("deletionTimestamp")),
+                problems=tuple(check_against_cluster(spec, cluster)),
+            )
+        )
+    return resources, reports
+
+
+def _report_all(
+    resources: Sequence[TopicResource], reports: dict[str, _Report], reason: str, message: str
+) -> None:
+    for resource in resources:
+        reports[resource.key] = _Report(reason, message, resource.generation)
+
+
+def _report_of(
+    verdict: Verdict, actual: Mapping[str, TopicFacts], configs: Mapping[str, Mapping[str, str]]
+) -> _Report:
+    facts: dict[str, Any] = {}
+    name = verdict.topic_name
+    if name is not None:
+        facts["topicName"] = name
+        found = actual.get(name)
+        if found is not None:
+            facts.update(
+                topicId=found.topic_id,
+                partitions=len(found.partitions),
+                replicationFactor=found.replication_factor,
+                config=dict(configs.get(name, {})),
+            )
+    return _Report(
+        verdict.reason, verdict.message, verdict.generation, ready=verdict.ready, facts=facts
+    )
+
+
+def _job_condition(job: Obj, kind: str) -> Mapping[str, Any] | None:
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind and condition.get("status") == "True":
+            return cast(Mapping[str, Any], condition)
+    return None
+
+
+def _ended(job: Obj) -> bool:
+    return _job_condition(job, "Complete") is not None or _job_condition(job, "Failed") is not None
+
+
+def _job_summary(name: str, work: TopicWork) -> str:
+    parts = [
+        f"{len(work.creates)} to create" if work.creates else "",
+        f"{len(work.partition_increases)} to grow" if work.partition_increases else "",
+        f"{len(work.config_changes)} to reconfigure" if work.config_changes else "",
+        f"{len(work.deletions)} to delete" if work.deletions else "",
+    ]
+    return f"topic Job {name} started: {', '.join(part for part in parts if part)} topics"
+
+
+def _pending_say(verdicts: Mapping[str, Verdict], waiting: str) -> dict[str, Verdict]:
+    """Pending verdicts say why no Job carries their change yet."""
+    return {
+        key: replace(verdict, reason=JOB_FAILED, message=f"{verdict.message}; waiting: {waiting}")
+        if verdict.state is State.PENDING
+        else verdict
+        for key, verdict in verdicts.items()
+    }
