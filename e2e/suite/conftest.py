@@ -30,6 +30,7 @@ OPERATOR_NAMESPACE = "kopfka-e2e-system"
 NAMESPACE = "kopfka-e2e"
 RELEASE = "kopfka"
 HELM_WAIT = "180s"
+TOPIC_RECHECK_SECONDS = 10
 NAMESPACE_TIMEOUT = 180.0
 
 # What the diagnostics hook reads: the client and the namespaces the tests use.
@@ -117,6 +118,11 @@ def operator(kube: TestKube, namespace: str) -> Iterator[str]:
         "--create-namespace",
         "--set",
         f"watchNamespaces={{{namespace}}}",
+        # Drift made in Kafka directly is found within seconds, not the default minute.
+        "--set",
+        "extraEnv[0].name=KOPFKA_TOPIC_RECHECK_INTERVAL",
+        "--set-string",
+        f"extraEnv[0].value={TOPIC_RECHECK_SECONDS}",
         "--wait",
         "--timeout",
         HELM_WAIT,

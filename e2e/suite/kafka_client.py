@@ -9,6 +9,7 @@ also proves the address in `status.bootstrapServers` works where clients live.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
@@ -189,6 +190,65 @@ class KafkaClient:
             args.append("--under-replicated-partitions")
         output = self.exec(*self._tool("org.apache.kafka.tools.TopicCommand", *args))
         return [line.strip() for line in output.splitlines() if "Partition:" in line]
+
+    def topics(self) -> set[str]:
+        """The topics Kafka lists (TopicCommand --list)."""
+        output = self.exec(
+            *self._tool(
+                "org.apache.kafka.tools.TopicCommand",
+                "--bootstrap-server",
+                self.bootstrap,
+                "--list",
+            )
+        )
+        return {line.strip() for line in output.splitlines() if line.strip()}
+
+    def topic_id(self, topic: str) -> str:
+        """The topic id TopicCommand --describe reports."""
+        output = self.exec(
+            *self._tool(
+                "org.apache.kafka.tools.TopicCommand",
+                "--bootstrap-server",
+                self.bootstrap,
+                "--describe",
+                "--topic",
+                topic,
+            )
+        )
+        found = re.search(r"TopicId:\s*(\S+)", output)
+        if found is None:
+            raise AssertionError(f"no topic id for {topic} in: {output}")
+        return found.group(1)
+
+    def topic_configs(self, topic: str) -> dict[str, str]:
+        """The topic's own settings (its dynamic topic configs), as kafka-configs shows them."""
+        output = self.exec(*self._configs("--entity-name", topic, "--describe"))
+        found: dict[str, str] = {}
+        for line in output.splitlines():
+            # "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:...}"
+            if line.startswith("  ") and "=" in line:
+                key, _, rest = line.strip().partition("=")
+                found[key] = rest.split(" sensitive=")[0]
+        return found
+
+    def alter_topic_configs(self, topic: str, *, add: str = "", delete: str = "") -> None:
+        """kafka-configs --alter on a topic: `add` "k=v,k=v", `delete` "k,k"."""
+        args = ["--entity-name", topic, "--alter"]
+        if add:
+            args += ["--add-config", add]
+        if delete:
+            args += ["--delete-config", delete]
+        self.exec(*self._configs(*args))
+
+    def _configs(self, *args: str) -> list[str]:
+        return self._tool(
+            "kafka.admin.ConfigCommand",
+            "--bootstrap-server",
+            self.bootstrap,
+            "--entity-type",
+            "topics",
+            *args,
+        )
 
     def start_producing(
         self, topic: str, *, count: int, value_prefix: int, throughput: int = -1

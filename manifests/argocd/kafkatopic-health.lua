@@ -6,13 +6,18 @@
 -- lookup checks what it steps into, and the script never raises.
 local hs = {}
 
--- Reasons of a KafkaTopic that kopfka cannot act on as written (reconcile_topic in
--- operator/kopfka/reconcile.py): the spec, or the cluster it names, must change first.
+-- Reasons of a KafkaTopic that kopfka cannot act on as written (operator/kopfka/topics/sync.py
+-- and plan.py): the spec, the cluster it names, or (KafkaError) what Kafka accepts must change.
 local TOPIC_FAILURES = {
   InvalidSpec = true,
   InternalError = true,
   ClusterNotFound = true,
   ClusterInvalid = true,
+  Conflict = true,
+  TopicNameChanged = true,
+  PartitionDecrease = true,
+  ReplicationFactorChange = true,
+  KafkaError = true,
 }
 
 -- value[k1][k2]..., or nil as soon as a step is not a table.
@@ -114,8 +119,8 @@ local function assess()
     if TOPIC_FAILURES[text(ready.reason)] then
       return "Degraded", describe(ready)
     end
-    -- Pending (the spec is valid; kopfka does not create topics in Kafka yet) and any reason
-    -- this script does not know: work that is not done, not a spec that must change.
+    -- Creating, Updating, waiting for the cluster or for Kafka, a Job that is retried, and any
+    -- reason this script does not know: work that is not done, not a spec that must change.
     return "Progressing", describe(ready)
   end
   local value = text(ready.status)

@@ -80,7 +80,8 @@ def refresh_status(
 
     A paused cluster is observed too, and says it is paused. Unless this follows a successful
     apply (`applied`), a failure the last reconcile reported for this generation stays reported:
-    pods that look fine do not make a refused spec healthy.
+    pods that look fine do not make a refused spec healthy; and a generation no reconcile has
+    seen yet is left to that reconcile.
     """
     paused = is_paused(body)
     cluster_id = (body.get("status") or {}).get("clusterId")
@@ -90,6 +91,13 @@ def refresh_status(
                 kube, body, lambda current: status.paused_status(**_context(current, now))
             )
         return Outcome(ready=False, message="not reconciled yet")
+    generation = body["metadata"].get("generation", 0)
+    reconciled = (body.get("status") or {}).get("observedGeneration")
+    if not applied and not paused and reconciled != generation:
+        # A spec newer than the last reconcile: its children are not applied yet, and a status
+        # for it now would say so wrongly (a pod event can come before the change handler). The
+        # reconcile of that generation writes its status.
+        return Outcome(ready=False, message=f"generation {generation} is not reconciled yet")
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")

@@ -13,7 +13,7 @@ from tests.support.clusters import pause, wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.lua import health_of, write_case, writing_cases
 from tests.support.manifests import COMBINED_EPHEMERAL, DEDICATED, kafka_cluster, kafka_topic
-from tests.support.operator import TIER_TOPIC_RECHECK_INTERVAL, OperatorProcess
+from tests.support.operator import NO_KAFKA_REASON, TIER_TOPIC_RECHECK_INTERVAL, OperatorProcess
 
 # Long enough for a topic recheck or two after the cluster changes.
 TIMEOUT = 60 + 5 * TIER_TOPIC_RECHECK_INTERVAL
@@ -206,7 +206,13 @@ def test_topic_health(kube: TestKube, operator: OperatorProcess, namespace: str)
         kafka_topic("stray", namespace, {"cluster": "nowhere"}),
     )
     cases = [
-        ("orders", "Pending", "Progressing", "topic-pending", "a valid topic (not created yet)"),
+        (
+            "orders",
+            NO_KAFKA_REASON,
+            "Progressing",
+            "topic-kafka-unreachable",
+            "a valid topic whose Kafka cannot be reached (yet)",
+        ),
         ("wide", "InvalidSpec", "Degraded", "topic-invalid-spec", "more replicas than brokers"),
         ("stray", "ClusterNotFound", "Degraded", "topic-cluster-not-found", "no such cluster"),
     ]

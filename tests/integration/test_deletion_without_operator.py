@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from tests.support.clusters import wait_condition
 from tests.support.kube import TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
-from tests.support.operator import OperatorProcess
+from tests.support.operator import NO_KAFKA_REASON, OperatorProcess
 from tests.support.waiting import wait_for
 
 DELETION_TIMEOUT = 60.0
@@ -25,7 +25,13 @@ def _reconciled(kube: TestKube, namespace: str) -> None:
     """The operator has handled both: it wrote their status (and made its finalizer choice)."""
     wait_condition(kube, "KafkaCluster", "events", namespace, type="Ready", status="True")
     wait_condition(
-        kube, "KafkaTopic", "orders", namespace, type="Ready", status="False", reason="Pending"
+        kube,
+        "KafkaTopic",
+        "orders",
+        namespace,
+        type="Ready",
+        status="False",
+        reason=NO_KAFKA_REASON,
     )
 
 

@@ -31,6 +31,14 @@ from tests.support.rbac import (
 OPERATOR_USER_AGENTS = ("kopf/", "OpenAPI-Generator/")
 
 
+# What only a real node exercises: the topic Job runs, and its pod's log is read, only where pods
+# run (e2e/suite/test_topics.py, whose operator has the chart's RBAC: a grant missing there fails
+# that test). No Kafka runs on kwok's pods, so the operator here never gets as far as a Job.
+USED_IN_THE_E2E_TIER_ONLY = frozenset(
+    {"create jobs.batch", "delete jobs.batch", "patch jobs.batch", "get pods/log"}
+)
+
+
 def _operator_requests(api_proxy: ApiProxy) -> list[Request]:
     requests = [r for r in api_proxy.requests() if r.user_agent.startswith(OPERATOR_USER_AGENTS)]
     assert requests, "the proxy recorded no request of the operator's clients"
@@ -66,7 +74,11 @@ def test_the_operator_used_every_permission_the_chart_grants(
 ) -> None:
     requests = _operator_requests(api_proxy)
     assert [str(grant) for grant in ungranted(operator_identity.rules, requests)] == []
-    unused = [str(grant) for grant in unused_grants(operator_identity.rules, requests)]
+    unused = [
+        str(grant)
+        for grant in unused_grants(operator_identity.rules, requests)
+        if str(grant) not in USED_IN_THE_E2E_TIER_ONLY
+    ]
     assert unused == [], (
         "charts/kopfka grants (templates/_helpers.tpl, kopfka.rbacRules) that the operator never "
         f"used across the integration tier: {', '.join(unused)}"

@@ -17,7 +17,12 @@ from tests.support.apiproxy import ApiProxy
 from tests.support.clusters import CLUSTER_LABEL, wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
-from tests.support.operator import TIER_DRIFT_INTERVAL, TIER_TOPIC_RECHECK_INTERVAL, OperatorProcess
+from tests.support.operator import (
+    NO_KAFKA_REASON,
+    TIER_DRIFT_INTERVAL,
+    TIER_TOPIC_RECHECK_INTERVAL,
+    OperatorProcess,
+)
 from tests.support.waiting import wait_for
 
 CLUSTER_ID = "kopfka.dev/cluster-id"
@@ -86,7 +91,13 @@ def test_a_topic_changed_while_its_status_is_written_reports_what_it_is_now(
         )
         kube.kubectl("annotate", "kafkatopic", "orders", "example.com/touched=yes", "-n", namespace)
     wait_condition(
-        kube, "KafkaTopic", "orders", namespace, type="Ready", status="False", reason="Pending"
+        kube,
+        "KafkaTopic",
+        "orders",
+        namespace,
+        type="Ready",
+        status="False",
+        reason=NO_KAFKA_REASON,
     )
     writes = api_proxy.requests(path=f"/namespaces/{namespace}/kafkatopics/orders/status")
     assert 409 in [request.status for request in writes if request.method == "PATCH"]

@@ -25,7 +25,7 @@ from tests.support.apiproxy import ApiProxy, Request
 from tests.support.clusters import wait_condition
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
-from tests.support.operator import TIER_DRIFT_INTERVAL, OperatorProcess
+from tests.support.operator import NO_KAFKA_REASON, TIER_DRIFT_INTERVAL, OperatorProcess
 from tests.support.waiting import wait_for
 
 KOPFKA_PODS = {"app.kubernetes.io/managed-by=kopfka", "kopfka.dev/cluster"}
@@ -132,7 +132,13 @@ def test_an_operator_restricted_to_a_namespace_needs_only_a_role_there(
         )
         wait_condition(kube, "KafkaCluster", "events", namespace, type="Ready", status="True")
         wait_condition(
-            kube, "KafkaTopic", "orders", namespace, type="Ready", status="False", reason="Pending"
+            kube,
+            "KafkaTopic",
+            "orders",
+            namespace,
+            type="Ready",
+            status="False",
+            reason=NO_KAFKA_REASON,
         )
         ready_at = max(request.time for request in namespaced_proxy.requests())
         wait_for(

@@ -17,9 +17,12 @@ KOPFKA = Path(sys.executable).parent / "kopfka"
 
 STOP_TIMEOUT = 30.0
 # Timer intervals (seconds) of the operator in the integration tier, set through the environment
-# (KOPFKA_DRIFT_INTERVAL, KOPFKA_TOPIC_RECHECK_INTERVAL); production defaults are 60 and 30.
+# (KOPFKA_DRIFT_INTERVAL, KOPFKA_TOPIC_RECHECK_INTERVAL); production defaults are 60 and 60.
 TIER_DRIFT_INTERVAL = 5
 TIER_TOPIC_RECHECK_INTERVAL = 3
+# The Ready reason of a valid KafkaTopic of a ready cluster in the integration tier: kwok's pods
+# run no Kafka, so the operator cannot reach one (the e2e tier has real brokers).
+NO_KAFKA_REASON = "KafkaUnreachable"
 
 
 def dies_with_parent(argv: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kopfka.model import status
 from kopfka.model.cluster import parse_cluster
+from kopfka.topics import sync
 from tests.support.lua import (
     CLUSTER_HEALTH,
     HEALTH_STATUSES,
@@ -198,15 +199,16 @@ def test_paused_cluster_is_suspended() -> None:
 @pytest.mark.parametrize(
     ("reason", "expected"),
     [
-        ("Pending", "Progressing"),
-        ("InvalidSpec", "Degraded"),
-        ("ClusterInvalid", "Degraded"),
-        ("ClusterNotFound", "Degraded"),
-        ("InternalError", "Degraded"),
+        *(
+            (reason, "Degraded" if reason in sync.NEEDS_A_CHANGE else "Progressing")
+            for reason in sorted(sync.TOPIC_REASONS - {"InSync", "Adopted"})
+        ),
         ("SomethingNew", "Progressing"),
     ],
 )
 def test_topic_reasons(reason: str, expected: str) -> None:
+    """Every reason kopfka sets on a KafkaTopic that is not Ready: Degraded exactly when a person
+    must change something (sync.NEEDS_A_CHANGE), else Progressing."""
     reported = status.topic_status(
         ready=False, reason=reason, message="details", previous={}, generation=2, now=NOW
     )

@@ -4,6 +4,8 @@ an operator restart does not forget a refusal its status records."""
 
 from __future__ import annotations
 
+import datetime
+
 from kopfka.kafka.facts import Partition, TopicError, TopicFacts
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.topic import parse_topic
@@ -13,6 +15,7 @@ from kopfka.topics.wire import BatchLog, Outcome
 
 CLUSTER = parse_cluster("events", "streaming", {"brokers": {"replicas": 3}})
 BACKOFF = Backoff(first=60.0, most=3600.0)
+WALL = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
 INVALID = TopicError("INVALID_CONFIG", "Invalid value soon for configuration retention.ms")
 
 
@@ -66,13 +69,14 @@ def test_a_refused_topic_is_held_with_kafkas_message_and_the_others_go_on() -> N
         held={},
         refused={"bad": "Kafka refused to create topic 'bad': INVALID_CONFIG: nope"},
         clock=1000.0,
+        wall=WALL,
         backoff=BACKOFF,
     )
     bad, good = decided.verdicts["streaming/bad"], decided.verdicts["streaming/good"]
     assert (bad.state, bad.reason) == (State.REFUSED, KAFKA_ERROR)
     assert bad.message == (
-        "Kafka refused to create topic 'bad': INVALID_CONFIG: nope. kopfka tries again in 60 s, "
-        "or when the spec changes"
+        "Kafka refused to create topic 'bad': INVALID_CONFIG: nope. kopfka tries again at "
+        "2026-11-26T12:01:00Z, or when the spec changes"
     )
     assert (good.state, good.reason) == (State.PENDING, CREATING)
     assert [create.name for create in decided.work.creates] == ["good"]
@@ -81,28 +85,48 @@ def test_a_refused_topic_is_held_with_kafkas_message_and_the_others_go_on() -> N
 
 
 def test_a_hold_lasts_until_its_backoff_ends_then_the_change_is_tried_again() -> None:
-    held = {"streaming/bad": Held(1, "Kafka refused", attempts=2, retry_at=1120.0)}
-    waiting = apply_holds(two_creates(), held=held, refused={}, clock=1100.0, backoff=BACKOFF)
+    held = {
+        "streaming/bad": Held(
+            1, "Kafka refused", attempts=2, retry_at=1120.0, retry_time="2026-11-26T12:00:20Z"
+        )
+    }
+    waiting = apply_holds(
+        two_creates(), held=held, refused={}, clock=1100.0, wall=WALL, backoff=BACKOFF
+    )
     assert waiting.verdicts["streaming/bad"].reason == KAFKA_ERROR
-    assert "tries again in 20 s" in waiting.verdicts["streaming/bad"].message
+    # The same words on every sync while the hold lasts: the status is not written again.
+    assert waiting.verdicts["streaming/bad"].message == (
+        "Kafka refused. kopfka tries again at 2026-11-26T12:00:20Z, or when the spec changes"
+    )
     assert [create.name for create in waiting.work.creates] == ["good"]
 
-    retried = apply_holds(two_creates(), held=held, refused={}, clock=1120.0, backoff=BACKOFF)
+    retried = apply_holds(
+        two_creates(), held=held, refused={}, clock=1120.0, wall=WALL, backoff=BACKOFF
+    )
     assert retried.verdicts["streaming/bad"].reason == CREATING
     assert [create.name for create in retried.work.creates] == ["bad", "good"]
     assert retried.next_retry(1120.0) is None  # the Job's end brings the next sync
     # Refused once more: the backoff counts on (third refusal: 4 minutes).
     again = apply_holds(
-        two_creates(), held=retried.held, refused={"bad": "no"}, clock=1200.0, backoff=BACKOFF
+        two_creates(),
+        held=retried.held,
+        refused={"bad": "no"},
+        clock=1200.0,
+        wall=WALL,
+        backoff=BACKOFF,
     )
     assert again.held["streaming/bad"].attempts == 3
     assert again.held["streaming/bad"].retry_at == 1200.0 + 240.0
 
 
 def test_a_changed_spec_ends_the_hold_at_once() -> None:
-    held = {"streaming/bad": Held(1, "Kafka refused", attempts=1, retry_at=5000.0)}
+    held = {
+        "streaming/bad": Held(
+            1, "Kafka refused", attempts=1, retry_at=5000.0, retry_time="2026-11-26T13:06:40Z"
+        )
+    }
     decided = apply_holds(
-        two_creates(generation=2), held=held, refused={}, clock=1000.0, backoff=BACKOFF
+        two_creates(generation=2), held=held, refused={}, clock=1000.0, wall=WALL, backoff=BACKOFF
     )
     assert decided.verdicts["streaming/bad"].reason == CREATING
     assert "streaming/bad" not in decided.held
@@ -110,13 +134,17 @@ def test_a_changed_spec_ends_the_hold_at_once() -> None:
 
 def test_a_topic_in_sync_is_held_no_more() -> None:
     """Someone fixed it in Kafka (or a broker came back): Ready, and nothing is held."""
-    held = {"streaming/bad": Held(1, "Kafka refused", attempts=1, retry_at=5000.0)}
+    held = {
+        "streaming/bad": Held(
+            1, "Kafka refused", attempts=1, retry_at=5000.0, retry_time="2026-11-26T13:06:40Z"
+        )
+    }
     replicas = (0, 1, 2)
     exists = TopicFacts(
         "bad", "id-bad", tuple(Partition(i, 0, replicas, replicas) for i in range(3))
     )
     in_sync = plan_topics([resource("bad")], actual={"bad": exists}, configs={}, cluster=CLUSTER)
-    decided = apply_holds(in_sync, held=held, refused={}, clock=1000.0, backoff=BACKOFF)
+    decided = apply_holds(in_sync, held=held, refused={}, clock=1000.0, wall=WALL, backoff=BACKOFF)
     assert decided.verdicts["streaming/bad"].state is State.READY
     assert decided.held == {}
 
@@ -124,10 +152,19 @@ def test_a_topic_in_sync_is_held_no_more() -> None:
 def test_a_status_that_records_a_refusal_holds_after_a_restart() -> None:
     status = {
         "observedGeneration": 4,
-        "conditions": [{"type": "Ready", "status": "False", "reason": KAFKA_ERROR, "message": "m"}],
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": KAFKA_ERROR,
+                "message": "m. kopfka tries again at 2026-11-26T11:00:00Z, or when the spec "
+                "changes",
+            }
+        ],
     }
-    held = held_from_status(status, 4, clock=10.0, backoff=BACKOFF)
-    assert held == Held(4, "m", attempts=1, retry_at=70.0)
-    assert held_from_status(status, 5, clock=10.0, backoff=BACKOFF) is None
+    held = held_from_status(status, 4, clock=10.0, wall=WALL, backoff=BACKOFF)
+    # The countdown of the message before the restart is not taken for Kafka's words.
+    assert held == Held(4, "m", attempts=1, retry_at=70.0, retry_time="2026-11-26T12:01:00Z")
+    assert held_from_status(status, 5, clock=10.0, wall=WALL, backoff=BACKOFF) is None
     creating = {**status, "conditions": [{"type": "Ready", "reason": CREATING}]}
-    assert held_from_status(creating, 4, clock=10.0, backoff=BACKOFF) is None
+    assert held_from_status(creating, 4, clock=10.0, wall=WALL, backoff=BACKOFF) is None

@@ -192,7 +192,8 @@ class Kube:
             logger.debug("%s %s is gone", obj["kind"], obj["metadata"]["name"])
 
     def create(self, obj: Obj) -> Obj:
-        """Create `obj`; Conflict if an object of its name exists."""
+        """Create `obj`; Conflict if an object of its name exists, ApplyError if the API server
+        refuses it otherwise (forbidden, invalid, over quota), with its reason."""
         metadata = obj["metadata"]
         try:
             made = self._resource(obj["apiVersion"], obj["kind"]).create(
@@ -200,6 +201,8 @@ class Kube:
             )
         except ConflictError as error:
             raise Conflict(str(error)) from error
+        except DynamicApiError as error:
+            raise ApplyError(f"{obj['kind']} {metadata.get('name')}: {error.summary()}") from error
         return cast(Obj, made.to_dict())
 
     def replace(self, obj: Obj) -> Obj:

@@ -4,7 +4,9 @@ A change Kafka refused (an invalid value, a policy, too few brokers) would be re
 very next Job, and a Job per sync would follow, for ever. So a KafkaTopic whose change Kafka
 refused is held: its status carries Kafka's own error, no Job carries its change, and it is tried
 again after a backoff that doubles with each refusal (60 s, 2 min, ... up to an hour), or at once
-when its spec changes (a new generation). The other KafkaTopics of the cluster go on.
+when its spec changes (a new generation). The status names the time of the next try, so it stays
+the same, and is not written again, while the hold lasts. The other KafkaTopics of the cluster go
+on.
 
 Pure: the operator keeps the holds in memory (`Held`, per KafkaTopic) and passes them in. After an
 operator restart the memory is empty, but a status that reports a refusal for the current
@@ -13,6 +15,7 @@ generation is a hold of its own (`held_from_status`): the restart does not cause
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -47,6 +50,8 @@ class Held:
     message: str
     attempts: int
     retry_at: float
+    # When, on the wall clock: the status says it, and stays the same while the hold lasts.
+    retry_time: str
     retrying: bool = False
 
 
@@ -80,7 +85,12 @@ _ACTION_WORDS = {
 
 
 def held_from_status(
-    status: Mapping[str, object], generation: int, *, clock: float, backoff: Backoff
+    status: Mapping[str, object],
+    generation: int,
+    *,
+    clock: float,
+    wall: datetime.datetime,
+    backoff: Backoff,
 ) -> Held | None:
     """The hold a KafkaTopic's status records (after an operator restart), or None."""
     conditions = status.get("conditions")
@@ -93,7 +103,9 @@ def held_from_status(
         return None
     if status.get("observedGeneration") != generation:
         return None
-    return Held(generation, str(ready.get("message", "")), 1, clock + backoff.after(1))
+    wait = backoff.after(1)
+    message = str(ready.get("message", "")).split(_TRIES_AGAIN)[0]
+    return Held(generation, message, 1, clock + wait, _at(wall, wait))
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ def apply_holds(
     held: Mapping[str, Held],
     refused: Mapping[str, str],
     clock: float,
+    wall: datetime.datetime,
     backoff: Backoff,
 ) -> Decided:
     """Hold the pending KafkaTopics whose topic Kafka just refused (`refused`, from the Job that
@@ -134,9 +147,8 @@ def apply_holds(
         topic = verdict.topic_name or ""
         if topic in refused:
             attempts = old.attempts + 1 if old is not None else 1
-            hold = Held(
-                verdict.generation, refused[topic], attempts, clock + backoff.after(attempts)
-            )
+            wait = backoff.after(attempts)
+            hold = Held(verdict.generation, refused[topic], attempts, clock + wait, _at(wall, wait))
         elif old is not None and not old.retrying and clock < old.retry_at:
             hold = old
         else:
@@ -148,10 +160,7 @@ def apply_holds(
             verdict,
             state=State.REFUSED,
             reason=KAFKA_ERROR,
-            message=(
-                f"{hold.message}. kopfka tries again in {_duration(hold.retry_at - clock)}, or "
-                "when the spec changes"
-            ),
+            message=f"{hold.message}{_TRIES_AGAIN}{hold.retry_time}, or when the spec changes",
         )
     waiting = {plan.verdicts[key].topic_name for key, hold in keep.items() if not hold.retrying}
     return Decided(verdicts=verdicts, work=without(TopicWork.of(plan), waiting), held=keep)
@@ -171,10 +180,8 @@ def without(work: TopicWork, topics: Collection[str | None]) -> TopicWork:
     )
 
 
-def _duration(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    if whole < 120:
-        return f"{whole} s"
-    if whole < 7200:
-        return f"{round(whole / 60)} min"
-    return f"{round(whole / 3600)} h"
+_TRIES_AGAIN = ". kopfka tries again at "
+
+
+def _at(wall: datetime.datetime, seconds: float) -> str:
+    return (wall + datetime.timedelta(seconds=round(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -26,8 +26,10 @@ A sync, in order:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any, cast
 
@@ -56,8 +58,9 @@ CLUSTER_NOT_FOUND = "ClusterNotFound"
 CLUSTER_INVALID = "ClusterInvalid"
 CLUSTER_NOT_READY = "ClusterNotReady"
 KAFKA_UNREACHABLE = "KafkaUnreachable"
+CLUSTER_PAUSED = "ClusterPaused"
 JOB_FAILED = "JobFailed"
-INVALID_SPEC = "InvalidSpec"
+INVALID_SPEC = topic_plan.INVALID_SPEC
 INTERNAL_ERROR = "InternalError"
 
 # Every reason a KafkaTopic's Ready condition can carry (docs/troubleshooting.md explains each).
@@ -81,14 +84,33 @@ TOPIC_REASONS = frozenset(
         CLUSTER_INVALID,
         CLUSTER_NOT_READY,
         KAFKA_UNREACHABLE,
+        CLUSTER_PAUSED,
         JOB_FAILED,
-        INVALID_SPEC,
+        INTERNAL_ERROR,
+    }
+)
+# The reasons that need a person to change something (the spec, the cluster, what Kafka accepts)
+# before the topic can be ready: Argo CD shows them Degraded (TOPIC_FAILURES in
+# manifests/argocd/kafkatopic-health.lua), the rest Progressing.
+NEEDS_A_CHANGE = frozenset(
+    {
+        topic_plan.INVALID_SPEC,
+        topic_plan.CONFLICT,
+        topic_plan.TOPIC_NAME_CHANGED,
+        topic_plan.PARTITION_DECREASE,
+        topic_plan.REPLICATION_FACTOR_CHANGE,
+        holds.KAFKA_ERROR,
+        CLUSTER_NOT_FOUND,
+        CLUSTER_INVALID,
         INTERNAL_ERROR,
     }
 )
 _RELEASED_REASONS = frozenset({topic_plan.DELETED, topic_plan.RETAINED})
 
 _JOB_POD_LABEL = "batch.kubernetes.io/controller-uid"
+# Status writes in flight at once, across every cluster's sync.
+STATUS_WRITERS = 8
+_status_writers = ThreadPoolExecutor(max_workers=STATUS_WRITERS, thread_name_prefix="kopfka-status")
 
 
 # After Kafka refuses a topic's change: 1 min, doubling up to an hour (kopfka.topics.holds).
@@ -127,6 +149,22 @@ class Memory:
     job_failures: dict[Key, _JobFailures] = field(default_factory=dict)  # by cluster
     # Per cluster: (topic, action) the last Job did, and until when Kafka may not show them.
     recent: dict[Key, tuple[frozenset[tuple[str, str]], float]] = field(default_factory=dict)
+    # Per cluster: what Kafka refused in a Job read, until a plan has held the KafkaTopics.
+    refused: dict[Key, dict[str, str]] = field(default_factory=dict)
+
+    def forget(self, key: Key) -> None:
+        """The cluster is gone: nothing of it is kept."""
+        for remembered in (self.job_failures, self.held, self.recent, self.refused):
+            remembered.pop(key, None)
+
+
+@dataclass(frozen=True)
+class _KafkaView:
+    """What a sync read from Kafka: the claimed topics, their own configs, registered brokers."""
+
+    topics: Mapping[str, TopicFacts]
+    configs: Mapping[str, Mapping[str, str]]
+    brokers: int
 
 
 @dataclass(frozen=True)
@@ -166,47 +204,86 @@ class _ClusterSync:
     now: str
     clock: float
 
+    @property
+    def wall(self) -> datetime.datetime:
+        return datetime.datetime.strptime(self.now, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.UTC
+        )
+
     def run(self) -> float | None:
         namespace, cluster_name = self.key
         cluster_body = self.kube.get(names.API_VERSION, names.CLUSTER_KIND, cluster_name, namespace)
         if cluster_body is None or cluster_body["metadata"].get("deletionTimestamp"):
             self._cluster_gone()
-            for remembered in (self.memory.job_failures, self.memory.held, self.memory.recent):
-                remembered.pop(self.key, None)
+            self.memory.forget(self.key)
             return None
         cluster, problem = _parse_cluster(cluster_body)
         resources, reports = _resources(self.bodies, cluster, problem)
         if cluster is None:
             self._write_reports(reports)
             return None
+        planned = {resource.key for resource in resources}
         for body in self.bodies:
-            self._keep_finalizer(body)
+            if _key_text(body) in planned:
+                self._keep_finalizer(body)
+            elif body["metadata"].get("deletionTimestamp"):
+                # A spec kopfka cannot read never made a topic in Kafka: nothing to delete.
+                self._set_finalizer(body, present=False)
+        if _paused(cluster_body):
+            message = (
+                f"KafkaCluster {cluster_name} is paused ({names.PAUSED_ANNOTATION}): kopfka "
+                "changes none of its topics meanwhile"
+            )
+            _report_all(resources, reports, CLUSTER_PAUSED, message, cluster=cluster)
+            self._write_reports(reports)
+            return None
 
         jobs = self.kube.list("batch/v1", "Job", namespace, names.topic_job_labels(cluster_name))
         if any(not _ended(job) for job in jobs):
             self._write_reports(reports)  # what kopfka finds wrong without Kafka
             return None  # the Job's end syncs again
-        refused = self._read_ended_jobs(cluster_body, jobs)
+        self._read_ended_jobs(cluster_body, jobs)
 
         if not (cluster_body.get("status") or {}).get("clusterId"):
             message = f"KafkaCluster {cluster_name} has not started yet"
-            _report_all(resources, reports, CLUSTER_NOT_READY, message)
+            _report_all(resources, reports, CLUSTER_NOT_READY, message, cluster=cluster)
             self._write_reports(reports)
             return None
         try:
-            actual, configs = self._read_kafka(cluster, resources)
+            kafka = self._read_kafka(cluster, resources)
         except KafkaUnavailable as error:
             reason, message = _unreachable(cluster_body, cluster, error)
-            _report_all(resources, reports, reason, message)
+            _report_all(resources, reports, reason, message, cluster=cluster)
             self._write_reports(reports)
             return self.settings.unreachable_retry_seconds
+        return self._act(
+            cluster_body=cluster_body,
+            cluster=cluster,
+            jobs=jobs,
+            resources=resources,
+            reports=reports,
+            kafka=kafka,
+        )
 
+    def _act(
+        self,
+        *,
+        cluster_body: Obj,
+        cluster: ClusterSpec,
+        jobs: Sequence[Obj],
+        resources: Sequence[TopicResource],
+        reports: dict[str, _Report],
+        kafka: _KafkaView,
+    ) -> float | None:
+        """Plan from what Kafka has, start a Job for the work, write every status."""
+        actual, configs, brokers = kafka.topics, kafka.configs, kafka.brokers
         plan = plan_topics(resources, actual=actual, configs=configs, cluster=cluster)
         decided = holds.apply_holds(
             plan,
             held=self._held(),
-            refused=refused,
+            refused=self.memory.refused.pop(self.key, {}),
             clock=self.clock,
+            wall=self.wall,
             backoff=self.settings.refusal_backoff,
         )
         self.memory.held[self.key] = dict(decided.held)
@@ -215,8 +292,12 @@ class _ClusterSync:
 
         verdicts = dict(decided.verdicts)
         retry = decided.next_retry(self.clock)
-        if decided.work.has_work:
-            waiting, job_retry = self._start_job(cluster_body, cluster, jobs, decided.work)
+        work, short = _without_brokers_missing(decided.work, brokers)
+        if short:
+            verdicts = _waiting_for_brokers(verdicts, short, cluster, brokers)
+            retry = _sooner(retry, BROKERS_RETRY_SECONDS)
+        if work.has_work:
+            waiting, job_retry = self._start_job(cluster_body, cluster, jobs, work)
             if waiting is not None:
                 verdicts = _pending_say(verdicts, waiting)
             retry = _sooner(retry, job_retry)
@@ -272,6 +353,7 @@ class _ClusterSync:
                 body.get("status") or {},
                 _generation(body),
                 clock=self.clock,
+                wall=self.wall,
                 backoff=self.settings.refusal_backoff,
             )
             if found is not None:
@@ -279,13 +361,23 @@ class _ClusterSync:
         return held
 
     def _write_reports(self, reports: Mapping[str, _Report]) -> None:
+        """Write the statuses that changed, several at a time: one API round trip each, and a
+        cluster may have thousands of KafkaTopics. The first error is raised after the rest."""
+        writes = []
         for body in self.bodies:
             report = reports.get(_key_text(body))
             if report is None:
                 continue
             if body["metadata"].get("deletionTimestamp") and report.reason in _RELEASED_REASONS:
                 continue  # released while being deleted: about to go, its status not written
-            self._write_report(body, report)
+            writes.append((body, report))
+        if len(writes) <= 1:
+            for body, report in writes:
+                self._write_report(body, report)
+            return
+        futures = [_status_writers.submit(self._write_report, *write) for write in writes]
+        for future in futures:
+            future.result()
 
     def _write_report(self, body: Obj, report: _Report) -> None:
         def status_of(current: Obj) -> dict[str, Any]:
@@ -306,31 +398,31 @@ class _ClusterSync:
 
     # --- Kafka ---
 
-    def _read_kafka(
-        self, cluster: ClusterSpec, resources: Sequence[TopicResource]
-    ) -> tuple[dict[str, TopicFacts], dict[str, dict[str, str]]]:
-        """The claimed topics Kafka has, and their own configs."""
+    def _read_kafka(self, cluster: ClusterSpec, resources: Sequence[TopicResource]) -> _KafkaView:
+        """The claimed topics Kafka has, their own configs, and how many brokers it has."""
         claimed = {resource.claimed_topic for resource in resources}
         admin = self.settings.connect(cluster.bootstrap_servers)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
             configs = admin.topic_configs(actual) if actual else {}
+            brokers = len(admin.cluster().brokers)
         finally:
             admin.close()
-        return actual, configs
+        return _KafkaView(actual, configs, brokers)
 
     # --- Jobs ---
 
-    def _read_ended_jobs(self, cluster_body: Obj, jobs: Sequence[Obj]) -> dict[str, str]:
-        """Read the ended Jobs not read yet: Kafka's refusals per topic; a failed Job is
-        reported and counts for the backoff before the next."""
-        refused: dict[str, str] = {}
+    def _read_ended_jobs(self, cluster_body: Obj, jobs: Sequence[Obj]) -> None:
+        """Read the ended Jobs not read yet: Kafka's refusals per topic are kept until a plan
+        holds the KafkaTopics that asked; a failed Job is reported and counts for the backoff
+        before the next."""
         for job in jobs:
             annotations = job["metadata"].get("annotations") or {}
             if annotations.get(names.OUTCOMES_READ_ANNOTATION) == "true":
                 continue
             logs = self._job_logs(job)
-            refused.update(holds.refusals(logs))
+            refused = holds.refusals(logs)
+            self.memory.refused.setdefault(self.key, {}).update(refused)
             done = frozenset((o.topic, o.action) for log in logs for o in log.outcomes if o.ok)
             self.memory.recent[self.key] = (done, self.clock + self.settings.metadata_lag_seconds)
             failed = _job_condition(job, "Failed")
@@ -341,7 +433,6 @@ class _ClusterSync:
             for message in sorted(refused.values()):
                 logger.info("KafkaCluster %s/%s: %s", *self.key, message)
             self.kube.add_metadata(job, annotations={names.OUTCOMES_READ_ANNOTATION: "true"})
-        return refused
 
     def _job_failed(self, cluster_body: Obj, job: Obj, failed: Mapping[str, Any]) -> None:
         before = self.memory.job_failures.get(self.key)
@@ -400,11 +491,6 @@ class _ClusterSync:
             image=self.settings.job_image,
         )
         name = job["metadata"]["name"]
-        for old in jobs:
-            self.kube.delete(old, background=True)
-            found = self.kube.get("v1", "ConfigMap", old["metadata"]["name"], self.key[0])
-            if found is not None:
-                self.kube.delete(found)
         try:
             with contextlib.suppress(Conflict):  # a sync that stopped before its Job made it
                 self.kube.create(owned_by(config_map, cluster_body))
@@ -417,6 +503,14 @@ class _ClusterSync:
         self.kube.post_event(
             cluster_body, warning=False, reason="TopicJobStarted", message=_job_summary(name, work)
         )
+        # The ended Jobs go once the next runs (their logs stay readable until then), with the
+        # ConfigMaps of every Job but this one (also of Jobs their TTL removed).
+        for old in jobs:
+            self.kube.delete(old, background=True)
+        labels = names.topic_job_labels(cluster.name)
+        for config in self.kube.list("v1", "ConfigMap", cluster.namespace, labels):
+            if config["metadata"]["name"] != name:
+                self.kube.delete(config)
         return None, None
 
 
@@ -502,10 +596,22 @@ def _resources(
 
 
 def _report_all(
-    resources: Sequence[TopicResource], reports: dict[str, _Report], reason: str, message: str
+    resources: Sequence[TopicResource],
+    reports: dict[str, _Report],
+    reason: str,
+    message: str,
+    *,
+    cluster: ClusterSpec,
 ) -> None:
+    """Without Kafka's view every KafkaTopic gets `reason`, except those kopfka refuses whatever
+    Kafka has (an invalid spec, a conflict, a changed topicName): they say that instead."""
+    refused = plan_topics(resources, actual={}, configs={}, cluster=cluster).verdicts
     for resource in resources:
-        reports[resource.key] = _Report(reason, message, resource.generation)
+        verdict = refused[resource.key]
+        if verdict.state is State.REFUSED:
+            reports[resource.key] = _Report(verdict.reason, verdict.message, verdict.generation)
+        else:
+            reports[resource.key] = _Report(reason, message, resource.generation)
 
 
 def _report_of(
@@ -547,6 +653,43 @@ def _job_summary(name: str, work: TopicWork) -> str:
         f"{len(work.deletions)} to delete" if work.deletions else "",
     ]
     return f"topic Job {name} started: {', '.join(part for part in parts if part)} topics"
+
+
+# How soon to look again while a new topic waits for brokers to register with Kafka.
+BROKERS_RETRY_SECONDS = 5.0
+
+
+def _without_brokers_missing(work: TopicWork, brokers: int) -> tuple[TopicWork, dict[str, int]]:
+    """The work without the creates that need more brokers than Kafka has registered (a cluster
+    that is starting, or a broker that is down): Kafka would refuse them. Topic -> its factor."""
+    short = {c.name: c.replication_factor for c in work.creates if c.replication_factor > brokers}
+    return holds.without(work, short.keys()), short
+
+
+def _waiting_for_brokers(
+    verdicts: Mapping[str, Verdict], short: Mapping[str, int], cluster: ClusterSpec, brokers: int
+) -> dict[str, Verdict]:
+    """The creates left out for want of brokers say so (ClusterNotReady: it passes by itself)."""
+    waiting = dict(verdicts)
+    for key, verdict in verdicts.items():
+        factor = short.get(verdict.topic_name or "")
+        if verdict.state is not State.PENDING or factor is None:
+            continue
+        waiting[key] = replace(
+            verdict,
+            reason=CLUSTER_NOT_READY,
+            message=(
+                f"{verdict.message}; waiting: replication factor {factor} needs that many "
+                f"brokers, and {brokers} of the {cluster.broker_count} brokers of KafkaCluster "
+                f"{cluster.name} are registered in Kafka"
+            ),
+        )
+    return waiting
+
+
+def _paused(cluster_body: Obj) -> bool:
+    annotations = cluster_body["metadata"].get("annotations") or {}
+    return str(annotations.get(names.PAUSED_ANNOTATION, "")).lower() == "true"
 
 
 def _pending_say(verdicts: Mapping[str, Verdict], waiting: str) -> dict[str, Verdict]:
