@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,15 +45,10 @@ def new_cluster_id() -> str:
             return encoded
 
 
-def is_paused(body: Mapping[str, Any]) -> bool:
-    annotations = body.get("metadata", {}).get("annotations") or {}
-    return str(annotations.get(names.PAUSED_ANNOTATION, "")).lower() == "true"
-
-
 def reconcile_cluster(
     kube: Kube, body: Obj, *, now: str, make_cluster_id: Callable[[], str] = new_cluster_id
 ) -> Outcome:
-    if is_paused(body):
+    if names.is_paused(body):
         return refresh_status(kube, body, now=now)
     spec = _parse(kube, body, now)
     if spec is None:
@@ -83,7 +78,7 @@ def refresh_status(
     pods that look fine do not make a refused spec healthy; and a generation no reconcile has
     seen yet is left to that reconcile.
     """
-    paused = is_paused(body)
+    paused = names.is_paused(body)
     cluster_id = (body.get("status") or {}).get("clusterId")
     if cluster_id is None:
         if paused:

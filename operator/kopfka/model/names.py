@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 GROUP = "kopfka.dev"
 VERSION = "v1alpha1"
@@ -75,6 +77,12 @@ class Role(StrEnum):
     def node_id_base(self) -> int:
         """Brokers (and combined nodes) count from 0; controllers from 9000, so ids never clash."""
         return 9000 if self is Role.CONTROLLER else 0
+
+
+def is_paused(body: Mapping[str, Any]) -> bool:
+    """Whether a KafkaCluster carries the pause annotation (the value `true`, in any case)."""
+    annotations = body.get("metadata", {}).get("annotations") or {}
+    return str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
 
 
 def cluster_name_problem(name: str) -> str | None:

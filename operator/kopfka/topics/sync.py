@@ -229,7 +229,7 @@ class _ClusterSync:
             elif body["metadata"].get("deletionTimestamp"):
                 # A spec kopfka cannot read never made a topic in Kafka: nothing to delete.
                 self._set_finalizer(body, present=False)
-        if _paused(cluster_body):
+        if names.is_paused(cluster_body):
             message = (
                 f"KafkaCluster {cluster_name} is paused ({names.PAUSED_ANNOTATION}): kopfka "
                 "changes none of its topics meanwhile"
@@ -315,10 +315,18 @@ class _ClusterSync:
     def _cluster_gone(self) -> None:
         namespace, cluster_name = self.key
         message = f"KafkaCluster {cluster_name} does not exist in namespace {namespace}"
+        self._write_reports(
+            {
+                _key_text(body): _Report(CLUSTER_NOT_FOUND, message, _generation(body))
+                for body in self.bodies
+                if not body["metadata"].get("deletionTimestamp")
+            }
+        )
         for body in self.bodies:
-            if not body["metadata"].get("deletionTimestamp"):
-                self._write_report(body, _Report(CLUSTER_NOT_FOUND, message, _generation(body)))
-            elif names.TOPIC_FINALIZER in (body["metadata"].get("finalizers") or []):
+            metadata = body["metadata"]
+            if metadata.get("deletionTimestamp") and names.TOPIC_FINALIZER in (
+                metadata.get("finalizers") or []
+            ):
                 self.kube.post_event(
                     body,
                     warning=True,
@@ -685,11 +693,6 @@ def _waiting_for_brokers(
             ),
         )
     return waiting
-
-
-def _paused(cluster_body: Obj) -> bool:
-    annotations = cluster_body["metadata"].get("annotations") or {}
-    return str(annotations.get(names.PAUSED_ANNOTATION, "")).lower() == "true"
 
 
 def _pending_say(verdicts: Mapping[str, Verdict], waiting: str) -> dict[str, Verdict]:
