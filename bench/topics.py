@@ -31,6 +31,7 @@ deadline. Needs root and the e2e node (`make bench-topics` brings it up).
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import datetime
 import json
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,7 +64,7 @@ from bench.e2e import (
     ready_now,
     signals_ignored,
 )
-from bench.kafka_throughput import _terminate, machine
+from bench.kafka_throughput import _terminate, machine, wait_quiet
 from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import HEAP as TOOL_HEAP
 from e2e.suite.kafka_client import KafkaClient
@@ -298,7 +300,7 @@ class TopicProgress:
                 return
             if kind == "MODIFIED":
                 self.modified += 1
-            reason = str((condition(obj, "Ready") or {}).get("reason") or "(no status)")
+            reason = str((condition(obj, "Ready") or {}).get("reason") or "(no status yet)")
             self.reasons.add((name, reason))
             self.last_reason[name] = reason
             if ready_now(obj):
@@ -583,12 +585,20 @@ def cluster_manifest(name: str, args: argparse.Namespace) -> Obj:
 
 def delete_cluster(kube: TestKube, name: str) -> None:
     """Remove a KafkaCluster and everything it had, fast, and wait until it is all gone (the
-    pods' processes included). The StatefulSets go without their pods (else garbage collection
-    would stop the brokers gracefully, one by one), then the pods are force-deleted."""
+    pods' processes included); the seconds it took. Cleanup, not measurement, so nothing is
+    stopped gracefully: the KafkaCluster goes with its children orphaned (garbage collection
+    would delete the StatefulSets in the background, and their pods with the brokers' grace
+    period of 300 s, which a later deletion no longer shortens), the StatefulSets without their
+    pods, then the pods with a grace period of 1 s (a forced deletion only removes the objects:
+    the kubelet still gives the processes the pods' own grace period) and the other children."""
     selector = f"{CLUSTER_LABEL}={name}"
     labels = {CLUSTER_LABEL: name}
+    job_pods = names.topic_job_pod_labels(name)
     uids = [p["metadata"]["uid"] for p in kube.list("v1", "Pod", NAMESPACE, labels=labels)]
-    kube.kubectl("delete", "kafkacluster", name, "-n", NAMESPACE, "--ignore-not-found")
+    began = time.monotonic()
+    kube.kubectl(
+        "delete", "kafkacluster", name, "-n", NAMESPACE, "--cascade=orphan", "--ignore-not-found"
+    )  # fmt: skip
     kube.kubectl(
         "delete", "statefulsets", "-n", NAMESPACE, "-l", selector, "--cascade=orphan",
         "--ignore-not-found", "--wait=false",
@@ -599,19 +609,35 @@ def delete_cluster(kube: TestKube, name: str) -> None:
         what=f"the StatefulSets of {name} to be deleted",
     )
     kube.kubectl(
-        "delete", "pods", "-n", NAMESPACE, "-l", selector, "--grace-period=0", "--force",
+        "delete", "pods", "-n", NAMESPACE, "-l", selector, "--grace-period=1",
         "--ignore-not-found", "--wait=false",
     )  # fmt: skip
+    kube.kubectl(
+        "delete", "jobs,configmaps,services,serviceaccounts,poddisruptionbudgets", "-n",
+        NAMESPACE, "-l", selector, "--ignore-not-found", "--wait=false",
+    )  # fmt: skip
+
+    def left() -> dict[str, Any]:
+        return {
+            "pods": [p["metadata"]["name"] for p in kube.list("v1", "Pod", NAMESPACE, labels)],
+            "job pods": [
+                p["metadata"]["name"] for p in kube.list("v1", "Pod", NAMESPACE, job_pods)
+            ],
+            "jobs": [
+                j["metadata"]["name"] for j in kube.list("batch/v1", "Job", NAMESPACE, labels)
+            ],
+            "children": sorted(children(kube, name, NAMESPACE)),
+            "pod cgroups": sorted(set(uids) & set(pod_cgroups())),
+        }
+
     wait_for(
-        lambda: (
-            not kube.list("v1", "Pod", NAMESPACE, labels=labels)
-            and not kube.list("batch/v1", "Job", NAMESPACE, labels=labels)
-            and not children(kube, name, NAMESPACE)
-            and not set(uids) & set(pod_cgroups())
-        ),
+        lambda: not any(left().values()),
         timeout=GONE_TIMEOUT,
         what=f"the pods (and their processes), Jobs and objects of {name} to be gone",
+        describe=lambda: str(left()),
+        interval=1.0,
     )
+    print(f"  KafkaCluster {name} removed in {time.monotonic() - began:.0f} s", flush=True)
 
 
 def teardown(kube: TestKube) -> None:
@@ -744,15 +770,29 @@ def verify(kube: TestKube, client: KafkaClient, expected: Sequence[str]) -> dict
         counts["fully_in_sync"] += all(in_sync for _, in_sync in kafka["partitions"])
         reported = (
             status.get("topicName"),
-            status.get("topicId"),
+            _topic_id_bytes(status.get("topicId")),
             status.get("partitions"),
             status.get("replicationFactor"),
         )
-        if reported == (name, kafka.get("id"), 1, REPLICATION_FACTOR):
+        if reported == (name, _topic_id_bytes(kafka.get("id")), 1, REPLICATION_FACTOR):
             counts["status_matches_kafka"] += 1
         else:
-            problems.append(f"{name}: status says {reported}, Kafka has id {kafka.get('id')}")
+            facts = {k: status.get(k) for k in ("topicName", "topicId", "partitions")}
+            facts["replicationFactor"] = status.get("replicationFactor")
+            problems.append(f"{name}: status says {facts}, Kafka has id {kafka.get('id')}")
     return {**{k: counts[k] for k in sorted(counts)}, "problems": problems[:20]}
+
+
+def _topic_id_bytes(text: object) -> bytes | None:
+    """A topic id's 16 bytes, from Kafka's form (URL-safe base64, unpadded) or a UUID's text:
+    the statuses of operator images older than the Kafka form gave the latter."""
+    if not isinstance(text, str) or not text:
+        return None
+    with contextlib.suppress(ValueError):
+        return uuid.UUID(text).bytes
+    with contextlib.suppress(ValueError):
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return None
 
 
 def operator_log(kube: TestKube, since: str, path: Path) -> dict[str, Any]:
@@ -858,7 +898,8 @@ class SizeRun:
             bootstrap = names.bootstrap_address(name, NAMESPACE, spec.listeners[0].port)
             client = KafkaClient(kube, NAMESPACE, bootstrap=bootstrap)
             client.start(f"kopfka/kafka:{spec.version}")
-            result = self.measure()
+            quiet = self.quiet()
+            result = {**self.measure(), **quiet}
             if "error" not in result:
                 print("  checking the statuses against Kafka", flush=True)
                 writes = topic_writes(kube)
@@ -869,8 +910,8 @@ class SizeRun:
             with signals_ignored():
                 cleanup = time.monotonic()
                 delete_topics(kube)
+                print(f"  KafkaTopics deleted in {time.monotonic() - cleanup:.0f} s", flush=True)
                 delete_cluster(kube, name)
-                print(f"  removed in {time.monotonic() - cleanup:.0f} s", flush=True)
         result["kafka_version"] = spec.version
         return result
 
@@ -968,6 +1009,16 @@ class SizeRun:
         result["meets_goal"] = meets_goal(result)
         return result
 
+    def quiet(self) -> dict[str, Any]:
+        """Wait for the machine to calm down (the cluster's start, others' work) before the
+        apply; after --quiet-timeout it starts anyway, and the result says so."""
+        a = self.args
+        if a.quiet_timeout <= 0:
+            return {}
+        quiet = wait_quiet(a.quiet_cores, a.quiet_timeout)
+        print(f"  {quiet}", flush=True)
+        return quiet
+
     def other_pods(self) -> int:
         """Running pods of other namespaces (the e2e suite's, the system's): they share the
         host's 2 cores with this run."""
@@ -1041,6 +1092,12 @@ def notes(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list[s
                 f"{size} topics: the operator restarted {run['operator_restarts']} times during "
                 "the run; its peak RSS is the largest 1 s sample."
             )
+        if run.get("quiet_before_start") is False:
+            found.append(
+                f"{size} topics: the apply began while the machine was still busy "
+                f"({run.get('foreign_cpu_cores_before_start')} cores in use after "
+                f"--quiet-timeout {args.quiet_timeout:.0f} s)."
+            )
         if run.get("other_pods_on_node", 0) > 0:
             found.append(
                 f"{size} topics: {run['other_pods_on_node']} pods of other namespaces ran on "
@@ -1105,6 +1162,18 @@ def arguments() -> argparse.Namespace:
         default="1Gi",
         help="more than the 768Mi of the other benchmarks: a broker keeps state for every "
         "partition, 20,000 here",
+    )
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=300,
+        help="before each apply, wait up to this long for the machine to go quiet (0: no)",
+    )
+    parser.add_argument(
+        "--quiet-cores",
+        type=float,
+        default=1.0,
+        help="'quiet': everything but this benchmark (the idle cluster included) uses fewer cores",
     )
     parser.add_argument(
         "--others-timeout",

@@ -242,7 +242,7 @@ class KafkaClient:
 
     def _configs(self, *args: str) -> list[str]:
         return self._tool(
-            "kafka.admin.ConfigCommand",
+            "org.apache.kafka.tools.ConfigCommand",
             "--bootstrap-server",
             self.bootstrap,
             "--entity-type",

@@ -8,7 +8,7 @@ over a newer one; on a conflict the status is computed again from the object as 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kopfka.k8s.client import Conflict, Kube, Obj
@@ -32,7 +32,9 @@ def write_status(kube: Kube, body: Obj, status_of: Callable[[Obj], dict[str, Any
         if new == (body.get("status") or {}):
             return body
         try:
-            return kube.patch_status(body, new, expect_version=True)
+            return kube.patch_status(
+                body, merge_patch(body.get("status") or {}, new), expect_version=True
+            )
         except Conflict:
             current = kube.get(
                 body["apiVersion"], body["kind"], metadata["name"], metadata["namespace"]
@@ -45,3 +47,19 @@ def write_status(kube: Kube, body: Obj, status_of: Callable[[Obj], dict[str, Any
     raise StatusChurn(
         f"{body['kind']} {metadata['name']} kept changing while its status was written"
     )
+
+
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) that turns `old` into `new`: a merge patch keeps every key
+    it does not name, so a key `new` lacks is sent as null (a topic config removed in Kafka must
+    leave `status.config` too); maps are patched key by key, everything else is replaced."""
+    patch: dict[str, Any] = dict.fromkeys(old.keys() - new.keys())
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            nested = merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif key not in old or before != value:
+            patch[key] = value
+    return patch

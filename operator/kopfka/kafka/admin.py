@@ -13,8 +13,10 @@ because Kafka cannot be reached or does not answer in time raises `KafkaUnavaila
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -192,7 +194,7 @@ class KafkaPythonAdmin:
         return {
             item["name"]: TopicFacts(
                 name=item["name"],
-                topic_id=str(item.get("topic_id", "")),
+                topic_id=_kafka_uuid(item.get("topic_id")),
                 partitions=tuple(
                     sorted(
                         (
@@ -383,3 +385,15 @@ def _config_ops(change: Mapping[str, str | None]) -> dict[str, tuple[AlterConfig
         key: (AlterConfigOp.DELETE, None) if value is None else (AlterConfigOp.SET, value)
         for key, value in change.items()
     }
+
+
+def _kafka_uuid(value: object) -> str:
+    """A topic id as Kafka's own tools print it: URL-safe base64 of its 16 bytes, unpadded.
+    kafka-python hands it over as a `uuid.UUID` or in the UUID's text form."""
+    if value is None:
+        return ""
+    try:
+        parsed = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return str(value)  # already in Kafka's form
+    return base64.urlsafe_b64encode(parsed.bytes).decode().rstrip("=")
