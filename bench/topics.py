@@ -367,7 +367,8 @@ class JobProgress:
 @dataclass
 class Monitor:
     """Samples the operator's memory every second and prints the progress every few seconds, on a
-    thread, for the whole run (the apply included)."""
+    thread, for the whole run (the apply included); each progress point has the cores the
+    operator and the whole machine used since the one before (is the operator the bottleneck?)."""
 
     operator: Operator
     topics: TopicProgress
@@ -376,8 +377,10 @@ class Monitor:
     samples: list[int] = field(default_factory=list)
     progress: list[dict[str, Any]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _last: tuple[float, float | None, float] = (0.0, None, 0.0)
 
     def __enter__(self) -> Monitor:
+        self._last = (time.monotonic(), self.operator.cpu_seconds(), _busy_seconds())
         self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
         self._thread.start()
         return self
@@ -396,17 +399,28 @@ class Monitor:
 
     def report(self) -> None:
         ready, _ = self.topics.counts()
+        now, cpu, busy = time.monotonic(), self.operator.cpu_seconds(), _busy_seconds()
+        then, cpu_then, busy_then = self._last
+        self._last = (now, cpu, busy)
+        wall = max(now - then, 1e-3)
         point = {
-            "s": round(time.monotonic() - self.topics.began, 1),
+            "s": round(now - self.topics.began, 1),
             "created": self.created(),
             "ready": ready,
             "jobs": self.jobs.count(),
             "operator_rss_mib": round(self.samples[-1] / MIB, 1) if self.samples else None,
+            "operator_cores": (
+                round((cpu - cpu_then) / wall, 2)
+                if cpu is not None and cpu_then is not None
+                else None
+            ),
+            "machine_busy_cores": round((busy - busy_then) / wall, 2),
         }
         self.progress.append(point)
         print(
             f"  {point['s']:6.1f} s: {point['created']} created, {ready} Ready, "
-            f"{point['jobs']} Jobs, operator {point['operator_rss_mib']} MiB",
+            f"{point['jobs']} Jobs, operator {point['operator_rss_mib']} MiB "
+            f"{point['operator_cores']} cores, machine {point['machine_busy_cores']} cores",
             flush=True,
         )
 
@@ -585,12 +599,12 @@ def cluster_manifest(name: str, args: argparse.Namespace) -> Obj:
 
 def delete_cluster(kube: TestKube, name: str) -> None:
     """Remove a KafkaCluster and everything it had, fast, and wait until it is all gone (the
-    pods' processes included); the seconds it took. Cleanup, not measurement, so nothing is
-    stopped gracefully: the KafkaCluster goes with its children orphaned (garbage collection
-    would delete the StatefulSets in the background, and their pods with the brokers' grace
-    period of 300 s, which a later deletion no longer shortens), the StatefulSets without their
-    pods, then the pods with a grace period of 1 s (a forced deletion only removes the objects:
-    the kubelet still gives the processes the pods' own grace period) and the other children."""
+    pods' processes included). Cleanup, not measurement, so nothing is stopped gracefully: the
+    KafkaCluster goes with its children orphaned (garbage collection would delete the
+    StatefulSets in the background, and their pods with the brokers' grace period of 300 s,
+    which a later deletion no longer shortens), the StatefulSets without their pods, then the
+    pods with a grace period of 1 s (a forced deletion only removes the objects: the kubelet
+    still gives the processes the pods' own grace period) and the other children."""
     selector = f"{CLUSTER_LABEL}={name}"
     labels = {CLUSTER_LABEL: name}
     job_pods = names.topic_job_pod_labels(name)

@@ -197,14 +197,18 @@ async def topic_event(body: kopf.Body, type: str | None, **_: Any) -> None:
 @kopf.on.event("batch", "v1", "jobs")
 async def topic_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
     """Only topic Jobs come here (settings.py asks the API server for them alone). Their end,
-    or their deletion by someone else, is a reason to look again."""
+    or their deletion by someone else before the operator read them, is a reason to look again;
+    the events of the operator's own marking and deleting of Jobs it has read are not."""
+    metadata = body["metadata"]
+    if (metadata.get("annotations") or {}).get(names.OUTCOMES_READ_ANNOTATION) == "true":
+        return
     conditions = (body.get("status") or {}).get("conditions") or []
     ended = any(
         c.get("type") in {"Complete", "Failed"} and c.get("status") == "True" for c in conditions
     )
-    cluster = (body["metadata"].get("labels") or {}).get(names.CLUSTER_LABEL)
+    cluster = (metadata.get("labels") or {}).get(names.CLUSTER_LABEL)
     if cluster and (ended or type == "DELETED"):
-        _syncs.request((body["metadata"]["namespace"], cluster))
+        _syncs.request((metadata["namespace"], cluster))
 
 
 @kopf.on.event(*CLUSTERS)
