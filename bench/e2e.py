@@ -70,6 +70,7 @@ from bench.kafka_throughput import (
     running,
     wait_quiet,
 )
+from bench.node import other_operators, wait_alone
 from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import POD as CLIENT_POD
 from e2e.suite.kafka_client import KafkaClient
@@ -376,40 +377,6 @@ def signals_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def other_operators(kube: TestKube) -> list[str]:
-    """kopfka operators besides ours that would reconcile our namespace too (the demo's watches
-    every namespace; so may someone's own install): two operators on one cluster fight over it."""
-    found = []
-    for deploy in kube.list("apps/v1", "Deployment"):
-        namespace, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
-        if namespace == OPERATOR_NAMESPACE or not deploy["spec"].get("replicas", 1):
-            continue
-        for container in deploy["spec"]["template"]["spec"]["containers"]:
-            if "kopfka/operator" not in container.get("image", ""):
-                continue
-            argv = [*(container.get("command") or []), *(container.get("args") or [])]
-            watched = {
-                value
-                for flag, value in zip(argv, [*argv[1:], ""], strict=True)
-                if flag in ("-n", "--namespace")
-            } | {a.split("=", 1)[1] for a in argv if a.startswith("--namespace=")}
-            if not watched or NAMESPACE in watched:
-                found.append(f"{namespace}/{name} (watches {sorted(watched) or 'all namespaces'})")
-    return found
-
-
-def wait_alone(kube: TestKube, timeout: float) -> None:
-    others = other_operators(kube)
-    if others:
-        print(f"  waiting up to {timeout:.0f} s for other kopfka operators to go: {others}")
-        wait_for(
-            f"no other kopfka operator watching {NAMESPACE} ({others}); it would reconcile the "
-            "benchmark's cluster too: run the benchmark when the e2e suite or demo is done",
-            lambda: not other_operators(kube),
-            timeout=timeout,
-        )
-
-
 def ready_now(obj: Obj) -> bool:
     ready = condition(obj, "Ready")
     generation = obj["metadata"].get("generation")
@@ -611,7 +578,9 @@ class Bench:
 
     def pods(self, round_number: int) -> dict[str, Any]:
         name, kube = self.spec.name, self.kube
-        wait_alone(kube, self.args.others_timeout)
+        wait_alone(
+            kube, self.args.others_timeout, own_namespace=OPERATOR_NAMESPACE, watched=NAMESPACE
+        )
         quiet = self.quiet()
         print(f"round {round_number} pods: applying {quiet}", flush=True)
         try:
@@ -635,10 +604,9 @@ class Bench:
             result = produce_in_pod(kube, self.client.bootstrap, **self.load())
             result.update(meter.cores())
             self.print_throughput(result)
-            if other_operators(kube):
-                raise RuntimeError(
-                    f"another kopfka operator appeared during the round: {other_operators(kube)}"
-                )
+            others = other_operators(kube, own_namespace=OPERATOR_NAMESPACE, watched=NAMESPACE)
+            if others:
+                raise RuntimeError(f"another kopfka operator appeared during the round: {others}")
         finally:
             with signals_ignored():
                 print(f"  removed in {delete_cluster(kube, name):.0f} s", flush=True)

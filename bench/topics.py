@@ -65,6 +65,7 @@ from bench.e2e import (
     signals_ignored,
 )
 from bench.kafka_throughput import _terminate, machine, wait_quiet
+from bench.node import wait_alone
 from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import HEAP as TOOL_HEAP
 from e2e.suite.kafka_client import KafkaClient
@@ -703,40 +704,6 @@ def restart_operator(kube: TestKube) -> None:
     )
 
 
-def other_operators(kube: TestKube) -> list[str]:
-    """kopfka operators besides ours that would sync the benchmark's namespace too (the demo's
-    watches every namespace): two operators on one cluster fight over it."""
-    found = []
-    for deploy in kube.list("apps/v1", "Deployment"):
-        namespace, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
-        if namespace == OPERATOR_NAMESPACE or not deploy["spec"].get("replicas", 1):
-            continue
-        for container in deploy["spec"]["template"]["spec"]["containers"]:
-            if "kopfka/operator" not in container.get("image", ""):
-                continue
-            argv = [*(container.get("command") or []), *(container.get("args") or [])]
-            watched = {
-                value
-                for flag, value in zip(argv, [*argv[1:], ""], strict=True)
-                if flag in ("-n", "--namespace")
-            } | {a.split("=", 1)[1] for a in argv if a.startswith("--namespace=")}
-            if not watched or NAMESPACE in watched:
-                found.append(f"{namespace}/{name} (watches {sorted(watched) or 'all namespaces'})")
-    return found
-
-
-def wait_alone(kube: TestKube, timeout: float) -> None:
-    others = other_operators(kube)
-    if others:
-        print(f"waiting up to {timeout:.0f} s for other kopfka operators to go: {others}")
-        wait_for(
-            lambda: not other_operators(kube),
-            timeout=timeout,
-            what=f"no other kopfka operator watching {NAMESPACE} ({others})",
-            interval=5.0,
-        )
-
-
 # -- checks after the measurement ----------------------------------------------------------------
 
 _DESCRIBE = re.compile(
@@ -902,7 +869,9 @@ class SizeRun:
         spec = parse_cluster(name, NAMESPACE, manifest["spec"])
         if self.index > 1:
             restart_operator(kube)
-        wait_alone(kube, self.args.others_timeout)
+        wait_alone(
+            kube, self.args.others_timeout, own_namespace=OPERATOR_NAMESPACE, watched=NAMESPACE
+        )
         print(f"size {self.size}: making KafkaCluster {NAMESPACE}/{name}", flush=True)
         began = time.monotonic()
         try:
@@ -1214,7 +1183,9 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             teardown(kube)  # what an interrupted run left
             stack.callback(_teardown_quietly, kube)
-            wait_alone(kube, args.others_timeout)
+            wait_alone(
+                kube, args.others_timeout, own_namespace=OPERATOR_NAMESPACE, watched=NAMESPACE
+            )
             install(kube)
             for index, size in enumerate(args.sizes, start=1):
                 runs.append(SizeRun(kube, args, index, size, work).run())

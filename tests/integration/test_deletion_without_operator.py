@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tests.support.clusters import wait_condition
+from tests.support.clusters import wait_condition, wait_topic_reason
 from tests.support.kube import TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
 from tests.support.operator import NO_KAFKA_REASON, OperatorProcess
@@ -24,15 +24,7 @@ TOPIC_SPEC = {"cluster": "events", "partitions": 3, "replicationFactor": 1}
 def _reconciled(kube: TestKube, namespace: str) -> None:
     """The operator has handled both: it wrote their status (and made its finalizer choice)."""
     wait_condition(kube, "KafkaCluster", "events", namespace, type="Ready", status="True")
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "orders",
-        namespace,
-        type="Ready",
-        status="False",
-        reason=NO_KAFKA_REASON,
-    )
+    wait_topic_reason(kube, "orders", namespace, NO_KAFKA_REASON)
 
 
 def _finalizers(kube: TestKube, namespace: str) -> dict[str, list[str]]:

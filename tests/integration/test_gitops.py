@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.support.clusters import wait_condition, wait_ready
+from tests.support.clusters import wait_ready, wait_topic_reason
 from tests.support.kube import TestKube
 from tests.support.operator import NO_KAFKA_REASON, REPO_ROOT, OperatorProcess
 
@@ -53,15 +53,7 @@ def test_examples_applied_by_a_gitops_tool_show_no_diff_once_ready(
         wait_ready(kube, cluster, namespace)
     for topic in ("greetings", "orders"):
         # kwok runs no Kafka: a valid topic of a ready cluster is as far as it gets.
-        wait_condition(
-            kube,
-            "KafkaTopic",
-            topic,
-            namespace,
-            type="Ready",
-            status="False",
-            reason=NO_KAFKA_REASON,
-        )
+        wait_topic_reason(kube, topic, namespace, NO_KAFKA_REASON)
 
     diff = _kubectl_diff(kube, namespace)
     assert diff.returncode == 0, f"kubectl diff found drift:\n{diff.stdout}{diff.stderr}"

@@ -14,7 +14,7 @@ one run and not the next:
 from __future__ import annotations
 
 from tests.support.apiproxy import ApiProxy
-from tests.support.clusters import CLUSTER_LABEL, wait_condition, wait_ready
+from tests.support.clusters import CLUSTER_LABEL, wait_ready, wait_topic_reason
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
 from tests.support.operator import (
@@ -69,15 +69,7 @@ def test_a_topic_changed_while_its_status_is_written_reports_what_it_is_now(
         "orders", namespace, {"cluster": "events", "partitions": 3, "replicationFactor": 1}
     )
     kube.apply(topic)
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "orders",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="ClusterNotFound",
-    )
+    wait_topic_reason(kube, "orders", namespace, "ClusterNotFound")
     status_write = (
         f"^PATCH /apis/kopfka.dev/v1alpha1/namespaces/{namespace}/kafkatopics/orders/status"
     )
@@ -90,15 +82,7 @@ def test_a_topic_changed_while_its_status_is_written_reports_what_it_is_now(
             what="the topic's status write to reach the proxy",
         )
         kube.kubectl("annotate", "kafkatopic", "orders", "example.com/touched=yes", "-n", namespace)
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "orders",
-        namespace,
-        type="Ready",
-        status="False",
-        reason=NO_KAFKA_REASON,
-    )
+    wait_topic_reason(kube, "orders", namespace, NO_KAFKA_REASON)
     writes = api_proxy.requests(path=f"/namespaces/{namespace}/kafkatopics/orders/status")
     assert 409 in [request.status for request in writes if request.method == "PATCH"]
     stale_at = min(r.time for r in writes if r.method == "PATCH" and r.status == 409)

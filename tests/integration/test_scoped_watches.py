@@ -22,7 +22,7 @@ import pytest
 from tests.integration.controlplane import ControlPlane
 from tests.support import chart
 from tests.support.apiproxy import ApiProxy, Request
-from tests.support.clusters import wait_condition
+from tests.support.clusters import wait_condition, wait_topic_reason
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_topic
 from tests.support.operator import NO_KAFKA_REASON, TIER_DRIFT_INTERVAL, OperatorProcess
@@ -131,15 +131,7 @@ def test_an_operator_restricted_to_a_namespace_needs_only_a_role_there(
             ),
         )
         wait_condition(kube, "KafkaCluster", "events", namespace, type="Ready", status="True")
-        wait_condition(
-            kube,
-            "KafkaTopic",
-            "orders",
-            namespace,
-            type="Ready",
-            status="False",
-            reason=NO_KAFKA_REASON,
-        )
+        wait_topic_reason(kube, "orders", namespace, NO_KAFKA_REASON)
         ready_at = max(request.time for request in namespaced_proxy.requests())
         wait_for(
             lambda: namespaced_proxy.requests(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.clusters import wait_condition
+from tests.support.clusters import wait_topic_reason
 from tests.support.kube import TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster, kafka_topic
 from tests.support.operator import NO_KAFKA_REASON, TIER_TOPIC_RECHECK_INTERVAL, OperatorProcess
@@ -30,41 +30,15 @@ def test_topic_conditions_follow_the_cluster(
         ),
     )
     for name in ("orders", "wide"):
-        wait_condition(
-            kube,
-            "KafkaTopic",
-            name,
-            namespace,
-            type="Ready",
-            status="False",
-            reason="ClusterNotFound",
-        )
+        wait_topic_reason(kube, name, namespace, "ClusterNotFound")
         assert _ready_message(kube, name, namespace) == (
             f"KafkaCluster events does not exist in namespace {namespace}"
         )
 
     # The cluster appears: each topic moves on to what is true of it now.
     kube.apply(kafka_cluster("events", namespace, DEDICATED))
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "orders",
-        namespace,
-        type="Ready",
-        status="False",
-        reason=NO_KAFKA_REASON,
-        timeout=RECHECK_TIMEOUT,
-    )
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "wide",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="InvalidSpec",
-        timeout=RECHECK_TIMEOUT,
-    )
+    wait_topic_reason(kube, "orders", namespace, NO_KAFKA_REASON, timeout=RECHECK_TIMEOUT)
+    wait_topic_reason(kube, "wide", namespace, "InvalidSpec", timeout=RECHECK_TIMEOUT)
     assert "replicationFactor 5 exceeds the 3 brokers of cluster events" in _ready_message(
         kube, "wide", namespace
     )
@@ -87,16 +61,7 @@ def test_only_topics_kopfka_would_delete_hold_a_finalizer_released_when_the_clus
         kafka_topic("doomed", namespace, {"cluster": "events", "deletionPolicy": "delete"}),
     )
     for name in ("kept", "doomed"):
-        wait_condition(
-            kube,
-            "KafkaTopic",
-            name,
-            namespace,
-            type="Ready",
-            status="False",
-            reason=NO_KAFKA_REASON,
-            timeout=RECHECK_TIMEOUT,
-        )
+        wait_topic_reason(kube, name, namespace, NO_KAFKA_REASON, timeout=RECHECK_TIMEOUT)
 
     def finalizers(name: str) -> list[str]:
         return list(
@@ -128,13 +93,4 @@ def test_only_topics_kopfka_would_delete_hold_a_finalizer_released_when_the_clus
     assert len(released) == 1, released
     assert released[0]["type"] == "Warning"
     assert "its Kafka topic was not deleted" in released[0]["message"]
-    wait_condition(
-        kube,
-        "KafkaTopic",
-        "kept",
-        namespace,
-        type="Ready",
-        status="False",
-        reason="ClusterNotFound",
-        timeout=RECHECK_TIMEOUT,
-    )
+    wait_topic_reason(kube, "kept", namespace, "ClusterNotFound", timeout=RECHECK_TIMEOUT)

@@ -54,6 +54,27 @@ def wait_condition(
     )
 
 
+def wait_topic_reason(
+    kube: TestKube,
+    name: str,
+    namespace: str,
+    reason: str,
+    *,
+    timeout: float = CONDITION_TIMEOUT,
+) -> Obj:
+    """Wait until the KafkaTopic says Ready=False with `reason` for its current generation."""
+    return wait_condition(
+        kube,
+        "KafkaTopic",
+        name,
+        namespace,
+        type="Ready",
+        status="False",
+        reason=reason,
+        timeout=timeout,
+    )
+
+
 def wait_ready(kube: TestKube, name: str, namespace: str, *, timeout: float = READY_TIMEOUT) -> Obj:
     return wait_condition(
         kube, "KafkaCluster", name, namespace, type="Ready", status="True", timeout=timeout
