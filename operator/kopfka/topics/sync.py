@@ -63,35 +63,9 @@ JOB_FAILED = "JobFailed"
 INVALID_SPEC = topic_plan.INVALID_SPEC
 INTERNAL_ERROR = "InternalError"
 
-# Every reason a KafkaTopic's Ready condition can carry (docs/troubleshooting.md explains each).
-# The planner's Deleted and Retained are not among them: they release a KafkaTopic that is being
-# deleted, and its status is not written any more.
-TOPIC_REASONS = frozenset(
-    {
-        topic_plan.IN_SYNC,
-        topic_plan.ADOPTED,
-        topic_plan.CREATING,
-        topic_plan.ADOPTING,
-        topic_plan.UPDATING,
-        topic_plan.DELETING,
-        topic_plan.INVALID_SPEC,
-        topic_plan.CONFLICT,
-        topic_plan.TOPIC_NAME_CHANGED,
-        topic_plan.PARTITION_DECREASE,
-        topic_plan.REPLICATION_FACTOR_CHANGE,
-        holds.KAFKA_ERROR,
-        CLUSTER_NOT_FOUND,
-        CLUSTER_INVALID,
-        CLUSTER_NOT_READY,
-        KAFKA_UNREACHABLE,
-        CLUSTER_PAUSED,
-        JOB_FAILED,
-        INTERNAL_ERROR,
-    }
-)
 # The reasons that need a person to change something (the spec, the cluster, what Kafka accepts)
 # before the topic can be ready: Argo CD shows them Degraded (TOPIC_FAILURES in
-# manifests/argocd/kafkatopic-health.lua), the rest Progressing.
+# manifests/argocd/kafkatopic-health.lua).
 NEEDS_A_CHANGE = frozenset(
     {
         topic_plan.INVALID_SPEC,
@@ -105,6 +79,23 @@ NEEDS_A_CHANGE = frozenset(
         INTERNAL_ERROR,
     }
 )
+# Work under way or a wait that passes by itself: Progressing.
+IN_PROGRESS = frozenset(
+    {
+        topic_plan.CREATING,
+        topic_plan.ADOPTING,
+        topic_plan.UPDATING,
+        topic_plan.DELETING,
+        CLUSTER_NOT_READY,
+        KAFKA_UNREACHABLE,
+        CLUSTER_PAUSED,
+        JOB_FAILED,
+    }
+)
+# Every reason a KafkaTopic's Ready condition can carry (docs/troubleshooting.md explains each).
+# The planner's Deleted and Retained are not among them: they release a KafkaTopic that is being
+# deleted, and its status is not written any more.
+TOPIC_REASONS = frozenset({topic_plan.IN_SYNC, topic_plan.ADOPTED}) | IN_PROGRESS | NEEDS_A_CHANGE
 _RELEASED_REASONS = frozenset({topic_plan.DELETED, topic_plan.RETAINED})
 
 _JOB_POD_LABEL = "batch.kubernetes.io/controller-uid"
