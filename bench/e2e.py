@@ -699,6 +699,9 @@ def notes(rounds: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
         "one runs on the host (its Java and jars) over loopback addresses from /etc/hosts. Same "
         "ProducerPerformance arguments, heap and logging; the figures are its steady-state line.",
         "Pods have a 768Mi memory limit and a 100m CPU request (cgroup shares), no CPU limit; "
+        "the client pod requests the same 100m, so that on a busy node the kernel weighs the "
+        "producer like each Kafka pod (cgroup weights go by pod, while on the bare side every "
+        "thread competes on its own); "
         "bare processes have no limits. Volumes: a local PV (host directory) per pod and the "
         "pod's /tmp emptyDir, against directories under /tmp; all on the same disk.",
         f"{cores} cores are shared by the 6 Kafka JVMs, the producer, the node's daemons and "
@@ -916,7 +919,10 @@ def main() -> int:
             teardown(kube)  # what an interrupted run left
             stack.callback(_with_signals_ignored, teardown, kube)
             install(kube)
-            client.start(f"kopfka/kafka:{spec.version}")
+            # The client pod weighs like a Kafka pod: with the e2e suite's smaller request the
+            # kernel would give the producer half a broker pod's CPU share on a busy node.
+            broker_cpu = manifest["spec"]["brokers"]["resources"]["requests"]["cpu"]
+            client.start(f"kopfka/kafka:{spec.version}", cpu=broker_cpu)
             client.exec("sh", "-c", f'printf "%s" "$1" > {POD_LOG4J}', "sh", PRODUCER_LOG4J)
             facts = image_facts(client, libs)
             rounds = run_rounds(Bench(kube, client, manifest, spec, libs, work, args), args.rounds)

@@ -28,8 +28,9 @@ TOOL_TIMEOUT = 300.0
 POD_TIMEOUT = 120.0
 
 
-def pod_manifest(image: str) -> Obj:
-    """A client pod: the broker image (it has Kafka's tools and getent), sleeping until used."""
+def pod_manifest(image: str, *, cpu: str = "50m") -> Obj:
+    """A client pod: the broker image (it has Kafka's tools and getent), sleeping until used.
+    `cpu`: its CPU request, which is also its weight against other pods when the node is busy."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -48,7 +49,7 @@ def pod_manifest(image: str) -> Obj:
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["sleep", "infinity"],
-                    "resources": {"requests": {"cpu": "50m", "memory": "512Mi"}},
+                    "resources": {"requests": {"cpu": cpu, "memory": "512Mi"}},
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
                         "capabilities": {"drop": ["ALL"]},
@@ -117,10 +118,9 @@ class KafkaClient:
     namespace: str
     bootstrap: str
 
-    def start(self, image: str) -> None:
-        self.kube.kubectl(
-            "apply", "-n", self.namespace, "-f", "-", stdin=json.dumps(pod_manifest(image))
-        )
+    def start(self, image: str, *, cpu: str = "50m") -> None:
+        manifest = pod_manifest(image, cpu=cpu)
+        self.kube.kubectl("apply", "-n", self.namespace, "-f", "-", stdin=json.dumps(manifest))
         wait_for(
             self._pod_ready,
             timeout=POD_TIMEOUT,

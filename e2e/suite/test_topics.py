@@ -7,6 +7,7 @@ Kafka's own tools in a client pod, never only the statuses kopfka writes.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,12 +69,21 @@ def _ready(kube: TestKube, name: str) -> Obj:
     )
 
 
+def _watch_reasons(kube: TestKube, name: str) -> subprocess.Popen[str]:
+    """`kubectl get --watch` of one KafkaTopic, printing the Ready reason of every version seen."""
+    command = [str(kube.kubectl_path), "--kubeconfig", str(kube.kubeconfig), "get"]
+    command += ["kafkatopics", "-n", NAMESPACE, "--field-selector", f"metadata.name={name}"]
+    command += ["--watch", "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}{"\\n"}']
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
 def test_kafka_topics_are_made_by_a_job_and_report_what_kafka_has(
     kube: TestKube, client: KafkaClient
 ) -> None:
     # a.b exists in Kafka: Kafka refuses a_b (the two collide in its metric names), which kopfka
     # cannot know; the other topics of the same Job are made all the same.
     client.create_topic("a.b", partitions=1, replicas=1, min_isr=1)
+    watch = _watch_reasons(kube, "orders")
     kube.apply(
         kafka_topic("orders", NAMESPACE, _spec(partitions=3, config={"retention.ms": 3600000})),
         kafka_topic("payments", NAMESPACE, _spec(partitions=2)),
@@ -93,6 +103,10 @@ def test_kafka_topics_are_made_by_a_job_and_report_what_kafka_has(
     assert len(client.describe("orders")) == 3
     assert client.topic_configs("orders") == {"retention.ms": "3600000"}
     assert _ready(kube, "payments")["status"]["partitions"] == 2
+    # A new KafkaTopic's first status is Kafka's answer: one status write, not Creating first.
+    watch.terminate()
+    seen, _ = watch.communicate(timeout=30)
+    assert [reason for reason in seen.split() if reason] == ["InSync"], seen
 
     clash = wait_condition(
         kube,

@@ -17,8 +17,9 @@ A sync, in order:
 4. Kafka: its topics, and the own configs of the topics KafkaTopics claim. Unreachable: every
    KafkaTopic says so (Ready=False, its last facts kept), and the sync comes back soon.
 5. The plan, with the holds of kopfka.topics.holds (changes Kafka refused wait before they are
-   tried again). Every KafkaTopic's status is written if it changed; released ones lose their
-   finalizer.
+   tried again). Every KafkaTopic's status is written if it changed, except that a new one whose
+   topic the Job creates gets its first status from the sync after the Job; released ones lose
+   their finalizer.
 6. A Job for the work left, if any (the previous, ended Job deleted first): one per cluster at a
    time, named after its work, so a sync that runs twice never starts it twice.
 """
@@ -142,10 +143,14 @@ class Memory:
     recent: dict[Key, tuple[frozenset[tuple[str, str]], float]] = field(default_factory=dict)
     # Per cluster: what Kafka refused in a Job read, until a plan has held the KafkaTopics.
     refused: dict[Key, dict[str, str]] = field(default_factory=dict)
+    # Per cluster: the status.topicName of the new KafkaTopics whose first status waits for the
+    # Job that carries their work (by namespace/name), until that status is written.
+    unwritten: dict[Key, dict[str, str]] = field(default_factory=dict)
 
     def forget(self, key: Key) -> None:
         """The cluster is gone: nothing of it is kept."""
-        for remembered in (self.job_failures, self.held, self.recent, self.refused):
+        remembered_all = (self.job_failures, self.held, self.recent, self.refused, self.unwritten)
+        for remembered in remembered_all:
             remembered.pop(key, None)
 
 
@@ -209,7 +214,8 @@ class _ClusterSync:
             self.memory.forget(self.key)
             return None
         cluster, problem = _parse_cluster(cluster_body)
-        resources, reports = _resources(self.bodies, cluster, problem)
+        unwritten = self.memory.unwritten.get(self.key, {})
+        resources, reports = _resources(self.bodies, cluster, problem, unwritten)
         if cluster is None:
             self._write_reports(reports)
             return None
@@ -292,12 +298,24 @@ class _ClusterSync:
             if waiting is not None:
                 verdicts = _pending_say(verdicts, waiting)
             retry = _sooner(retry, job_retry)
+        # A new KafkaTopic whose topic the Job creates gets its first status when Kafka has
+        # answered: a status saying Creating first would double the API writes of a bulk apply,
+        # which are most of what 10,000 new topics cost. What it would have recorded
+        # (status.topicName) is kept meanwhile, so the next plan knows the topic as its own.
+        fresh = {_key_text(body) for body in self.bodies if not _has_condition(body)}
+        unwritten: dict[str, str] = {}
         for resource in resources:
-            reports[resource.key] = _report_of(verdicts[resource.key], actual, configs)
+            verdict = verdicts[resource.key]
+            creating = verdict.reason == topic_plan.CREATING
+            if resource.key in fresh and creating and verdict.topic_name:
+                unwritten[resource.key] = verdict.topic_name
+                continue
+            reports[resource.key] = _report_of(verdict, actual, configs)
+        self.memory.unwritten[self.key] = unwritten
         self._write_reports(reports)
         for body in self.bodies:
-            verdict = verdicts.get(_key_text(body))
-            if verdict is not None and verdict.release_finalizer:
+            released = verdicts.get(_key_text(body))
+            if released is not None and released.release_finalizer:
                 self._set_finalizer(body, present=False)
         return retry
 
@@ -518,6 +536,10 @@ def _key_text(body: Obj) -> str:
     return f"{metadata['namespace']}/{metadata['name']}"
 
 
+def _has_condition(body: Obj) -> bool:
+    return bool((body.get("status") or {}).get("conditions"))
+
+
 def _generation(body: Obj) -> int:
     return int(body["metadata"].get("generation") or 0)
 
@@ -557,10 +579,14 @@ def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> t
 
 
 def _resources(
-    bodies: Sequence[Obj], cluster: ClusterSpec | None, cluster_problem: str
+    bodies: Sequence[Obj],
+    cluster: ClusterSpec | None,
+    cluster_problem: str,
+    unwritten: Mapping[str, str],
 ) -> tuple[list[TopicResource], dict[str, _Report]]:
     """The KafkaTopics the planner takes, and reports of those it cannot (an invalid spec, an
-    invalid cluster)."""
+    invalid cluster). `unwritten`: the status.topicName of KafkaTopics whose first status is not
+    written yet (Memory.unwritten)."""
     resources: list[TopicResource] = []
     reports: dict[str, _Report] = {}
     for body in bodies:
@@ -586,7 +612,8 @@ def _resources(
                 created=metadata["creationTimestamp"],
                 generation=_generation(body),
                 spec=spec,
-                recorded_topic_name=(body.get("status") or {}).get("topicName"),
+                recorded_topic_name=(body.get("status") or {}).get("topicName")
+                or unwritten.get(key),
                 deleting=bool(metadata.get("deletionTimestamp")),
                 problems=tuple(check_against_cluster(spec, cluster)),
             )
