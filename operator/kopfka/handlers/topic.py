@@ -15,6 +15,7 @@ change nothing a sync reads (generation, deletion, finalizers) are not worth a s
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -79,9 +80,12 @@ class _Syncs:
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._running: set[Key] = set()
         self._again: set[Key] = set()
+        self._full: set[Key] = set()  # the next sync reads every topic's configs
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def request(self, key: Key, delay: float = COALESCE_SECONDS) -> None:
+    def request(self, key: Key, delay: float = COALESCE_SECONDS, *, full: bool = False) -> None:
+        if full:
+            self._full.add(key)
         if key in self._running:
             self._again.add(key)
             return
@@ -99,19 +103,27 @@ class _Syncs:
         if self.index is None or self.memo is None:
             return  # not started yet: the startup handler's first resync asks again
         bodies = list(self.index.get(key, []))
+        full = key in self._full
+        self._full.discard(key)
         self._running.add(key)
-        task = asyncio.create_task(self._run(key, bodies, self.memo), name=f"kopfka topics {key}")
+        run = self._run(key, bodies, self.memo, full=full)
+        task = asyncio.create_task(run, name=f"kopfka topics {key}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> None:
+    async def _run(
+        self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
+    ) -> None:
         loop = asyncio.get_running_loop()
         again: float | None
+        sync = functools.partial(self._sync, key, bodies, memo, full=full)
         try:
-            again = await loop.run_in_executor(self._executor, self._sync, key, bodies, memo)
+            again = await loop.run_in_executor(self._executor, sync)
         except Exception:
             logger.exception("sync of the topics of KafkaCluster %s/%s failed", *key)
             again = ERROR_RETRY_SECONDS
+            if full:
+                self._full.add(key)
         finally:
             self._running.discard(key)
         if key in self._again:
@@ -120,7 +132,9 @@ class _Syncs:
         elif again is not None:
             self.request(key, again)
 
-    def _sync(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> float | None:
+    def _sync(
+        self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
+    ) -> float | None:
         return sync_topics(
             kube_of(memo),
             key,
@@ -129,6 +143,7 @@ class _Syncs:
             memory=self.memory,
             now=now(),
             clock=time.monotonic(),
+            full=full,
         )
 
     async def resync_forever(self, interval: float) -> None:
@@ -147,7 +162,7 @@ class _Syncs:
                     due[key] = periodic.next_run(key, interval, after=moment)
                 elif due[key] <= moment:
                     due[key] = periodic.next_run(key, interval, after=moment)
-                    self.request(key, 0.0)
+                    self.request(key, 0.0, full=True)
             await asyncio.sleep(periodic.TICK_SECONDS)
 
     async def stop(self) -> None:
@@ -227,7 +242,7 @@ async def start_topic_syncs(memo: kopf.Memo, **kwargs: Any) -> None:
     task = asyncio.create_task(_syncs.resync_forever(RESYNC_INTERVAL_SECONDS))
     _syncs_tasks.add(task)
     for key in list(_syncs.index):
-        _syncs.request(key)
+        _syncs.request(key, full=True)  # the statuses may be older than what Kafka has now
 
 
 _syncs_tasks: set[asyncio.Task[None]] = set()

@@ -14,8 +14,11 @@ A sync, in order:
 3. The cluster's topic Job. While one runs, nothing more: changes wait for the next Job. One that
    ended and was not read yet is read: its pods' logs hold Kafka's answer per topic, and a failed
    Job is reported (an Event) and retried with backoff.
-4. Kafka: its topics, and the own configs of the topics KafkaTopics claim. Unreachable: every
-   KafkaTopic says so (Ready=False, its last facts kept), and the sync comes back soon.
+4. Kafka: its topics, and the own configs of the topics KafkaTopics claim: of all of them in a
+   full sync (the periodic resync, and the first after a start), else only of those whose
+   KafkaTopic is not Ready for its generation (the others' are what their statuses recorded).
+   Unreachable: every KafkaTopic says so (Ready=False, its last facts kept), and the sync comes
+   back soon.
 5. The plan, with the holds of kopfka.topics.holds (changes Kafka refused wait before they are
    tried again). Every KafkaTopic's status is written if it changed, except that a new one whose
    topic the Job creates gets its first status from the sync after the Job; released ones lose
@@ -41,7 +44,7 @@ from kopfka.kafka.facts import TopicFacts
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError, internal_error_message
-from kopfka.model.topic import check_against_cluster, parse_topic
+from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by
 from kopfka.render.topic_job import JobImage, render_topic_job
 from kopfka.topics import holds
@@ -131,6 +134,53 @@ class _JobFailures:
     message: str
 
 
+# A KafkaTopic's spec as parsed, with what check_against_cluster found; or the reason and
+# message of a spec that cannot be parsed.
+_Parsed = tuple[TopicSpec, tuple[str, ...]] | tuple[str, str]
+
+
+@dataclass
+class Specs:
+    """Parsed KafkaTopic specs by uid, each for the generation parsed, so that a sync parses and
+    checks only what changed (a cluster may have thousands of KafkaTopics, and a sync runs after
+    every Job). All are checked again when the cluster's spec changes (its generation)."""
+
+    cluster_generation: int
+    by_uid: dict[str, tuple[int, _Parsed]] = field(default_factory=dict)
+
+    def parsed(self, body: Obj, cluster: ClusterSpec) -> _Parsed:
+        metadata = body["metadata"]
+        uid, generation = metadata["uid"], _generation(body)
+        cached = self.by_uid.get(uid)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        found = _parse(body, cluster)
+        self.by_uid[uid] = (generation, found)
+        return found
+
+    def keep_only(self, uids: set[str]) -> None:
+        for gone in self.by_uid.keys() - uids:
+            del self.by_uid[gone]
+
+
+def _parse(body: Obj, cluster: ClusterSpec) -> _Parsed:
+    spec = _parse_spec(body)
+    if isinstance(spec, tuple):
+        return spec
+    return spec, tuple(check_against_cluster(spec, cluster))
+
+
+def _parse_spec(body: Obj) -> TopicSpec | tuple[str, str]:
+    """The spec, or the reason and message of why it cannot be read."""
+    try:
+        return parse_topic(body["metadata"]["name"], body.get("spec") or {})
+    except SpecError as error:
+        return INVALID_SPEC, str(error)
+    except Exception as error:  # a bug in kopfka: say so in the status
+        logger.exception("parsing KafkaTopic %s failed", _key_text(body))
+        return INTERNAL_ERROR, internal_error_message(error)
+
+
 @dataclass
 class Memory:
     """What the operator keeps between syncs (lost on restart; statuses say enough to go on).
@@ -146,10 +196,19 @@ class Memory:
     # Per cluster: the status.topicName of the new KafkaTopics whose first status waits for the
     # Job that carries their work (by namespace/name), until that status is written.
     unwritten: dict[Key, dict[str, str]] = field(default_factory=dict)
+    # Per cluster: its KafkaTopics' specs as parsed and checked against the cluster.
+    specs: dict[Key, Specs] = field(default_factory=dict)
 
     def forget(self, key: Key) -> None:
         """The cluster is gone: nothing of it is kept."""
-        remembered_all = (self.job_failures, self.held, self.recent, self.refused, self.unwritten)
+        remembered_all = (
+            self.job_failures,
+            self.held,
+            self.recent,
+            self.refused,
+            self.unwritten,
+            self.specs,
+        )
         for remembered in remembered_all:
             remembered.pop(key, None)
 
@@ -184,10 +243,14 @@ def sync_topics(
     memory: Memory,
     now: str,
     clock: float,
+    full: bool,
 ) -> float | None:
     """Sync the KafkaTopics `bodies` (as last seen) of the KafkaCluster `key` (namespace, name).
-    Returns how soon (seconds) to sync again without an event, or None."""
-    return _ClusterSync(kube, key, bodies, settings, memory, now, clock).run()
+    `full`: read every topic's configs from Kafka (the periodic resync, which finds changes made
+    in Kafka directly); otherwise a KafkaTopic that is Ready for its generation is taken to have
+    the configs its status recorded. Returns how soon (seconds) to sync again without an event,
+    or None."""
+    return _ClusterSync(kube, key, bodies, settings, memory, now, clock, full).run()
 
 
 @dataclass
@@ -199,6 +262,7 @@ class _ClusterSync:
     memory: Memory
     now: str
     clock: float
+    full: bool
 
     @property
     def wall(self) -> datetime.datetime:
@@ -214,11 +278,16 @@ class _ClusterSync:
             self.memory.forget(self.key)
             return None
         cluster, problem = _parse_cluster(cluster_body)
-        unwritten = self.memory.unwritten.get(self.key, {})
-        resources, reports = _resources(self.bodies, cluster, problem, unwritten)
         if cluster is None:
-            self._write_reports(reports)
+            self.memory.specs.pop(self.key, None)
+            self._write_reports(_cluster_invalid(self.bodies, problem))
             return None
+        specs = self.memory.specs.get(self.key)
+        if specs is None or specs.cluster_generation != _generation(cluster_body):
+            specs = self.memory.specs[self.key] = Specs(_generation(cluster_body))
+        specs.keep_only({body["metadata"]["uid"] for body in self.bodies})
+        unwritten = self.memory.unwritten.get(self.key, {})
+        resources, reports = _resources(self.bodies, cluster, specs, unwritten)
         planned = {resource.key for resource in resources}
         for body in self.bodies:
             if _key_text(body) in planned:
@@ -418,10 +487,18 @@ class _ClusterSync:
     def _read_kafka(self, cluster: ClusterSpec, resources: Sequence[TopicResource]) -> _KafkaView:
         """The claimed topics Kafka has, their own configs, and how many brokers it has."""
         claimed = {resource.claimed_topic for resource in resources}
+        # Kafka describes every config of a topic (dozens each), so a sync of thousands of topics
+        # would spend most of its time there: it asks only for the topics it has no settled
+        # record of, except in a full sync.
+        recorded = {} if self.full else settled_configs(self.bodies)
         admin = self.settings.connect(cluster.bootstrap_servers)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
-            configs = admin.topic_configs(actual) if actual else {}
+            unknown = [name for name in actual if name not in recorded]
+            configs = admin.topic_configs(unknown) if unknown else {}
+            configs.update(
+                (name, config) for name, config in recorded.items() if name in actual and config
+            )
             brokers = len(admin.cluster().brokers)
         finally:
             admin.close()
@@ -536,6 +613,27 @@ def _key_text(body: Obj) -> str:
     return f"{metadata['namespace']}/{metadata['name']}"
 
 
+def settled_configs(bodies: Sequence[Obj]) -> dict[str, dict[str, str]]:
+    """topic -> its own configs, as recorded by the KafkaTopics that are Ready (InSync or
+    Adopted) for their current generation and not being deleted: what a sync wrote from Kafka
+    and has changed nothing since. Changes made in Kafka directly are found by a full sync."""
+    settled: dict[str, dict[str, str]] = {}
+    for body in bodies:
+        metadata, status = body["metadata"], body.get("status") or {}
+        config, name = status.get("config"), status.get("topicName")
+        if (
+            metadata.get("deletionTimestamp")
+            or status.get("observedGeneration") != _generation(body)
+            or not isinstance(config, dict)
+            or not isinstance(name, str)
+        ):
+            continue
+        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        if ready is not None and ready.get("status") == "True":
+            settled[name] = {str(key): str(value) for key, value in config.items()}
+    return settled
+
+
 def _has_condition(body: Obj) -> bool:
     return bool((body.get("status") or {}).get("conditions"))
 
@@ -578,32 +676,32 @@ def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> t
     return KAFKA_UNREACHABLE, f"{where}; kopfka tries again shortly"
 
 
+def _cluster_invalid(bodies: Sequence[Obj], problem: str) -> dict[str, _Report]:
+    """Each KafkaTopic of an invalid cluster says so, unless its own spec is invalid too."""
+    reports = {}
+    for body in bodies:
+        found = _parse_spec(body)
+        reason, message = found if isinstance(found, tuple) else (CLUSTER_INVALID, problem)
+        reports[_key_text(body)] = _Report(reason, message, _generation(body))
+    return reports
+
+
 def _resources(
-    bodies: Sequence[Obj],
-    cluster: ClusterSpec | None,
-    cluster_problem: str,
-    unwritten: Mapping[str, str],
+    bodies: Sequence[Obj], cluster: ClusterSpec, specs: Specs, unwritten: Mapping[str, str]
 ) -> tuple[list[TopicResource], dict[str, _Report]]:
-    """The KafkaTopics the planner takes, and reports of those it cannot (an invalid spec, an
-    invalid cluster). `unwritten`: the status.topicName of KafkaTopics whose first status is not
-    written yet (Memory.unwritten)."""
+    """The KafkaTopics the planner takes, and reports of those it cannot (an invalid spec).
+    `unwritten`: the status.topicName of KafkaTopics whose first status is not written yet
+    (Memory.unwritten)."""
     resources: list[TopicResource] = []
     reports: dict[str, _Report] = {}
     for body in bodies:
         metadata = body["metadata"]
         key = _key_text(body)
-        try:
-            spec = parse_topic(metadata["name"], body.get("spec") or {})
-        except SpecError as error:
-            reports[key] = _Report(INVALID_SPEC, str(error), _generation(body))
+        parsed = specs.parsed(body, cluster)
+        if isinstance(parsed[0], str):
+            reports[key] = _Report(parsed[0], str(parsed[1]), _generation(body))
             continue
-        except Exception as error:  # a bug in kopfka: say so in the status
-            logger.exception("parsing KafkaTopic %s failed", key)
-            reports[key] = _Report(INTERNAL_ERROR, internal_error_message(error), _generation(body))
-            continue
-        if cluster is None:
-            reports[key] = _Report(CLUSTER_INVALID, cluster_problem, _generation(body))
-            continue
+        spec, problems = parsed
         resources.append(
             TopicResource(
                 metadata["namespace"],
@@ -615,7 +713,7 @@ def _resources(
                 recorded_topic_name=(body.get("status") or {}).get("topicName")
                 or unwritten.get(key),
                 deleting=bool(metadata.get("deletionTimestamp")),
-                problems=tuple(check_against_cluster(spec, cluster)),
+                problems=problems,
             )
         )
     return resources, reports
