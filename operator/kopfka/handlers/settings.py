@@ -13,6 +13,7 @@ command line are in cli.py.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import kopf
@@ -21,9 +22,28 @@ from kopfka.handlers.cluster import POD_SELECTOR
 from kopfka.k8s.client import Kube
 from kopfka.model import names
 
+# kopfka's handlers of raw watch events: one runs for every event of its kind (a KafkaTopic's
+# status write, a pod's readiness), so kopf's line for each success would be most of the log.
+WATCH_EVENT_HANDLERS = ("topic_event", "topic_job_event", "cluster_event", "pod_event")
+
+
+class QuietWatchEvents(logging.Filter):
+    """Drops kopf's "Handler '...' succeeded." line for the raw watch-event handlers: 10,000
+    KafkaTopics applied at once made 20,000 such lines, a third of the operator's CPU in a
+    profile. Their failures, and every other handler's lines, stay."""
+
+    QUIET = frozenset(f"Handler {name!r} succeeded." for name in WATCH_EVENT_HANDLERS)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self.QUIET
+
+
+_quiet_watch_events = QuietWatchEvents()
+
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    logging.getLogger("kopf.objects").addFilter(_quiet_watch_events)
     settings.persistence.finalizer = names.FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=names.KOPF_STORAGE_PREFIX
