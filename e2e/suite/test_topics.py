@@ -7,7 +7,7 @@ Kafka's own tools in a client pod, never only the statuses kopfka writes.
 
 from __future__ import annotations
 
-import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,12 +69,36 @@ def _ready(kube: TestKube, name: str) -> Obj:
     )
 
 
-def _watch_reasons(kube: TestKube, name: str) -> subprocess.Popen[str]:
-    """`kubectl get --watch` of one KafkaTopic, printing the Ready reason of every version seen."""
-    command = [str(kube.kubectl_path), "--kubeconfig", str(kube.kubeconfig), "get"]
-    command += ["kafkatopics", "-n", NAMESPACE, "--field-selector", f"metadata.name={name}"]
-    command += ["--watch", "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}{"\\n"}']
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+class _Reasons(threading.Thread):
+    """Every version of one KafkaTopic the API server sends a watch, from before it exists: the
+    Ready reason each carried ('' for none)."""
+
+    def __init__(self, kube: TestKube, name: str) -> None:
+        super().__init__(daemon=True)
+        self.kube, self.name = kube, name
+        self.seen: list[str] = []
+        self.stop = threading.Event()
+        topics = kube.dynamic.resources.get(api_version="kopfka.dev/v1alpha1", kind="KafkaTopic")
+        self.resource = topics
+        self.version = topics.get(namespace=NAMESPACE).metadata.resourceVersion
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for event in self.resource.watch(
+                namespace=NAMESPACE,
+                field_selector=f"metadata.name={self.name}",
+                resource_version=self.version,
+                timeout=2,
+            ):
+                obj = event["raw_object"]
+                self.version = obj["metadata"]["resourceVersion"]
+                ready = condition(obj, "Ready")
+                self.seen.append(ready["reason"] if ready else "")
+
+    def reasons(self) -> list[str]:
+        self.stop.set()
+        self.join(timeout=30)
+        return self.seen
 
 
 def test_kafka_topics_are_made_by_a_job_and_report_what_kafka_has(
@@ -83,7 +107,8 @@ def test_kafka_topics_are_made_by_a_job_and_report_what_kafka_has(
     # a.b exists in Kafka: Kafka refuses a_b (the two collide in its metric names), which kopfka
     # cannot know; the other topics of the same Job are made all the same.
     client.create_topic("a.b", partitions=1, replicas=1, min_isr=1)
-    watch = _watch_reasons(kube, "orders")
+    watch = _Reasons(kube, "orders")
+    watch.start()
     kube.apply(
         kafka_topic("orders", NAMESPACE, _spec(partitions=3, config={"retention.ms": 3600000})),
         kafka_topic("payments", NAMESPACE, _spec(partitions=2)),
@@ -104,9 +129,8 @@ def test_kafka_topics_are_made_by_a_job_and_report_what_kafka_has(
     assert client.topic_configs("orders") == {"retention.ms": "3600000"}
     assert _ready(kube, "payments")["status"]["partitions"] == 2
     # A new KafkaTopic's first status is Kafka's answer: one status write, not Creating first.
-    watch.terminate()
-    seen, _ = watch.communicate(timeout=30)
-    assert [reason for reason in seen.split() if reason] == ["InSync"], seen
+    seen = watch.reasons()
+    assert [reason for reason in seen if reason] == ["InSync"], seen
 
     clash = wait_condition(
         kube,

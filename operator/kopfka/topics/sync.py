@@ -198,6 +198,10 @@ class Memory:
     unwritten: dict[Key, dict[str, str]] = field(default_factory=dict)
     # Per cluster: its KafkaTopics' specs as parsed and checked against the cluster.
     specs: dict[Key, Specs] = field(default_factory=dict)
+    # Per cluster: the configs of the topics the running Job creates, and of those the last Job
+    # created (Kafka keeps a new topic's configs as given), until a sync has read Kafka.
+    launched: dict[Key, dict[str, dict[str, str]]] = field(default_factory=dict)
+    created: dict[Key, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def forget(self, key: Key) -> None:
         """The cluster is gone: nothing of it is kept."""
@@ -208,6 +212,8 @@ class Memory:
             self.refused,
             self.unwritten,
             self.specs,
+            self.launched,
+            self.created,
         )
         for remembered in remembered_all:
             remembered.pop(key, None)
@@ -317,6 +323,8 @@ class _ClusterSync:
             return None
         try:
             kafka = self._read_kafka(cluster, resources)
+            if kafka is None:
+                return METADATA_RETRY_SECONDS
         except KafkaUnavailable as error:
             reason, message = _unreachable(cluster_body, cluster, error)
             _report_all(resources, reports, reason, message, cluster=cluster)
@@ -354,7 +362,7 @@ class _ClusterSync:
         )
         self.memory.held[self.key] = dict(decided.held)
         if self._waits_for_metadata(decided.work):
-            return 1.0
+            return METADATA_RETRY_SECONDS
 
         verdicts = dict(decided.verdicts)
         retry = decided.next_retry(self.clock)
@@ -484,16 +492,24 @@ class _ClusterSync:
 
     # --- Kafka ---
 
-    def _read_kafka(self, cluster: ClusterSpec, resources: Sequence[TopicResource]) -> _KafkaView:
-        """The claimed topics Kafka has, their own configs, and how many brokers it has."""
+    def _read_kafka(
+        self, cluster: ClusterSpec, resources: Sequence[TopicResource]
+    ) -> _KafkaView | None:
+        """The claimed topics Kafka has, their own configs, and how many brokers it has; None
+        while the broker asked does not show the topics the last Job created or deleted yet."""
         claimed = {resource.claimed_topic for resource in resources}
         # Kafka describes every config of a topic (dozens each), so a sync of thousands of topics
         # would spend most of its time there: it asks only for the topics it has no settled
-        # record of, except in a full sync.
-        recorded = {} if self.full else settled_configs(self.bodies)
+        # record of (the configs the last Job created topics with are such a record), except in
+        # a full sync.
+        created = self.memory.created.pop(self.key, {})
+        recorded = {} if self.full else {**created, **settled_configs(self.bodies)}
         admin = self.settings.connect(cluster.bootstrap_servers)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
+            if self._metadata_lags(actual):
+                self.memory.created[self.key] = created
+                return None
             unknown = [name for name in actual if name not in recorded]
             configs = admin.topic_configs(unknown) if unknown else {}
             configs.update(
@@ -519,6 +535,12 @@ class _ClusterSync:
             self.memory.refused.setdefault(self.key, {}).update(refused)
             done = frozenset((o.topic, o.action) for log in logs for o in log.outcomes if o.ok)
             self.memory.recent[self.key] = (done, self.clock + self.settings.metadata_lag_seconds)
+            launched = self.memory.launched.pop(self.key, {})
+            self.memory.created.setdefault(self.key, {}).update(
+                (topic, launched[topic])
+                for topic, action in done
+                if action == "create" and topic in launched
+            )
             failed = _job_condition(job, "Failed")
             if failed is None:
                 self.memory.job_failures.pop(self.key, None)
@@ -550,6 +572,17 @@ class _ClusterSync:
             if text is not None:
                 logs.append(read_batch_log(text))
         return logs
+
+    def _metadata_lags(self, actual: Mapping[str, TopicFacts]) -> bool:
+        """Whether the broker asked does not show yet a topic the last Job created, or still
+        shows one it deleted: seen in the topic list, before the configs are read."""
+        done, until = self.memory.recent.get(self.key, (frozenset(), 0.0))
+        if self.clock >= until:
+            return False
+        return any(
+            (action == "create" and topic not in actual) or (action == "delete" and topic in actual)
+            for topic, action in done
+        )
 
     def _waits_for_metadata(self, work: TopicWork) -> bool:
         """Whether the work repeats what the last Job just did: a broker's metadata may lag
@@ -594,6 +627,7 @@ class _ClusterSync:
         except ApplyError as error:
             wait = self.settings.unreachable_retry_seconds
             return f"cannot start topic Job {name}: {error}", wait
+        self.memory.launched[self.key] = {c.name: dict(c.config) for c in work.creates}
         self.kube.post_event(
             cluster_body, warning=False, reason="TopicJobStarted", message=_job_summary(name, work)
         )
@@ -779,6 +813,8 @@ def _job_summary(name: str, work: TopicWork) -> str:
     return f"topic Job {name} started: {', '.join(part for part in parts if part)} topics"
 
 
+# How soon to look again while the broker asked lags behind what the last Job did.
+METADATA_RETRY_SECONDS = 1.0
 # How soon to look again while a new topic waits for brokers to register with Kafka.
 BROKERS_RETRY_SECONDS = 5.0
 
