@@ -16,6 +16,11 @@ Issue 11's goals: 10,000 KafkaTopics Ready within 2 minutes of the apply with th
 Then it checks what it measured: every KafkaTopic's status against Kafka (TopicCommand --describe
 in a client pod: each topic there, 1 partition, 3 replicas in sync, the topic id the status says).
 
+The reference column (`peer`, and kopfka's time and memory over its own: `time_ratio`, `rss_ratio`,
+goal at most 0.5 each): for each size of --peer-sizes (10,000), right after kopfka's run of it,
+bench/topics_peer.py runs Strimzi's topic operator with the same topics on a fresh cluster of the
+same spec, if `make bench-peer-strimzi` has built it (else `peer` says it was skipped, and why).
+
 kopfka is installed with its chart as release `kopfka-topics-bench` in `kopfka-topics-bench-system`,
 watching only `kopfka-topics-bench`, where each size gets its own KafkaCluster (3 dedicated
 controllers + 3 brokers, ephemeral storage) and the KafkaTopics (partitions 1, the cluster's default
@@ -104,10 +109,7 @@ CREATE_VERBS = frozenset({"CREATE", "POST"})
 WRITE_VERBS = CREATE_VERBS | {"UPDATE", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
 MIB = 1024 * 1024
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-PEER_SKIPPED = (
-    "Strimzi's topic operator (the reference) is not run yet: building and running it here is a "
-    "later step of issue 11"
-)
+PEER_TIME_RATIO_GOAL = PEER_RSS_RATIO_GOAL = 0.5  # kopfka / the reference: at most half
 
 
 # -- the operator's memory and CPU, read on this host -------------------------------------------
@@ -243,12 +245,12 @@ class Watcher:
         version: str | None = None
         group, api_version, plural = self._plural
         while not self._stop.is_set():
-            stream = kubernetes.watch.Watch()
+            stream = kubernetes.watch.Watch()  # type: ignore[no-untyped-call]
             options: dict[str, Any] = {"label_selector": self._labels} if self._labels else {}
             if version is not None:
                 options["resource_version"] = version
             try:
-                for event in stream.stream(
+                for event in stream.stream(  # type: ignore[no-untyped-call]
                     self._api.list_namespaced_custom_object,
                     group,
                     api_version,
@@ -450,12 +452,38 @@ def watching(
         yield healthy
 
 
+# -- the KafkaTopic kind: kopfka's, or the reference operator's ----------------------------------
+
+
+@dataclass(frozen=True)
+class TopicKind:
+    """A KafkaTopic resource as the benchmark creates, watches, counts and checks it: kopfka's,
+    or the reference operator's (bench/topics_peer.py)."""
+
+    group: str
+    version: str
+    plural: str
+    reported: tuple[str, ...]  # the status fields verify() compares with Kafka
+
+    @property
+    def resource(self) -> tuple[str, str, str]:
+        return self.group, self.version, self.plural
+
+
+KOPFKA_TOPICS = TopicKind(
+    names.GROUP,
+    names.VERSION,
+    names.TOPIC_PLURAL,
+    ("topicName", "topicId", "partitions", "replicationFactor"),
+)
+
+
 # -- the API server's count of writes --------------------------------------------------------------
 
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def topic_writes(kube: TestKube) -> Counter[str]:
+def topic_writes(kube: TestKube, kind: TopicKind = KOPFKA_TOPICS) -> Counter[str]:
     """apiserver_request_total for KafkaTopics, write verbs only: "VERB[/subresource] code" ->
     requests so far (all namespaces: the metric has no namespace label)."""
     found: Counter[str] = Counter()
@@ -464,7 +492,7 @@ def topic_writes(kube: TestKube) -> Counter[str]:
             continue
         labels_text, _, value = line.rpartition("}")
         labels = dict(_LABEL.findall(labels_text))
-        ours = labels.get("group") == names.GROUP and labels.get("resource") == names.TOPIC_PLURAL
+        ours = labels.get("group") == kind.group and labels.get("resource") == kind.plural
         if not ours or labels.get("verb") not in WRITE_VERBS:
             continue
         subresource = f"/{labels['subresource']}" if labels.get("subresource") else ""
@@ -491,6 +519,16 @@ def topic_manifest(name: str, cluster: str) -> Obj:
     }
 
 
+def api_client(kubeconfig: Path, connections: int) -> Any:
+    """An API client of its own with as many connections as the threads that share it."""
+    configuration = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=str(kubeconfig), client_configuration=configuration
+    )
+    configuration.connection_pool_maxsize = connections
+    return kubernetes.client.ApiClient(configuration)
+
+
 @dataclass
 class Creates:
     """The KafkaTopics created, as many requests at once as `threads`: how a fast client (Argo
@@ -498,21 +536,17 @@ class Creates:
 
     kubeconfig: Path
     threads: int
+    kind: TopicKind = KOPFKA_TOPICS
     requests: int = 0
     done: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, manifests: Sequence[Obj]) -> None:
-        configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(
-            config_file=str(self.kubeconfig), client_configuration=configuration
-        )
-        configuration.connection_pool_maxsize = self.threads
         with (
-            kubernetes.client.ApiClient(configuration) as api_client,
+            api_client(self.kubeconfig, self.threads) as client,
             ThreadPoolExecutor(self.threads, thread_name_prefix="create") as pool,
         ):
-            api = kubernetes.client.CustomObjectsApi(api_client)
+            api = kubernetes.client.CustomObjectsApi(client)
             for _ in pool.map(lambda body: self._create(api, body), manifests):
                 pass
 
@@ -521,9 +555,8 @@ class Creates:
             with self.lock:
                 self.requests += 1
             try:
-                api.create_namespaced_custom_object(
-                    names.GROUP, names.VERSION, NAMESPACE, names.TOPIC_PLURAL, body
-                )
+                group, version, plural = self.kind.resource
+                api.create_namespaced_custom_object(group, version, NAMESPACE, plural, body)
                 break
             except kubernetes.client.ApiException as error:
                 if error.status == 409:  # an earlier attempt made it; its answer was lost
@@ -542,14 +575,15 @@ class Creates:
             return self.done
 
 
-def list_topics(kube: TestKube) -> list[Obj]:
+def list_topics(kube: TestKube, kind: TopicKind = KOPFKA_TOPICS) -> list[Obj]:
     """Every KafkaTopic of the namespace, in pages (a 20,000-item answer is tens of MB)."""
     api = kubernetes.client.CustomObjectsApi(kube.api_client)
+    group, version, plural = kind.resource
     found: list[Obj] = []
     token: str | None = None
     while True:
         page: Obj = api.list_namespaced_custom_object(  # type: ignore[assignment]
-            names.GROUP, names.VERSION, NAMESPACE, names.TOPIC_PLURAL, limit=1000, _continue=token
+            group, version, NAMESPACE, plural, limit=1000, _continue=token
         )
         found += page["items"]
         token = page["metadata"].get("continue")
@@ -557,15 +591,14 @@ def list_topics(kube: TestKube) -> list[Obj]:
             return found
 
 
-def delete_topics(kube: TestKube) -> None:
+def delete_topics(kube: TestKube, kind: TopicKind = KOPFKA_TOPICS) -> None:
     """All KafkaTopics of the namespace in one delete-collection request (kubectl would send one
     per topic); with deletionPolicy retain they have no finalizer and go at once, their Kafka
     topics kept."""
     api = kubernetes.client.CustomObjectsApi(kube.api_client)
+    group, version, plural = kind.resource
     try:
-        api.delete_collection_namespaced_custom_object(
-            names.GROUP, names.VERSION, NAMESPACE, names.TOPIC_PLURAL
-        )
+        api.delete_collection_namespaced_custom_object(group, version, NAMESPACE, plural)
     except kubernetes.client.ApiException as error:
         if error.status == 404:  # no namespace, or no CRD yet
             return
@@ -573,7 +606,7 @@ def delete_topics(kube: TestKube) -> None:
 
     def gone() -> bool:
         page: Obj = api.list_namespaced_custom_object(  # type: ignore[assignment]
-            names.GROUP, names.VERSION, NAMESPACE, names.TOPIC_PLURAL, limit=1
+            group, version, NAMESPACE, plural, limit=1
         )
         return not page["items"]
 
@@ -657,6 +690,9 @@ def delete_cluster(kube: TestKube, name: str) -> None:
 
 def teardown(kube: TestKube) -> None:
     """Everything this benchmark installs, gone: also what an interrupted run left."""
+    from bench import topics_peer  # noqa: PLC0415 (it builds on this module)
+
+    topics_peer.teardown(kube)
     if kube.get("v1", "Namespace", NAMESPACE) is not None:
         delete_topics(kube)
         with contextlib.suppress(ResourceNotFoundError):  # no CRD yet
@@ -731,10 +767,13 @@ def kafka_topics(client: KafkaClient) -> dict[str, dict[str, Any]]:
     return found
 
 
-def verify(kube: TestKube, client: KafkaClient, expected: Sequence[str]) -> dict[str, Any]:
+def verify(
+    kube: TestKube, client: KafkaClient, expected: Sequence[str], kind: TopicKind = KOPFKA_TOPICS
+) -> dict[str, Any]:
     """Every KafkaTopic's status against Kafka itself: the topic exists, with 1 partition of 3
-    replicas, all in sync, and the topic id the status reports."""
-    statuses = {t["metadata"]["name"]: t.get("status") or {} for t in list_topics(kube)}
+    replicas, all in sync, and the topic id (and what else the kind's status reports) the
+    status says."""
+    statuses = {t["metadata"]["name"]: t.get("status") or {} for t in list_topics(kube, kind)}
     in_kafka = kafka_topics(client)
     problems: list[str] = []
     counts = Counter[str]()
@@ -749,17 +788,19 @@ def verify(kube: TestKube, client: KafkaClient, expected: Sequence[str]) -> dict
         else:
             problems.append(f"{name}: partitions (replicas, in sync) {kafka['partitions']}")
         counts["fully_in_sync"] += all(in_sync for _, in_sync in kafka["partitions"])
-        reported = (
-            status.get("topicName"),
-            _topic_id_bytes(status.get("topicId")),
-            status.get("partitions"),
-            status.get("replicationFactor"),
-        )
-        if reported == (name, _topic_id_bytes(kafka.get("id")), 1, REPLICATION_FACTOR):
+        truth = {
+            "topicName": name,
+            "topicId": _topic_id_bytes(kafka.get("id")),
+            "partitions": 1,
+            "replicationFactor": REPLICATION_FACTOR,
+        }
+        reported = {key: status.get(key) for key in kind.reported}
+        if "topicId" in reported:
+            reported["topicId"] = _topic_id_bytes(reported["topicId"])
+        if reported == {key: truth[key] for key in kind.reported}:
             counts["status_matches_kafka"] += 1
         else:
-            facts = {k: status.get(k) for k in ("topicName", "topicId", "partitions")}
-            facts["replicationFactor"] = status.get("replicationFactor")
+            facts = {key: status.get(key) for key in kind.reported}
             problems.append(f"{name}: status says {facts}, Kafka has id {kafka.get('id')}")
     return {**{k: counts[k] for k in sorted(counts)}, "problems": problems[:20]}
 
@@ -1089,7 +1130,11 @@ def notes(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list[s
     return found
 
 
-def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+def report(
+    runs: list[dict[str, Any]], args: argparse.Namespace, peer: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The JSON; `peer` is the reference's fields (bench.topics_peer.report_fields)."""
+    ratios = peer.get("meets_peer_goal", {})
     return {
         "benchmark": "kafkatopics-at-scale",
         "date": _stamp_now(),
@@ -1100,10 +1145,14 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, An
             "seconds_to_all_ready": f"< {GOAL_SECONDS:.0f} at {GOAL_TOPICS} topics",
             "operator_rss": f"< {GOAL_RSS_BYTES / 1e6:.0f} MB at {GOAL_TOPICS} topics",
             "all_ready": "every size, 20000 included",
+            "time_ratio": f"<= {PEER_TIME_RATIO_GOAL}: kopfka's seconds_to_all_ready over the "
+            "reference's (peer) at the same size",
+            "rss_ratio": f"<= {PEER_RSS_RATIO_GOAL}: kopfka's operator_rss_mib_peak over the "
+            "reference's",
         },
-        "meets_goal": all(all(run["meets_goal"].values()) for run in runs),
+        "meets_goal": all(all(run["meets_goal"].values()) for run in runs) and all(ratios.values()),
         "runs": runs,
-        "peer": {"skipped": PEER_SKIPPED},
+        **{key: value for key, value in peer.items() if key != "peer_notes"},
         "config": {
             "operator": {
                 "release": RELEASE,
@@ -1117,7 +1166,7 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, An
             "e2e.suite.test_cluster_lifecycle.fit_to_node, on ephemeral storage",
         },
         "options": {key: str(value) for key, value in vars(args).items()},
-        "notes": notes(runs, args),
+        "notes": notes(runs, args) + peer.get("peer_notes", []),
     }
 
 
@@ -1164,10 +1213,31 @@ def arguments() -> argparse.Namespace:
         default=600,
         help="wait up to this long for other kopfka operators watching every namespace to go",
     )
+    parser.add_argument(
+        "--peer-sizes",
+        type=lambda text: _sizes(text) if text.strip() else [],
+        default=[GOAL_TOPICS],
+        help="sizes (of --sizes) also run with the reference, Strimzi's topic operator; '' none",
+    )
+    parser.add_argument(
+        "--peer-src",
+        type=Path,
+        default=Path.home() / ".cache/kopfka-peers/strimzi",
+        help="Strimzi's checkout as ../shared/peers/strimzi/build.sh built it "
+        "(make bench-peer-strimzi)",
+    )
+    parser.add_argument(
+        "--peers-dir",
+        type=Path,
+        default=REPO.parent / "shared/peers",
+        help="the peers' scripts (strimzi/run-topic-operator.sh)",
+    )
     return parser.parse_args()
 
 
 def main() -> int:
+    from bench import topics_peer  # noqa: PLC0415 (it builds on this module)
+
     args = arguments()
     if os.geteuid() != 0:
         raise SystemExit("bench.topics needs root (the operator's memory: /proc and its cgroup)")
@@ -1179,6 +1249,8 @@ def main() -> int:
     kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
     work = Path(tempfile.mkdtemp(prefix="kopfka-bench-topics-"))
     runs: list[dict[str, Any]] = []
+    peers: list[dict[str, Any]] = []
+    peer_missing = topics_peer.unavailable(args)
     try:
         with contextlib.ExitStack() as stack:
             teardown(kube)  # what an interrupted run left
@@ -1189,11 +1261,13 @@ def main() -> int:
             install(kube)
             for index, size in enumerate(args.sizes, start=1):
                 runs.append(SizeRun(kube, args, index, size, work).run())
+                if size in args.peer_sizes and peer_missing is None:
+                    peers.append(topics_peer.PeerRun(kube, args, index, size, work).run())
     finally:
         kube.close()
-        print(f"the operator's logs of each size are in {work}")
+        print(f"the operator's (and the reference's) logs of each size are in {work}")
 
-    result = report(runs, args)
+    result = report(runs, args, topics_peer.report_fields(runs, peers, args))
     result["total_runtime_s"] = round(time.monotonic() - began, 1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
@@ -1203,6 +1277,12 @@ def main() -> int:
             f"(apply {run['apply_seconds']} s), {run['jobs']} Jobs, operator peak "
             f"{run['operator_rss_mib_peak']} MiB, {run['api_writes_per_topic']} API writes per "
             f"topic; goals {run['meets_goal']}"
+        )
+    for peer in peers:
+        print(
+            f"reference {peer['operator']} at {peer['topics']} topics: {peer.get('ready')} Ready "
+            f"in {peer.get('seconds_to_all_ready')} s, peak {peer.get('rss_mib_peak')} MiB; "
+            f"kopfka over it: {peer['versus_kopfka']}"
         )
     print(f"total {result['total_runtime_s']} s -> {args.output}")
     return 0 if all(run["meets_goal"]["all_ready"] for run in runs) else 1
