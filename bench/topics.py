@@ -984,7 +984,6 @@ class SizeRun:
             cpu_after, busy_after, own_after = operator.cpu_seconds(), _busy_seconds(), _own()
         wall = settled - began
         after = Operator.find(kube)
-        ready, _ = topics.counts()
         writes = _writes_net(writes_after, writes_before, creates.requests)
         events, job_work = cluster_events(kube, name)
         timeline = jobs.timeline()
@@ -992,12 +991,20 @@ class SizeRun:
             job["work"] = job_work.get(job["name"])
         sampled = max(monitor.samples, default=0)
         result.update(
+            run_figures(
+                topics,
+                size=size,
+                began=began,
+                applied=applied,
+                wall=wall,
+                writes=writes,
+                creates=creates,
+                busy=busy_after - busy_before,
+                own=own_after - own_before,
+            )
+        )
+        result.update(
             {
-                "ready": ready,
-                "seconds_to_all_ready": _since(topics.all_ready_at, began),
-                "apply_seconds": round(applied - began, 2),
-                "seconds_after_apply": _since(topics.all_ready_at, applied),
-                "ready_after_s": _percentiles([t - began for t in topics.first_ready.values()]),
                 "jobs": len(timeline),
                 "job_timeline": timeline,
                 # VmHWM is lost with a restarted process: then the samples are all there is.
@@ -1011,21 +1018,10 @@ class SizeRun:
                 ),
                 "operator_peaks_reset": reset,
                 "operator_restarts": after.restarts - operator.restarts,
-                "operator_cpu_seconds": (
-                    round(cpu_after - cpu_before, 1)
-                    if cpu_after is not None and cpu_before is not None
-                    else None
-                ),
-                "api_writes_per_topic": round(sum(writes.values()) / size, 3),
-                "api_writes": writes,
-                "benchmark_create_requests": creates.requests,
-                "status_changes_per_topic": round(topics.modified / size, 3),
+                "operator_cpu_seconds": cpu_delta(cpu_before, cpu_after),
                 "ready_reasons_seen": topics.reasons_seen(),
                 "cluster_events": events,
-                "machine_busy_cores": round((busy_after - busy_before) / wall, 2),
-                "benchmark_cpu_cores": round((own_after - own_before) / wall, 2),
                 "other_pods_on_node": others,
-                "measured_s": round(wall, 1),
                 "operator_log": operator_log(kube, since, self.work / f"operator-{size}.log"),
                 "progress": monitor.progress,
             }
@@ -1052,6 +1048,41 @@ class SizeRun:
             if pod["metadata"]["namespace"] not in OUR_NAMESPACES
             and (pod.get("status") or {}).get("phase") == "Running"
         )
+
+
+def run_figures(
+    topics: TopicProgress,
+    *,
+    size: int,
+    began: float,
+    applied: float,
+    wall: float,
+    writes: Mapping[str, int],
+    creates: Creates,
+    busy: float,
+    own: float,
+) -> dict[str, Any]:
+    """What every run reports alike, kopfka's and the reference's (bench/topics_peer.py): when
+    its KafkaTopics were Ready, its API writes, how busy the host and the benchmark were."""
+    ready, _ = topics.counts()
+    return {
+        "ready": ready,
+        "seconds_to_all_ready": _since(topics.all_ready_at, began),
+        "apply_seconds": round(applied - began, 2),
+        "seconds_after_apply": _since(topics.all_ready_at, applied),
+        "ready_after_s": _percentiles([t - began for t in topics.first_ready.values()]),
+        "api_writes_per_topic": round(sum(writes.values()) / size, 3),
+        "api_writes": dict(writes),
+        "benchmark_create_requests": creates.requests,
+        "status_changes_per_topic": round(topics.modified / size, 3),
+        "machine_busy_cores": round(busy / wall, 2),
+        "benchmark_cpu_cores": round(own / wall, 2),
+        "measured_s": round(wall, 1),
+    }
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    return round(after - before, 1) if after is not None and before is not None else None
 
 
 def _own() -> float:

@@ -68,14 +68,14 @@ from bench.topics import (
     TopicProgress,
     Watcher,
     _own,
-    _percentiles,
-    _since,
     _writes_net,
     api_client,
     cluster_manifest,
+    cpu_delta,
     delete_cluster,
     delete_topics,
     list_topics,
+    run_figures,
     topic_names,
     topic_writes,
     verify,
@@ -594,34 +594,30 @@ class PeerRun(SizeRun):
             peak, cpu_after = process.peak_rss_bytes(), process.cpu_seconds()
             busy_after, own_after = _busy_seconds(), _own()
         wall = settled - began
-        ready, _ = topics.counts()
         sampled = max(monitor.samples, default=0)
         writes = _writes_net(writes_after, writes_before, creates.requests)
         result.update(
+            run_figures(
+                topics,
+                size=size,
+                began=began,
+                applied=applied,
+                wall=wall,
+                writes=writes,
+                creates=creates,
+                busy=busy_after - busy_before,
+                own=own_after - own_before,
+            )
+        )
+        result.update(
             {
-                "ready": ready,
-                "seconds_to_all_ready": _since(topics.all_ready_at, began),
-                "apply_seconds": round(applied - began, 2),
-                "seconds_after_apply": _since(topics.all_ready_at, applied),
-                "ready_after_s": _percentiles([t - began for t in topics.first_ready.values()]),
                 # VmHWM goes with a process that died: then the samples are all there is.
                 "rss_mib_peak": round((peak or sampled) / MIB, 1),
                 "rss_mib_sampled_peak": round(sampled / MIB, 1),
                 "rss_mib_before": round(rss_before / MIB, 1),
                 "peaks_reset": reset["rss"],
-                "cpu_seconds": (
-                    round(cpu_after - cpu_before, 1)
-                    if cpu_after is not None and cpu_before is not None
-                    else None
-                ),
-                "api_writes_per_topic": round(sum(writes.values()) / size, 3),
-                "api_writes": writes,
-                "benchmark_create_requests": creates.requests,
-                "status_changes_per_topic": round(topics.modified / size, 3),
-                "machine_busy_cores": round((busy_after - busy_before) / wall, 2),
-                "benchmark_cpu_cores": round((own_after - own_before) / wall, 2),
+                "cpu_seconds": cpu_delta(cpu_before, cpu_after),
                 "other_pods_on_node": others,
-                "measured_s": round(wall, 1),
                 "progress": monitor.progress,
             }
         )
