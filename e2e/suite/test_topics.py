@@ -75,12 +75,13 @@ class _Reasons(threading.Thread):
 
     def __init__(self, kube: TestKube, name: str) -> None:
         super().__init__(daemon=True)
-        self.kube, self.name = kube, name
+        self.name = name
         self.seen: list[str] = []
         self.stop = threading.Event()
-        topics = kube.dynamic.resources.get(api_version="kopfka.dev/v1alpha1", kind="KafkaTopic")
-        self.resource = topics
-        self.version = topics.get(namespace=NAMESPACE).metadata.resourceVersion
+        self.resource = kube.dynamic.resources.get(
+            api_version="kopfka.dev/v1alpha1", kind="KafkaTopic"
+        )
+        self.version = self.resource.get(namespace=NAMESPACE).metadata.resourceVersion
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -80,7 +80,7 @@ class _Syncs:
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._running: set[Key] = set()
         self._again: set[Key] = set()
-        self._full: set[Key] = set()  # the next sync reads every topic's configs
+        self._full: set[Key] = set()  # the next sync is a full one (sync_topics' `full`)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request(self, key: Key, delay: float = COALESCE_SECONDS, *, full: bool = False) -> None:
@@ -122,8 +122,6 @@ class _Syncs:
         except Exception:
             logger.exception("sync of the topics of KafkaCluster %s/%s failed", *key)
             again = ERROR_RETRY_SECONDS
-            if full:
-                self._full.add(key)
         finally:
             self._running.discard(key)
         if key in self._again:

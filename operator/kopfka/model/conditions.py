@@ -54,3 +54,11 @@ def merge_conditions(
             }
         )
     return merged
+
+
+def ready_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The Ready condition of a status as the API server holds it, or None."""
+    conditions = status.get("conditions")
+    if not isinstance(conditions, list):
+        return None
+    return next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), None)

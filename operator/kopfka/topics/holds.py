@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from kopfka.kafka.facts import TopicError
+from kopfka.model.conditions import ready_condition
 from kopfka.topics.plan import State, TopicPlan, Verdict
 from kopfka.topics.wire import BatchLog, TopicWork
 
@@ -93,12 +94,7 @@ def held_from_status(
     backoff: Backoff,
 ) -> Held | None:
     """The hold a KafkaTopic's status records (after an operator restart), or None."""
-    conditions = status.get("conditions")
-    ready = (
-        next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), None)
-        if isinstance(conditions, list)
-        else None
-    )
+    ready = ready_condition(status)
     if ready is None or ready.get("reason") != KAFKA_ERROR:
         return None
     if status.get("observedGeneration") != generation:

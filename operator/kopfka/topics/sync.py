@@ -43,6 +43,7 @@ from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
 from kopfka.kafka.facts import TopicFacts
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
+from kopfka.model.conditions import ready_condition
 from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by
@@ -202,6 +203,9 @@ class Memory:
     # created (Kafka keeps a new topic's configs as given), until a sync has read Kafka.
     launched: dict[Key, dict[str, dict[str, str]]] = field(default_factory=dict)
     created: dict[Key, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # Clusters whose next sync reads every topic's configs: a full sync was asked for and has not
+    # reached Kafka yet (a Job ran, Kafka was unreachable).
+    full_pending: set[Key] = field(default_factory=set)
 
     def forget(self, key: Key) -> None:
         """The cluster is gone: nothing of it is kept."""
@@ -217,6 +221,7 @@ class Memory:
         )
         for remembered in remembered_all:
             remembered.pop(key, None)
+        self.full_pending.discard(key)
 
 
 @dataclass(frozen=True)
@@ -253,9 +258,9 @@ def sync_topics(
 ) -> float | None:
     """Sync the KafkaTopics `bodies` (as last seen) of the KafkaCluster `key` (namespace, name).
     `full`: read every topic's configs from Kafka (the periodic resync, which finds changes made
-    in Kafka directly); otherwise a KafkaTopic that is Ready for its generation is taken to have
-    the configs its status recorded. Returns how soon (seconds) to sync again without an event,
-    or None."""
+    in Kafka directly), in this sync or, if it ends before it reads Kafka, the next; otherwise a
+    KafkaTopic that is Ready for its generation is taken to have the configs its status
+    recorded. Returns how soon (seconds) to sync again without an event, or None."""
     return _ClusterSync(kube, key, bodies, settings, memory, now, clock, full).run()
 
 
@@ -277,6 +282,9 @@ class _ClusterSync:
         )
 
     def run(self) -> float | None:
+        if self.full:
+            self.memory.full_pending.add(self.key)
+        self.full = self.key in self.memory.full_pending
         namespace, cluster_name = self.key
         cluster_body = self.kube.get(names.API_VERSION, names.CLUSTER_KIND, cluster_name, namespace)
         if cluster_body is None or cluster_body["metadata"].get("deletionTimestamp"):
@@ -512,6 +520,7 @@ class _ClusterSync:
                 return None
             unknown = [name for name in actual if name not in recorded]
             configs = admin.topic_configs(unknown) if unknown else {}
+            self.memory.full_pending.discard(self.key)
             configs.update(
                 (name, config) for name, config in recorded.items() if name in actual and config
             )
@@ -576,26 +585,27 @@ class _ClusterSync:
     def _metadata_lags(self, actual: Mapping[str, TopicFacts]) -> bool:
         """Whether the broker asked does not show yet a topic the last Job created, or still
         shows one it deleted: seen in the topic list, before the configs are read."""
-        done, until = self.memory.recent.get(self.key, (frozenset(), 0.0))
-        if self.clock >= until:
-            return False
         return any(
             (action == "create" and topic not in actual) or (action == "delete" and topic in actual)
-            for topic, action in done
+            for topic, action in self._recent()
         )
 
     def _waits_for_metadata(self, work: TopicWork) -> bool:
         """Whether the work repeats what the last Job just did: a broker's metadata may lag
         behind the controller's for a moment, and a second Job would only be refused."""
-        done, until = self.memory.recent.get(self.key, (frozenset(), 0.0))
-        if self.clock >= until:
-            self.memory.recent.pop(self.key, None)
-            return False
         planned = {(create.name, "create") for create in work.creates}
         planned |= {(name, "partitions") for name in work.partition_increases}
         planned |= {(name, "config") for name in work.config_changes}
         planned |= {(name, "delete") for name in work.deletions}
-        return bool(planned & done)
+        return bool(planned & self._recent())
+
+    def _recent(self) -> frozenset[tuple[str, str]]:
+        """(topic, action) the last Job did, while Kafka's metadata may still not show them."""
+        done, until = self.memory.recent.get(self.key, (frozenset(), 0.0))
+        if self.clock >= until:
+            self.memory.recent.pop(self.key, None)
+            return frozenset()
+        return done
 
     def _start_job(
         self, cluster_body: Obj, cluster: ClusterSpec, jobs: Sequence[Obj], work: TopicWork
@@ -662,7 +672,7 @@ def settled_configs(bodies: Sequence[Obj]) -> dict[str, dict[str, str]]:
             or not isinstance(name, str)
         ):
             continue
-        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        ready = ready_condition(status)
         if ready is not None and ready.get("status") == "True":
             settled[name] = {str(key): str(value) for key, value in config.items()}
     return settled
