@@ -99,6 +99,12 @@ class RunningProducer:
         report = self._client.exec("cat", self._output)
         return report if '"name":"tool_data"' in report else None
 
+    def stop(self) -> Produced:
+        """Stop it early (SIGTERM: VerifiableProducer closes its producer, which waits for the
+        sends under way, and prints its report), and read what it reported."""
+        self._client.exec("sh", "-c", f"kill -TERM $(cat {self._output}.pid)")
+        return self.wait()
+
     def wait(self, *, timeout: float = TOOL_TIMEOUT) -> Produced:
         report = wait_for(
             self._report,
@@ -274,7 +280,11 @@ class KafkaClient:
             PRODUCER_CONFIG,
         )
         command = " ".join(shlex.quote(arg) for arg in tool)
-        self.exec("sh", "-c", f"nohup {command} >{output} 2>{output}.err </dev/null &")
+        self.exec(
+            "sh",
+            "-c",
+            f"nohup {command} >{output} 2>{output}.err </dev/null & echo $! >{output}.pid",
+        )
         return RunningProducer(self, output)
 
     def produce(self, topic: str, *, count: int, value_prefix: int) -> Produced:

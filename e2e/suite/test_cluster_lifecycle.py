@@ -1,6 +1,7 @@
 """The production-shaped example on a real node, installed with the chart, through a cluster's
 life: Ready with real pods, acks=all traffic through the bootstrap Service, a broker pod lost
-under load, an eviction the disruption budget must refuse, and the cluster deleted and re-created.
+under load, an eviction the disruption budget must refuse, a requested rolling restart under load,
+and the cluster deleted and re-created.
 
 The tests run in file order on one cluster and one topic: each later test also checks that every
 value acknowledged in an earlier one is still there (the ledger).
@@ -10,7 +11,12 @@ from __future__ import annotations
 
 import calendar
 import copy
+import json
+import random
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +39,8 @@ READY_TIMEOUT = 300.0
 POD_TIMEOUT = 180.0
 ISR_TIMEOUT = 180.0
 GONE_TIMEOUT = 180.0
+# Six JVMs restarted one at a time on a 2-core node, each waited for until it caught up.
+ROLL_TIMEOUT = 900.0
 # What Kafka logs when it starts on a log directory it stopped on cleanly, and when not.
 CLEAN_START = "since clean shutdown file was found"
 UNCLEAN_START = "since no clean shutdown file was found"
@@ -271,6 +279,191 @@ def test_disruption_budget_refuses_an_eviction_that_would_break_the_controller_q
         what=f"an eviction of {second} to be allowed again once {first} is back",
     )
     cluster.assert_ledger_intact()
+
+
+class PodWatch(threading.Thread):
+    """Every change to the cluster's pods, from a watch: how many of its nodes were down at once
+    (missing, not ready or being deleted) at worst, and each pod's uids in the order they came."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(daemon=True)
+        self.nodes = set(cluster.pods())
+        self.resource = cluster.kube.dynamic.resources.get(api_version="v1", kind="Pod")
+        listed = self.resource.get(namespace=NAMESPACE, label_selector=self._selector(cluster))
+        self.version = listed.metadata.resourceVersion
+        self.selector = self._selector(cluster)
+        self.up: dict[str, bool] = {}
+        self.uids: dict[str, list[str]] = {name: [] for name in self.nodes}
+        self.restarted: list[str] = []
+        for item in listed.to_dict()["items"]:
+            self._saw(item, deleted=False)
+        self.most_down = self._down()
+        self.stop = threading.Event()
+
+    @staticmethod
+    def _selector(cluster: Cluster) -> str:
+        return f"{CLUSTER_LABEL}={cluster.name}"
+
+    def _saw(self, pod: Obj, *, deleted: bool) -> None:
+        name, uid = pod["metadata"]["name"], pod["metadata"]["uid"]
+        if name not in self.nodes:
+            return
+        if uid not in self.uids[name]:
+            if self.uids[name]:
+                self.restarted.append(name)
+            self.uids[name].append(uid)
+        going = deleted or pod["metadata"].get("deletionTimestamp") is not None
+        self.up[name] = not going and condition_true(pod, "Ready")
+
+    def _down(self) -> int:
+        return sum(1 for name in self.nodes if not self.up.get(name, False))
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for event in self.resource.watch(
+                namespace=NAMESPACE,
+                label_selector=self.selector,
+                resource_version=self.version,
+                timeout=2,
+            ):
+                pod = event["raw_object"]
+                self.version = pod["metadata"]["resourceVersion"]
+                self._saw(pod, deleted=event["type"] == "DELETED")
+                self.most_down = max(self.most_down, self._down())
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join(timeout=30)
+
+
+def roll_under_load(
+    cluster: Cluster,
+    token: str,
+    *,
+    meanwhile: Callable[[], None] = lambda: None,
+    events: bool = True,
+) -> None:
+    """Ask for a roll (`kopfka.dev/roll: token`) while an acks=all idempotent producer writes,
+    call `meanwhile` while it runs, and check what a user relies on: every node restarted exactly
+    once, controllers first, never two down at once, Ready again, every acknowledged write read
+    back exactly once, and (`events`) one NodeRestarted Event per node."""
+    kube = cluster.kube
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    watch = PodWatch(cluster)
+    assert watch.most_down == 0, f"a node is down before the roll: {watch.up}"
+    watch.start()
+    # acks=all, idempotent, at 100 writes a second for as long as the roll takes.
+    prefix = len(cluster.ledger) + 100
+    producer = cluster.client.start_producing(
+        TOPIC, count=10**6, value_prefix=prefix, throughput=100
+    )
+    kube.kubectl(
+        "annotate",
+        "--overwrite",
+        "kafkacluster",
+        cluster.name,
+        "-n",
+        NAMESPACE,
+        f"kopfka.dev/roll={token}",
+    )
+
+    def rolled() -> Obj | None:
+        found = cluster.get()
+        rollout = found.get("status", {}).get("rollout", {})
+        requested = rollout.get("requested") or {}
+        done = requested.get("token") == token and requested.get("remaining") == []
+        settled = done and "restarting" not in rollout and "step" not in rollout
+        return found if settled and condition_true(found, "Ready") else None
+
+    try:
+        meanwhile()
+        rolled_cluster = wait_for(
+            rolled,
+            timeout=ROLL_TIMEOUT,
+            what="the requested roll to finish with the cluster Ready",
+            describe=lambda: str(cluster.get().get("status", {}).get("rollout")),
+        )
+    finally:
+        produced = producer.stop()
+        watch.finish()
+
+    assert watch.most_down == 1, f"at worst {watch.most_down} nodes were down at once"
+    assert sorted(watch.restarted) == sorted(watch.nodes), watch.uids
+    assert all(len(uids) == 2 for uids in watch.uids.values()), watch.uids
+    controllers = [name for name in watch.restarted if "-controllers-" in name]
+    assert watch.restarted[: len(controllers)] == controllers, watch.restarted
+    reconciling = condition(rolled_cluster, "Reconciling")
+    assert reconciling is not None
+    assert reconciling["status"] == "False"
+
+    assert not produced.failed, f"sends failed during the roll: {produced.failed[:5]}"
+    assert len(produced.acked) > 1000, f"only {len(produced.acked)} writes during the roll"
+    cluster.ledger |= set(produced.acked)
+    values = cluster.client.consume_all(TOPIC, expected=len(cluster.ledger))
+    missing = set(produced.acked) - set(values)
+    assert not missing, f"{len(missing)} writes acknowledged during the roll are lost"
+    twice = [value for value, count in Counter(values).items() if count > 1]
+    assert not twice, f"{len(twice)} values were written twice, e.g. {twice[:5]}"
+    if not events:
+        return
+    listed = json.loads(
+        kube.kubectl(
+            "get",
+            "events",
+            "-n",
+            NAMESPACE,
+            "-o",
+            "json",
+            "--field-selector",
+            f"involvedObject.name={cluster.name},reason=NodeRestarted",
+        )
+    )["items"]
+    messages = [e["message"] for e in listed if e["firstTimestamp"] >= started]
+    for pod in watch.nodes:
+        said = [m for m in messages if m.startswith(f"{pod} restarted and caught up")]
+        assert len(said) == 1, (pod, messages)
+
+
+def test_a_requested_roll_restarts_every_node_once_never_two_down_and_loses_no_acked_write(
+    cluster: Cluster,
+) -> None:
+    roll_under_load(cluster, "e2e-1")
+
+
+def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_once(
+    cluster: Cluster,
+) -> None:
+    kube = cluster.kube
+    chance = random.Random()
+    seed = chance.randrange(2**32)
+    chance.seed(seed)
+    kills: list[float] = []
+
+    def kill_the_operator_five_times() -> None:
+        started = time.monotonic()
+        for _ in range(5):
+            # Spread over the first three minutes of the roll (it takes four to six here).
+            time.sleep(chance.uniform(5, 35))
+            kube.kubectl(
+                "delete",
+                "pod",
+                "-n",
+                OPERATOR_NAMESPACE,
+                "-l",
+                "app.kubernetes.io/component=operator",
+                "--grace-period=0",
+                "--force",
+                "--wait=false",
+            )
+            kills.append(round(time.monotonic() - started, 1))
+
+    try:
+        # An operator killed between recording a finished restart and its Event leaves no
+        # Event (Events are best effort); the restarts themselves are what is checked.
+        roll_under_load(cluster, "e2e-2", meanwhile=kill_the_operator_five_times, events=False)
+    except AssertionError as error:
+        raise AssertionError(f"{error} (operator killed at {kills} s, seed {seed})") from error
+    assert len(kills) == 5
 
 
 def test_deleted_cluster_stops_cleanly_keeps_its_volumes_and_recreated_cluster_has_the_data(

@@ -23,6 +23,7 @@ from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
 from kopfka.render.statefulset import restart_hash
+from kopfka.rollout import execute as rollout
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class RetryLater(Exception):
 class Outcome:
     ready: bool
     message: str
+    # Seconds after which the cluster should be looked at again (a rolling restart is under way
+    # and no event will say when its restarted node caught up); None: when something changes.
+    again: float | None = None
 
 
 def new_cluster_id() -> str:
@@ -46,7 +50,12 @@ def new_cluster_id() -> str:
 
 
 def reconcile_cluster(
-    kube: Kube, body: Obj, *, now: str, make_cluster_id: Callable[[], str] = new_cluster_id
+    kube: Kube,
+    body: Obj,
+    *,
+    now: str,
+    make_cluster_id: Callable[[], str] = new_cluster_id,
+    connect: rollout.Connect = rollout.connect,
 ) -> Outcome:
     if names.is_paused(body):
         return refresh_status(kube, body, now=now)
@@ -65,18 +74,25 @@ def reconcile_cluster(
     # New claims are born annotated (the claim template); claims of a StatefulSet made by an
     # older kopfka, without that annotation, get it here.
     _record_cluster_id_on_claims(kube, spec, cluster_id)
-    return refresh_status(kube, body, now=now, applied=True, pods=pods)
+    return refresh_status(kube, body, now=now, applied=True, pods=pods, connect=connect)
 
 
 def refresh_status(
-    kube: Kube, body: Obj, *, now: str, applied: bool = False, pods: list[Obj] | None = None
+    kube: Kube,
+    body: Obj,
+    *,
+    now: str,
+    applied: bool = False,
+    pods: list[Obj] | None = None,
+    connect: rollout.Connect = rollout.connect,
 ) -> Outcome:
-    """Observe the pods and write the status; changes nothing else (safe from any event).
+    """Observe the pods, take the rolling restart one step further, and write the status
+    (safe from any event).
 
-    A paused cluster is observed too, and says it is paused. Unless this follows a successful
-    apply (`applied`), a failure the last reconcile reported for this generation stays reported:
-    pods that look fine do not make a refused spec healthy; and a generation no reconcile has
-    seen yet is left to that reconcile.
+        A paused cluster is observed too, and says it is paused. Unless this follows a successful
+        apply (`applied`), a failure the last reconcile reported for this generation stays reported:
+        pods that look fine do not make a refused spec healthy; and a generation no reconcile has
+        seen yet is left to that reconcile.
     """
     paused = names.is_paused(body)
     cluster_id = (body.get("status") or {}).get("clusterId")
@@ -98,14 +114,22 @@ def refresh_status(
         return Outcome(ready=False, message="invalid spec")
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
+    hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
+    roll = None
     if not paused:
         _label_pods(kube, spec, pods)
-    hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
+        if not status.reconcile_failed(body.get("status") or {}, generation) or applied:
+            roll = rollout.advance(kube, body, spec, pods, hashes, connect=connect)
 
     def observed(current: Obj) -> dict[str, Any]:
         context = _context(current, now)
         new = status.cluster_status(
-            spec, cluster_id=cluster_id, restart_hashes=hashes, pods=pods, **context
+            spec,
+            cluster_id=cluster_id,
+            restart_hashes=hashes,
+            pods=pods,
+            roll=None if roll is None else roll.status(),
+            **context,
         )
         new["sizeDefaults"] = dict(spec.size_defaults)
         if paused:
@@ -119,7 +143,11 @@ def refresh_status(
         (c for c in (written.get("status") or {}).get("conditions", []) if c["type"] == "Ready"),
         {"status": "Unknown", "message": "no status written"},
     )
-    return Outcome(ready=ready["status"] == "True", message=str(ready.get("message", "")))
+    return Outcome(
+        ready=ready["status"] == "True",
+        message=str(ready.get("message", "")),
+        again=None if roll is None else roll.again,
+    )
 
 
 def _context(body: Obj, now: str) -> dict[str, Any]:

@@ -171,6 +171,17 @@ def test_the_operator_may_run_topic_jobs_and_read_their_logs_in_both_modes() -> 
         assert all(rule in rules for rule in topic_job_rules)
 
 
+def test_the_operator_may_evict_and_delete_its_pods_for_rolls_in_both_modes() -> None:
+    roll_rules = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "patch", "delete"]},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+    ]
+    cluster_rules = chart.one(_render(), "ClusterRole")["rules"]
+    role_rules = chart.of_kind(_render(watchNamespaces=["streaming"]), "Role")[0]["rules"]
+    for rules in (cluster_rules, role_rules):
+        assert all(rule in rules for rule in roll_rules)
+
+
 def test_the_probes_ask_kopfs_health_endpoint() -> None:
     container = _container(_render(healthPort=9999))
     assert container["args"][:3] == ["run", "--liveness", "http://0.0.0.0:9999/healthz"]

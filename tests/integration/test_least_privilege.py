@@ -33,9 +33,17 @@ OPERATOR_USER_AGENTS = ("kopf/", "OpenAPI-Generator/")
 
 # What only a real node exercises: the topic Job runs, and its pod's log is read, only where pods
 # run (e2e/suite/test_topics.py, whose operator has the chart's RBAC: a grant missing there fails
-# that test). No Kafka runs on kwok's pods, so the operator here never gets as far as a Job.
+# that test); pods are restarted only after Kafka said it is safe (e2e/suite/test_roll.py). No
+# Kafka runs on kwok's pods, so the operator here never gets as far as a Job or a restart.
 USED_IN_THE_E2E_TIER_ONLY = frozenset(
-    {"create jobs.batch", "delete jobs.batch", "patch jobs.batch", "get pods/log"}
+    {
+        "create jobs.batch",
+        "delete jobs.batch",
+        "patch jobs.batch",
+        "get pods/log",
+        "create pods/eviction",
+        "delete pods",
+    }
 )
 
 

@@ -72,10 +72,15 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: ["kopfka.dev"]
   resources: ["kafkaclusters/status", "kafkatopics/status"]
   verbs: ["patch"]
-# Kafka's pods: watched (only kopfka's, by label selector) and labelled with their node id.
+# Kafka's pods: watched (only kopfka's, by label selector), labelled with their node id, and
+# restarted one at a time by rolling restarts: evicted (the disruption budget decides), or deleted
+# when the pod is down already and the budget counts it as the one that may be.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "watch", "patch"]
+  verbs: ["list", "watch", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["pods/eviction"]
+  verbs: ["create"]
 # Volume claims carry the cluster id of the data on them.
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]

@@ -21,6 +21,7 @@ from kopfka import reconcile
 from kopfka.handlers import periodic
 from kopfka.handlers.common import Key, interval_from_env, key_of, kube_of, now
 from kopfka.handlers.turns import Turns
+from kopfka.k8s.client import Kube
 from kopfka.model import names
 
 logger = logging.getLogger(__name__)
@@ -38,14 +39,16 @@ _turns = Turns()
 
 
 def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
+    kube = kube_of(memo)
     try:
-        outcome = reconcile.reconcile_cluster(kube_of(memo), dict(body), now=now())
+        outcome = reconcile.reconcile_cluster(kube, dict(body), now=now())
     except reconcile.RetryLater as error:
         raise kopf.TemporaryError(str(error), delay=RETRY_SECONDS) from error
     # Logged, not returned: kopf would patch a returned value into the status on every run (a
     # write the CRD schema prunes, followed by a warning Event), so a steady cluster would not
     # be write-free.
     logger.debug("reconciled: %s", outcome.message)
+    _look_again(kube, key_of(body), outcome.again)
 
 
 @kopf.on.resume(*CLUSTERS)
@@ -68,10 +71,11 @@ def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
         if not mine:
             return None  # a change handler or a status refresh is at it, with a newer view
         try:
-            reconcile.reconcile_cluster(kube_of(memo), body, now=now())
+            outcome = reconcile.reconcile_cluster(kube_of(memo), body, now=now())
         except reconcile.RetryLater as error:
             logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
             return RETRY_SECONDS
+    _look_again(kube_of(memo), key_of(body), outcome.again)
     return None
 
 
@@ -140,25 +144,63 @@ def pod_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> N
         with _new_brokers_lock:
             _new_brokers.add(key)
 
-    def refresh() -> None:
-        # Waits for a reconcile of the cluster that is going on, then reads the cluster as it
-        # left it.
-        with _turns.take(key):
-            with _new_brokers_lock:
-                full = key in _new_brokers
-                _new_brokers.discard(key)
-            cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
-            if cluster is None:
-                return
-            if not full:
-                reconcile.refresh_status(kube, cluster, now=now())
-                return
-            try:
-                reconcile.reconcile_cluster(kube, cluster, now=now())
-            except reconcile.RetryLater as error:
-                logger.warning("reconcile of %s/%s for a new broker pod: %s", *key, error)
+    _status_refreshes.run(key, functools.partial(_refresh, kube, key))
 
-    _status_refreshes.run(key, refresh)
+
+def _refresh(kube: Kube, key: Key) -> None:
+    """The status of the cluster, and its rolling restart, from the pods as they are now; a full
+    reconcile when a broker pod was made since the last one."""
+    # Waits for a reconcile of the cluster that is going on, then reads the cluster as it left it.
+    with _turns.take(key):
+        with _new_brokers_lock:
+            full = key in _new_brokers
+            _new_brokers.discard(key)
+        cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
+        if cluster is None:
+            return
+        try:
+            if full:
+                outcome = reconcile.reconcile_cluster(kube, cluster, now=now())
+            else:
+                outcome = reconcile.refresh_status(kube, cluster, now=now())
+        except reconcile.RetryLater as error:
+            logger.warning("refresh of %s/%s after a pod event: %s", *key, error)
+            return
+    _look_again(kube, key, outcome.again)
+
+
+class _LookAgain:
+    """One timer per cluster that refreshes it again after a while: a rolling restart waits for a
+    restarted broker to catch up, and no Kubernetes event says when it has."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._timers: dict[Key, threading.Timer] = {}
+
+    def schedule(self, kube: Kube, key: Key, seconds: float) -> None:
+        with self._lock:
+            if key in self._timers:
+                return  # one is due already, as soon or sooner (the same interval each time)
+            timer = threading.Timer(seconds, self._fire, args=(kube, key))
+            timer.daemon = True
+            self._timers[key] = timer
+        timer.start()
+
+    def _fire(self, kube: Kube, key: Key) -> None:
+        with self._lock:
+            self._timers.pop(key, None)
+        try:
+            _status_refreshes.run(key, functools.partial(_refresh, kube, key))
+        except Exception:  # a bug or an API error: the next event or drift run tries again
+            logger.exception("refresh of %s/%s for its rolling restart failed", *key)
+
+
+_look_again_timers = _LookAgain()
+
+
+def _look_again(kube: Kube, key: Key, seconds: float | None) -> None:
+    if seconds is not None:
+        _look_again_timers.schedule(kube, key, seconds)
 
 
 @kopf.on.delete(*CLUSTERS, optional=True)

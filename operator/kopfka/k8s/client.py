@@ -234,6 +234,29 @@ class Kube:
         except ConflictError:
             logger.debug("%s %s was made again; kept", obj["kind"], metadata["name"])
 
+    def evict(self, pod: Obj) -> bool:
+        """Evict exactly this pod through the Eviction API, which keeps its PodDisruptionBudget:
+        False when the budget refuses it now (429); True when it was evicted or is gone."""
+        metadata = pod["metadata"]
+        logger.info("evicting pod %s/%s", metadata["namespace"], metadata["name"])
+        body: Any = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
+            "deleteOptions": {"preconditions": {"uid": metadata["uid"]}},
+        }
+        try:
+            kubernetes.client.CoreV1Api(self._dynamic.client).create_namespaced_pod_eviction(
+                metadata["name"], metadata["namespace"], body
+            )
+        except kubernetes.client.ApiException as error:
+            if error.status == 429:
+                return False
+            if error.status in (404, 409):  # gone, or made again under its name since it was read
+                return True
+            raise ApplyError(f"evicting pod {metadata['name']}: {error.reason}") from error
+        return True
+
     def set_finalizer(self, obj: Obj, finalizer: str, *, present: bool) -> None:
         """Add or remove one finalizer, keeping the others; guarded by resourceVersion (Conflict
         if the object changed meanwhile: the caller reads it again). An object gone is skipped."""

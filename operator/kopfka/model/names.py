@@ -26,6 +26,8 @@ OUTCOMES_READ_ANNOTATION = f"{GROUP}/outcomes-read"
 KOPF_STORAGE_PREFIX = f"kopf.{GROUP}"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 RESTART_HASH_ANNOTATION = f"{GROUP}/restart-hash"
+# On a KafkaCluster (a new value rolls every node) or on one of its pods (rolls that node).
+ROLL_ANNOTATION = f"{GROUP}/roll"
 DESIRED_HASH_ANNOTATION = f"{GROUP}/desired-hash"
 # On volume claims: the KRaft cluster id their data was formatted with.
 CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"

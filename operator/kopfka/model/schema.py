@@ -400,9 +400,34 @@ def cluster_status() -> Schema:
                 "Progress of a change that needs pods restarted.",
                 {
                     "pending": array(
-                        "Pods that still run an outdated configuration.", string("Pod name.")
+                        "Pods that still have to restart: they run an outdated configuration, "
+                        "or a roll was asked for.",
+                        string("Pod name."),
                     ),
                     "restartHashes": string_map("Current restart hash per role."),
+                    "step": obj(
+                        "What the rolling restart does now.",
+                        {
+                            "kind": string("Restart, Wait or Blocked."),
+                            "message": string("What it does or waits for, in words."),
+                        },
+                    ),
+                    "restarting": obj(
+                        "The restart kopfka started last; it is finished when the new pod is "
+                        "ready and the node caught up.",
+                        {
+                            "pod": string("Pod name."),
+                            "uid": string("The uid of the pod that was restarted."),
+                            "reason": string("Why it restarted."),
+                        },
+                    ),
+                    "requested": obj(
+                        "The roll the KafkaCluster's kopfka.dev/roll annotation asked for.",
+                        {
+                            "token": string("The annotation's value this roll is for."),
+                            "remaining": array("Pods still to restart.", string("Pod name.")),
+                        },
+                    ),
                 },
             ),
         },

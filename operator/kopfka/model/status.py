@@ -42,8 +42,13 @@ def cluster_status(
     previous: Mapping[str, Any],
     generation: int,
     now: str,
+    roll: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The full status: node facts, rollout progress and Ready/Reconciling/Degraded/Stalled."""
+    """The full status: node facts, rollout progress and Ready/Reconciling/Degraded/Stalled.
+
+    `roll` is the rolling restart's part of `status.rollout` (`rollout.execute.Roll.status`);
+    its step, when there is one, is what Reconciling says.
+    """
     by_name = {pod["metadata"]["name"]: pod for pod in pods}
     nodes: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -101,24 +106,9 @@ def cluster_status(
         ready_condition = Condition(
             READY, status=True, reason="AllNodesReady", message=f"{total}/{total} nodes ready"
         )
-    if outdated:
-        reconciling = Condition(
-            RECONCILING,
-            status=True,
-            reason="RestartPending",
-            message=(
-                f"{_plural(len(outdated), 'pod')} run an outdated configuration: "
-                f"{', '.join(outdated)}"
-            ),
-        )
-    elif missing or not_ready:
-        reconciling = Condition(
-            RECONCILING, status=True, reason="PodsStarting", message=ready_condition.message
-        )
-    else:
-        reconciling = Condition(
-            RECONCILING, status=False, reason="Reconciled", message="the cluster matches its spec"
-        )
+    step = (roll or {}).get("step")
+    starting = bool(missing or not_ready)
+    reconciling = _reconciling(step, outdated, starting=starting, ready=ready_condition)
     degraded = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
     stalled = Condition(STALLED, status=False, reason="AsExpected", message="no problem found")
 
@@ -134,13 +124,42 @@ def cluster_status(
         "bootstrapServers": spec.bootstrap_servers,
         "readyBrokers": ready_brokers,
         "nodes": nodes,
-        "rollout": {"pending": outdated, "restartHashes": dict(restart_hashes)},
+        "rollout": {
+            "pending": outdated,
+            **(roll or {}),
+            "restartHashes": dict(restart_hashes),
+        },
     }
     if len(versions) == 1 and not missing and "" not in versions:
         status["kafkaVersion"] = versions.pop()
     elif previous.get("kafkaVersion"):
         status["kafkaVersion"] = previous["kafkaVersion"]
     return status
+
+
+def _reconciling(
+    step: Mapping[str, Any] | None, outdated: Sequence[str], *, starting: bool, ready: Condition
+) -> Condition:
+    """What is still changing: the rolling restart's step, pods to restart, or pods starting."""
+    if step and step["kind"] == "Blocked":
+        return Condition(RECONCILING, status=True, reason="RollBlocked", message=step["message"])
+    if step:
+        return Condition(RECONCILING, status=True, reason="Rolling", message=step["message"])
+    if outdated:
+        return Condition(
+            RECONCILING,
+            status=True,
+            reason="RestartPending",
+            message=(
+                f"{_plural(len(outdated), 'pod')} run an outdated configuration: "
+                f"{', '.join(outdated)}"
+            ),
+        )
+    if starting:
+        return Condition(RECONCILING, status=True, reason="PodsStarting", message=ready.message)
+    return Condition(
+        RECONCILING, status=False, reason="Reconciled", message="the cluster matches its spec"
+    )
 
 
 def _with_conditions(
