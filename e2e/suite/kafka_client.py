@@ -228,14 +228,16 @@ class KafkaClient:
 
     def topic_configs(self, topic: str) -> dict[str, str]:
         """The topic's own settings (its dynamic topic configs), as kafka-configs shows them."""
-        output = self.exec(*self._configs("--entity-name", topic, "--describe"))
-        found: dict[str, str] = {}
-        for line in output.splitlines():
-            # "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:...}"
-            if line.startswith("  ") and "=" in line:
-                key, _, rest = line.strip().partition("=")
-                found[key] = rest.split(" sensitive=")[0]
-        return found
+        return _described(self.exec(*self._configs("topics", "--entity-name", topic, "--describe")))
+
+    def broker_defaults(self) -> dict[str, str]:
+        """Kafka's cluster-wide dynamic broker defaults, as kafka-configs shows them."""
+        return _described(self.exec(*self._configs("brokers", "--entity-default", "--describe")))
+
+    def broker_setting(self, broker: int, key: str) -> str | None:
+        """The value broker `broker` runs with for `key`, wherever it comes from."""
+        args = ["--entity-name", str(broker), "--all", "--describe"]
+        return _described(self.exec(*self._configs("brokers", *args))).get(key)
 
     def alter_topic_configs(self, topic: str, *, add: str = "", delete: str = "") -> None:
         """kafka-configs --alter on a topic: `add` "k=v,k=v", `delete` "k,k"."""
@@ -244,15 +246,15 @@ class KafkaClient:
             args += ["--add-config", add]
         if delete:
             args += ["--delete-config", delete]
-        self.exec(*self._configs(*args))
+        self.exec(*self._configs("topics", *args))
 
-    def _configs(self, *args: str) -> list[str]:
+    def _configs(self, entity_type: str, *args: str) -> list[str]:
         return self._tool(
             "org.apache.kafka.tools.ConfigCommand",
             "--bootstrap-server",
             self.bootstrap,
             "--entity-type",
-            "topics",
+            entity_type,
             *args,
         )
 
@@ -308,3 +310,14 @@ class KafkaClient:
             )
         )
         return output.splitlines()
+
+
+def _described(output: str) -> dict[str, str]:
+    """key -> value of kafka-configs --describe output."""
+    found: dict[str, str] = {}
+    for line in output.splitlines():
+        # "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:...}"
+        if line.startswith("  ") and "=" in line:
+            key, _, rest = line.strip().partition("=")
+            found[key] = rest.split(" sensitive=")[0]
+    return found

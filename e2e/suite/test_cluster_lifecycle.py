@@ -466,6 +466,93 @@ def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_onc
     assert len(kills) == 5
 
 
+def _patch_config(cluster: Cluster, config: dict[str, str | None]) -> None:
+    patch = {"spec": {"kafka": {"config": config}}}
+    cluster.kube.kubectl(
+        "patch",
+        "kafkacluster",
+        cluster.name,
+        "-n",
+        NAMESPACE,
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
+
+
+def _condition_is(cluster: Cluster, kind: str, status: str, reason: str) -> Obj | None:
+    found = cluster.get()
+    generation = found["metadata"]["generation"]
+    item = condition(found, kind)
+    return (
+        found
+        if item is not None
+        and (item["status"], item["reason"]) == (status, reason)
+        and found.get("status", {}).get("observedGeneration") == generation
+        else None
+    )
+
+
+def test_a_live_setting_reaches_every_broker_without_a_restart_and_a_refused_one_is_reported(
+    cluster: Cluster,
+) -> None:
+    kube, client = cluster.kube, cluster.client
+    before = {name: pod["metadata"]["uid"] for name, pod in cluster.pods().items()}
+    week = "604800001"
+    _patch_config(cluster, {"log.retention.ms": week})
+    applied = wait_for(
+        lambda: (
+            (found := _condition_is(cluster, "Reconciling", "False", "Reconciled"))
+            and client.broker_defaults().get("log.retention.ms") == week
+            and found
+        ),
+        timeout=POD_TIMEOUT,
+        what="log.retention.ms to become Kafka's cluster-wide default",
+        describe=lambda: str(cluster.get().get("status", {}).get("conditions")),
+    )
+    assert "log.retention.ms" in applied["status"]["liveSettings"]["managed"]
+    for broker in range(3):
+        assert client.broker_setting(broker, "log.retention.ms") == week, broker
+    # Applied live: not one pod restarted, and none waits for a restart.
+    assert {name: pod["metadata"]["uid"] for name, pod in cluster.pods().items()} == before
+    assert applied["status"]["rollout"]["pending"] == []
+
+    # Kafka refuses more than twice the network threads a broker runs (3 by default), whatever
+    # the spec's own checks allow: Degraded says so with Kafka's words, and nothing else changes.
+    _patch_config(cluster, {"num.network.threads": "20"})
+    refused = wait_for(
+        lambda: _condition_is(cluster, "Degraded", "True", "LiveSettingRefused"),
+        timeout=POD_TIMEOUT,
+        what="the refused num.network.threads to be reported",
+        describe=lambda: str(cluster.get().get("status", {}).get("conditions")),
+    )
+    degraded = condition(refused, "Degraded")
+    assert degraded is not None
+    assert "num.network.threads" in degraded["message"], degraded["message"]
+    assert "kubectl logs" in degraded["message"], degraded["message"]
+    assert "num.network.threads" not in client.broker_defaults()
+
+    # Both taken out of the spec: the refusal clears, and the default kopfka set is removed.
+    _patch_config(cluster, {"num.network.threads": None, "log.retention.ms": None})
+    wait_for(
+        lambda: (
+            _condition_is(cluster, "Degraded", "False", "AsExpected")
+            and "log.retention.ms" not in client.broker_defaults()
+        ),
+        timeout=POD_TIMEOUT,
+        what="the spec's settings to be back in effect",
+        describe=lambda: str(cluster.get().get("status", {}).get("conditions")),
+    )
+    assert {name: pod["metadata"]["uid"] for name, pod in cluster.pods().items()} == before
+    # The work ran where a user sees it: a settings Job of this cluster, its pod and log kept.
+    jobs = kube.list(
+        "batch/v1", "Job", NAMESPACE, labels={"app.kubernetes.io/component": "settings-job"}
+    )
+    assert [job["metadata"]["name"].startswith(f"{cluster.name}-settings-") for job in jobs] == [
+        True
+    ]
+
+
 def test_deleted_cluster_stops_cleanly_keeps_its_volumes_and_recreated_cluster_has_the_data(
     cluster: Cluster,
 ) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
+from kopfka.kafka.admin import Connect, operator_client
+from kopfka.live.apply import applied_at_creation, keep_live_settings
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError, internal_error_message
@@ -55,7 +57,7 @@ def reconcile_cluster(
     *,
     now: str,
     make_cluster_id: Callable[[], str] = new_cluster_id,
-    connect: rollout.Connect = rollout.connect,
+    connect: Connect = operator_client,
 ) -> Outcome:
     if names.is_paused(body):
         return refresh_status(kube, body, now=now)
@@ -84,7 +86,7 @@ def refresh_status(
     now: str,
     applied: bool = False,
     pods: list[Obj] | None = None,
-    connect: rollout.Connect = rollout.connect,
+    connect: Connect = operator_client,
 ) -> Outcome:
     """Observe the pods, take the rolling restart one step further, and write the status
     (safe from any event).
@@ -115,11 +117,12 @@ def refresh_status(
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
-    roll = None
+    roll = live = None
     if not paused:
         _label_pods(kube, spec, pods)
         if not status.reconcile_failed(body.get("status") or {}, generation) or applied:
             roll = rollout.advance(kube, body, spec, pods, hashes, connect=connect)
+            live = keep_live_settings(kube, body, spec, pods, connect=connect)
 
     def observed(current: Obj) -> dict[str, Any]:
         context = _context(current, now)
@@ -129,6 +132,8 @@ def refresh_status(
             restart_hashes=hashes,
             pods=pods,
             roll=None if roll is None else roll.status(),
+            live=(live.status if live else None) or context["previous"].get("liveSettings"),
+            live_problem=live.problem if live else None,
             **context,
         )
         new["sizeDefaults"] = dict(spec.size_defaults)
@@ -146,7 +151,10 @@ def refresh_status(
     return Outcome(
         ready=ready["status"] == "True",
         message=str(ready.get("message", "")),
-        again=None if roll is None else roll.again,
+        again=min(
+            (seconds for seconds in (roll and roll.again, live and live.again) if seconds),
+            default=None,
+        ),
     )
 
 
@@ -212,13 +220,12 @@ def _ensure_cluster_id(
         )
         _fail(kube, body, now, reason="ClusterIdConflict", message=message)
         raise RetryLater(message)
-    chosen_id = (
-        existing
-        or next(iter(on_claims), None)
-        or _cluster_id_from_env(kube, spec)
-        or make_cluster_id()
-    )
-    recorded = {"clusterId": chosen_id, "sizeDefaults": dict(spec.size_defaults)}
+    kept = existing or next(iter(on_claims), None) or _cluster_id_from_env(kube, spec)
+    chosen_id = kept or make_cluster_id()
+    recorded: dict[str, Any] = {"clusterId": chosen_id, "sizeDefaults": dict(spec.size_defaults)}
+    if not kept:
+        # A cluster made now: its nodes start with the live settings in their server.properties.
+        recorded["liveSettings"] = applied_at_creation(spec)
     try:
         # Guarded by resourceVersion: two writers can never record two different ids.
         updated = kube.patch_status(body, recorded, expect_version=True)

@@ -171,3 +171,56 @@ def test_failed_status_takes_only_known_reasons() -> None:
 )
 def test_live_object_contains_desired(live: Any, desired: Any, expected: bool) -> None:
     assert contains(live, desired) is expected
+
+
+def _with(pods: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return status.cluster_status(
+        SPEC,
+        cluster_id="cid",
+        restart_hashes=HASHES,
+        pods=pods,
+        previous={},
+        generation=3,
+        now="2026-01-01T00:00:00Z",
+        **extra,
+    )
+
+
+def test_the_rolls_step_is_what_reconciling_says_and_blocked_is_its_own_reason() -> None:
+    outdated = [pod(ALL[0]), pod(ALL[1], restart_hash="old"), pod(ALL[2])]
+    rolling = _with(
+        outdated,
+        roll={"pending": [ALL[1]], "step": {"kind": "Wait", "message": "waiting for b-0"}},
+    )
+    assert (condition(rolling, "Reconciling")["reason"], rolling["rollout"]["pending"]) == (
+        "Rolling",
+        [ALL[1]],
+    )
+    assert condition(rolling, "Reconciling")["message"] == "waiting for b-0"
+    assert condition(rolling, "Ready")["reason"] == "RestartPending"
+    blocked = _with(
+        outdated, roll={"pending": [ALL[1]], "step": {"kind": "Blocked", "message": "m"}}
+    )
+    assert condition(blocked, "Reconciling")["reason"] == "RollBlocked"
+
+
+def test_live_settings_on_their_way_show_in_reconciling_and_a_refusal_in_degraded() -> None:
+    pods = [pod(n) for n in ALL]
+    pending = _with(pods, live={"digest": "d"}, live_problem=("LiveSettingsPending", "applying x"))
+    assert (condition(pending, "Reconciling")["status"], pending["liveSettings"]) == (
+        "True",
+        {"digest": "d"},
+    )
+    assert condition(pending, "Reconciling")["reason"] == "LiveSettingsPending"
+    assert condition(pending, "Ready")["status"] == "True"
+    refused = _with(pods, live_problem=("LiveSettingRefused", "Kafka refused x"))
+    assert condition(refused, "Degraded")["status"] == "True"
+    assert condition(refused, "Degraded")["message"] == "Kafka refused x"
+    assert condition(refused, "Reconciling")["reason"] == "Reconciled"
+    # A roll under way is what Reconciling says; pending live settings show once it is done.
+    rolling = _with(
+        [pod(ALL[0]), pod(ALL[1], restart_hash="old"), pod(ALL[2])],
+        roll={"pending": [ALL[1]], "step": {"kind": "Restart", "message": "restarting"}},
+        live_problem=("LiveSettingsPending", "applying x"),
+    )
+    assert condition(rolling, "Reconciling")["reason"] == "Rolling"

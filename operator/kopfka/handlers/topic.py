@@ -26,7 +26,7 @@ import kopf
 
 from kopfka.handlers import periodic
 from kopfka.handlers.common import Key, interval_from_env, kube_of, now
-from kopfka.kafka.admin import KafkaAdmin, KafkaPythonAdmin
+from kopfka.kafka.admin import operator_client
 from kopfka.model import names
 from kopfka.render.topic_job import JobImage
 from kopfka.topics.sync import Memory, Settings, sync_topics
@@ -42,19 +42,7 @@ RESYNC_INTERVAL_SECONDS = interval_from_env("KOPFKA_TOPIC_RECHECK_INTERVAL", 60)
 COALESCE_SECONDS = 0.5
 # After a sync failed on a bug or an API error.
 ERROR_RETRY_SECONDS = 10.0
-# Kafka reads: connecting, and each answer.
-KAFKA_CONNECT_TIMEOUT_MS = 5_000
-KAFKA_REQUEST_TIMEOUT_MS = 15_000
 WORKERS = 4
-
-
-def _connect(bootstrap: str) -> KafkaAdmin:
-    return KafkaPythonAdmin(
-        bootstrap,
-        client_id="kopfka-operator",
-        timeout_ms=KAFKA_REQUEST_TIMEOUT_MS,
-        connect_timeout_ms=KAFKA_CONNECT_TIMEOUT_MS,
-    )
 
 
 def _job_image() -> JobImage | None:
@@ -72,7 +60,7 @@ class _Syncs:
     """
 
     def __init__(self) -> None:
-        self.settings = Settings(connect=_connect, job_image=_job_image())
+        self.settings = Settings(connect=operator_client, job_image=_job_image())
         self.memory = Memory()
         self.index: kopf.Index[Key, periodic.Obj] | None = None
         self.memo: kopf.Memo | None = None

@@ -33,6 +33,7 @@ from kopfka.kafka.facts import (
     TopicError,
     TopicFacts,
 )
+from kopfka.model.live_settings import CLUSTER_DEFAULT_SOURCE
 
 # Kafka's controller refuses a whole CreateTopics or CreatePartitions request that would add more
 # than 10,000 partitions (ReplicationControlManager.MAX_PARTITIONS_PER_BATCH: POLICY_VIOLATION,
@@ -101,6 +102,8 @@ class KafkaAdmin(Protocol):
 
     def broker_config(self, broker: int) -> dict[str, ConfigValue]: ...
 
+    def cluster_defaults(self) -> dict[str, ConfigValue]: ...
+
     def alter_broker_config(self, broker: int, changes: Mapping[str, str | None]) -> None: ...
 
     def topic_configs(self, names: Iterable[str]) -> dict[str, dict[str, str]]: ...
@@ -116,6 +119,23 @@ class KafkaAdmin(Protocol):
     def delete_topics(self, names: Sequence[str]) -> dict[str, TopicError | None]: ...
 
     def close(self) -> None: ...
+
+
+# How the operator's work gets a client for a cluster's bootstrap address (tests pass their own).
+Connect = Callable[[str], "KafkaAdmin"]
+# The operator's reads of Kafka (topic syncs, rolls, live settings): connecting, and each answer.
+OPERATOR_CONNECT_TIMEOUT_MS = 5_000
+OPERATOR_REQUEST_TIMEOUT_MS = 15_000
+
+
+def operator_client(bootstrap: str) -> KafkaAdmin:
+    """The admin client the operator reads a cluster's Kafka with (its Jobs connect their own)."""
+    return KafkaPythonAdmin(
+        bootstrap,
+        client_id="kopfka-operator",
+        timeout_ms=OPERATOR_REQUEST_TIMEOUT_MS,
+        connect_timeout_ms=OPERATOR_CONNECT_TIMEOUT_MS,
+    )
 
 
 class KafkaPythonAdmin:
@@ -223,6 +243,35 @@ class KafkaPythonAdmin:
             for name, entry in raw["broker"][str(broker)].items()
             if entry.get("value") is not None and entry["config_source"] != "DEFAULT_CONFIG"
         }
+
+    def cluster_defaults(self) -> dict[str, ConfigValue]:
+        """Kafka's cluster-wide dynamic broker defaults (`kafka-configs --entity-type brokers
+        --entity-default`), each as the text it was set with; values Kafka does not show
+        (passwords) are left out.
+
+        kafka-python refuses the default broker resource (the empty name) in describe_configs and
+        alter_configs alike (ValueError: broker names must be integers), so the defaults are read
+        from one broker's description instead: each setting there lists its value from every
+        source (its synonyms), the cluster-wide default among them. A broker answers from its copy
+        of the metadata, which may lag a change just made: poll.
+        """
+        brokers = self.cluster().brokers
+        if not brokers:
+            raise KafkaUnavailable("no broker is registered with the cluster")
+        broker = str(brokers[0].node_id)
+        resource = ConfigResource(ConfigResourceType.BROKER, broker)
+        with _unavailable_on_retriable_errors():
+            raw: dict[str, Any] = self._client.describe_configs(
+                [resource], include_synonyms=True, config_filter="all"
+            )
+        defaults: dict[str, ConfigValue] = {}
+        for entry in raw["broker"][broker].values():
+            for synonym in entry.get("synonyms") or ():
+                if synonym["source"] == CLUSTER_DEFAULT_SOURCE and synonym.get("value") is not None:
+                    defaults[str(synonym["name"])] = ConfigValue(
+                        value=str(synonym["value"]), source=CLUSTER_DEFAULT_SOURCE
+                    )
+        return dict(sorted(defaults.items()))
 
     def alter_broker_config(self, broker: int, changes: Mapping[str, str | None]) -> None:
         """Set (or, with None, remove) per-broker dynamic settings; Kafka applies them live.

@@ -396,6 +396,25 @@ def cluster_status() -> Schema:
                     },
                 ),
             ),
+            "liveSettings": obj(
+                "The settings Kafka applies live, kept as Kafka's cluster-wide dynamic defaults.",
+                {
+                    "digest": string(
+                        "Names the settings last found in effect; Kafka is read again when the "
+                        "spec's differ."
+                    ),
+                    "managed": array(
+                        "Cluster-wide defaults kopfka set (it removes only these).",
+                        string("Setting name."),
+                    ),
+                    "job": string("The last settings Job."),
+                    "notSent": array(
+                        "Settings whose value kafka-configs cannot carry (a bracket); nodes read "
+                        "them from server.properties at their next start.",
+                        string("Setting name."),
+                    ),
+                },
+            ),
             "rollout": obj(
                 "Progress of a change that needs pods restarted.",
                 {

@@ -43,11 +43,15 @@ def cluster_status(
     generation: int,
     now: str,
     roll: Mapping[str, Any] | None = None,
+    live: Mapping[str, Any] | None = None,
+    live_problem: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The full status: node facts, rollout progress and Ready/Reconciling/Degraded/Stalled.
 
     `roll` is the rolling restart's part of `status.rollout` (`rollout.execute.Roll.status`);
-    its step, when there is one, is what Reconciling says.
+    its step, when there is one, is what Reconciling says. `live` is `status.liveSettings`, and
+    `live_problem` (reason, message) why the settings Kafka applies live are not in effect yet:
+    Reconciling says it, or Degraded when Kafka refused them (`LiveSettingRefused`).
     """
     by_name = {pod["metadata"]["name"]: pod for pod in pods}
     nodes: list[dict[str, Any]] = []
@@ -109,7 +113,7 @@ def cluster_status(
     step = (roll or {}).get("step")
     starting = bool(missing or not_ready)
     reconciling = _reconciling(step, outdated, starting=starting, ready=ready_condition)
-    degraded = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
+    reconciling, degraded = _with_live_problem(reconciling, live_problem)
     stalled = Condition(STALLED, status=False, reason="AsExpected", message="no problem found")
 
     status: dict[str, Any] = {
@@ -130,6 +134,8 @@ def cluster_status(
             "restartHashes": dict(restart_hashes),
         },
     }
+    if live:
+        status["liveSettings"] = dict(live)
     if len(versions) == 1 and not missing and "" not in versions:
         status["kafkaVersion"] = versions.pop()
     elif previous.get("kafkaVersion"):
@@ -160,6 +166,24 @@ def _reconciling(
     return Condition(
         RECONCILING, status=False, reason="Reconciled", message="the cluster matches its spec"
     )
+
+
+def _with_live_problem(
+    reconciling: Condition, problem: tuple[str, str] | None
+) -> tuple[Condition, Condition]:
+    """Reconciling and Degraded with the live settings' problem: Kafka refused them (Degraded),
+    or they are on their way (Reconciling, unless something else is going on)."""
+    fine = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
+    if problem is None:
+        return reconciling, fine
+    reason, message = problem
+    if reason == "LiveSettingRefused":
+        refused = Condition(DEGRADED, status=True, reason="LiveSettingRefused", message=message)
+        return reconciling, refused
+    if reconciling.status:
+        return reconciling, fine
+    pending = Condition(RECONCILING, status=True, reason="LiveSettingsPending", message=message)
+    return pending, fine
 
 
 def _with_conditions(

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from kopfka.k8s.client import Kube, Obj
-from kopfka.kafka.admin import KafkaAdmin, KafkaPythonAdmin, KafkaUnavailable
+from kopfka.kafka.admin import Connect, KafkaUnavailable, operator_client
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.status import pod_ready
@@ -34,23 +34,11 @@ from kopfka.rollout.plan import (
 
 logger = logging.getLogger(__name__)
 
-Connect = Callable[[str], KafkaAdmin]
 # How soon to look again while a roll is under way (nothing else tells the operator that a
 # restarted broker caught up).
 POLL_SECONDS = 5.0
 # After Kafka could not be read, how long the roll waits before trying again.
 UNREACHABLE_BACKOFF_SECONDS = 30.0
-KAFKA_CONNECT_TIMEOUT_MS = 5_000
-KAFKA_REQUEST_TIMEOUT_MS = 15_000
-
-
-def connect(bootstrap: str) -> KafkaAdmin:
-    return KafkaPythonAdmin(
-        bootstrap,
-        client_id="kopfka-operator",
-        timeout_ms=KAFKA_REQUEST_TIMEOUT_MS,
-        connect_timeout_ms=KAFKA_CONNECT_TIMEOUT_MS,
-    )
 
 
 @dataclass(frozen=True)
@@ -111,7 +99,7 @@ def advance(
     pods: Sequence[Obj],
     hashes: Mapping[str, str],
     *,
-    connect: Connect = connect,
+    connect: Connect = operator_client,
 ) -> Roll:
     """One pass of the roll: at most one pod restarted."""
     previous = (body.get("status") or {}).get("rollout") or {}

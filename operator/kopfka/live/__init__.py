@@ -1,0 +1,1 @@
+"""Settings Kafka applies live, kept in effect on the running brokers through settings Jobs."""
