@@ -282,27 +282,25 @@ def test_disruption_budget_refuses_an_eviction_that_would_break_the_controller_q
 
 
 class PodWatch(threading.Thread):
-    """Every change to the cluster's pods, from a watch: how many of its nodes were down at once
+    """Every change to a cluster's pods, from a watch: how many of its nodes were down at once
     (missing, not ready or being deleted) at worst, and each pod's uids in the order they came."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, kube: TestKube, namespace: str, cluster: str) -> None:
         super().__init__(daemon=True)
-        self.nodes = set(cluster.pods())
-        self.resource = cluster.kube.dynamic.resources.get(api_version="v1", kind="Pod")
-        listed = self.resource.get(namespace=NAMESPACE, label_selector=self._selector(cluster))
+        self.namespace = namespace
+        self.selector = f"{CLUSTER_LABEL}={cluster}"
+        self.resource = kube.dynamic.resources.get(api_version="v1", kind="Pod")
+        listed = self.resource.get(namespace=namespace, label_selector=self.selector)
         self.version = listed.metadata.resourceVersion
-        self.selector = self._selector(cluster)
+        items = listed.to_dict()["items"]
+        self.nodes = {item["metadata"]["name"] for item in items}
         self.up: dict[str, bool] = {}
         self.uids: dict[str, list[str]] = {name: [] for name in self.nodes}
         self.restarted: list[str] = []
-        for item in listed.to_dict()["items"]:
+        for item in items:
             self._saw(item, deleted=False)
         self.most_down = self._down()
         self.stop = threading.Event()
-
-    @staticmethod
-    def _selector(cluster: Cluster) -> str:
-        return f"{CLUSTER_LABEL}={cluster.name}"
 
     def _saw(self, pod: Obj, *, deleted: bool) -> None:
         name, uid = pod["metadata"]["name"], pod["metadata"]["uid"]
@@ -321,7 +319,7 @@ class PodWatch(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             for event in self.resource.watch(
-                namespace=NAMESPACE,
+                namespace=self.namespace,
                 label_selector=self.selector,
                 resource_version=self.version,
                 timeout=2,
@@ -349,7 +347,7 @@ def roll_under_load(
     back exactly once, and (`events`) one NodeRestarted Event per node."""
     kube = cluster.kube
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    watch = PodWatch(cluster)
+    watch = PodWatch(kube, NAMESPACE, cluster.name)
     assert watch.most_down == 0, f"a node is down before the roll: {watch.up}"
     watch.start()
     # acks=all, idempotent, at 100 writes a second for as long as the roll takes.

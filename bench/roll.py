@@ -1,0 +1,222 @@
+"""Benchmark: how close is kopfka's rolling restart to the fastest a safe roll can be?
+
+A safe roll restarts one node at a time and waits for each to be back and caught up, so it can
+never be faster than the sum of the nodes' single restarts. This measures both on the e2e node,
+in one run, on one cluster (the e2e suite's production example fitted to the node: 3 controllers +
+3 brokers, RF 3, min ISR 2), under an acks=all idempotent producer at 100 records/s:
+
+- single restarts: each node in turn restarted alone through kopfka (`kopfka.dev/roll` on its
+  pod), from the annotation until kopfka records the node back and caught up (the same
+  criterion the roll waits on: ready, and in the ISR of every partition it hosts, or caught up
+  with the quorum);
+- the roll: a new value of `kopfka.dev/roll` on the KafkaCluster, until kopfka records every node
+  restarted and caught up.
+
+`ratio` = roll / sum of the single restarts measured just before it (goal: <= 1.2). Each round
+does both; the report gives the median. Also reported: what the producer had acknowledged, and
+how much of it was lost or read twice (both must be 0), and the most nodes down at once (1).
+Rack-parallel rolls are not implemented yet, and are reported as skipped.
+
+kopfka is installed with its chart as the e2e benchmark installs it (release `kopfka-bench`,
+watching only `kopfka-bench`); everything is removed at the end, also on failure. Needs the e2e
+node (`make bench-roll` brings it up).
+
+    python -m bench.roll [--rounds 3] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.e2e import (
+    NAMESPACE,
+    READY_TIMEOUT,
+    _with_signals_ignored,
+    git_commit,
+    install,
+    python_command,
+    teardown,
+    watch_ready,
+)
+from bench.kafka_throughput import _terminate
+from e2e.suite.conftest import kubeconfig_path
+from e2e.suite.kafka_client import KafkaClient
+from e2e.suite.test_cluster_lifecycle import EXAMPLE, PodWatch, fit_to_node
+from kopfka.model import names
+from tests.support.chart import tool
+from tests.support.kube import TestKube
+from tests.support.waiting import wait_for
+
+TOPIC = "bench-roll"
+PARTITIONS = 6
+RATIO_GOAL = 1.2
+SINGLE_TIMEOUT = 300.0
+ROLL_TIMEOUT = 1200.0
+# Status is read this often while a restart settles: the measured times are this exact.
+POLL_SECONDS = 0.25
+
+
+def _rollout(kube: TestKube, name: str) -> dict[str, Any]:
+    cluster = kube.must_get(names.API_VERSION, names.CLUSTER_KIND, name, NAMESPACE)
+    return dict((cluster.get("status") or {}).get("rollout") or {})
+
+
+def _settled(rollout: dict[str, Any]) -> bool:
+    return "restarting" not in rollout and "step" not in rollout and not rollout.get("pending")
+
+
+def single_restart(kube: TestKube, name: str, pod: str) -> float:
+    """Seconds from asking kopfka to restart `pod` until it records the node caught up."""
+    before = kube.must_get("v1", "Pod", pod, NAMESPACE)["metadata"]["uid"]
+    began = time.monotonic()
+    kube.kubectl("annotate", "pod", pod, "-n", NAMESPACE, f"{names.ROLL_ANNOTATION}=bench")
+
+    def done() -> bool:
+        now = kube.get("v1", "Pod", pod, NAMESPACE)
+        replaced = now is not None and now["metadata"]["uid"] != before
+        return replaced and _settled(_rollout(kube, name))
+
+    wait_for(
+        done,
+        timeout=SINGLE_TIMEOUT,
+        what=f"kopfka to restart {pod} and see it caught up",
+        describe=lambda: str(_rollout(kube, name)),
+        interval=POLL_SECONDS,
+    )
+    return time.monotonic() - began
+
+
+def whole_roll(kube: TestKube, name: str, token: str) -> float:
+    """Seconds from a new `kopfka.dev/roll` value until every node is restarted and caught up."""
+    began = time.monotonic()
+    kube.kubectl(
+        "annotate", "--overwrite", "kafkacluster", name, "-n", NAMESPACE,
+        f"{names.ROLL_ANNOTATION}={token}",
+    )  # fmt: skip
+
+    def done() -> bool:
+        rollout = _rollout(kube, name)
+        requested = rollout.get("requested") or {}
+        finished = requested.get("token") == token and requested.get("remaining") == []
+        return finished and _settled(rollout)
+
+    wait_for(
+        done,
+        timeout=ROLL_TIMEOUT,
+        what=f"the roll {token} to finish",
+        describe=lambda: str(_rollout(kube, name)),
+        interval=POLL_SECONDS,
+    )
+    return time.monotonic() - began
+
+
+def one_round(kube: TestKube, name: str, number: int) -> dict[str, Any]:
+    pods = sorted(
+        p["metadata"]["name"]
+        for p in kube.list("v1", "Pod", NAMESPACE, labels={names.CLUSTER_LABEL: name})
+    )
+    # In the roll's own order: controllers, then brokers.
+    pods.sort(key=lambda pod: "-controllers-" not in pod)
+    watch = PodWatch(kube, NAMESPACE, name)
+    watch.start()
+    try:
+        singles = {pod: round(single_restart(kube, name, pod), 2) for pod in pods}
+        roll = round(whole_roll(kube, name, f"bench-{number}-{int(time.time())}"), 2)
+    finally:
+        watch.finish()
+    total = round(sum(singles.values()), 2)
+    result = {
+        "single_restarts_s": singles,
+        "sum_single_restarts_s": total,
+        "roll_s": roll,
+        "ratio": round(roll / total, 3),
+        "most_nodes_down": watch.most_down,
+    }
+    print(f"round {number}: roll {roll} s, sum of single restarts {total} s, ratio "
+          f"{result['ratio']}", file=sys.stderr)  # fmt: skip
+    return result
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=Path("bench/results/roll.json"))
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
+    signal.signal(signal.SIGTERM, _terminate)
+    began = time.monotonic()
+    kubeconfig = kubeconfig_path()
+    if not kubeconfig.is_file():
+        raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
+    kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+    manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
+    name = manifest["metadata"]["name"]
+    version = manifest["spec"]["kafka"]["version"]
+    bootstrap = names.bootstrap_address(name, NAMESPACE, 9092)
+    client = KafkaClient(kube, NAMESPACE, bootstrap=bootstrap)
+    rounds: list[dict[str, Any]] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            teardown(kube)  # what an interrupted run left
+            stack.callback(_with_signals_ignored, teardown, kube)
+            install(kube)
+            kube.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump(manifest))
+            watch_ready(kube, name, timeout=READY_TIMEOUT)
+            client.start(f"kopfka/kafka:{version}")
+            client.create_topic(TOPIC, partitions=PARTITIONS, replicas=3, min_isr=2)
+            producer = client.start_producing(TOPIC, count=10**7, value_prefix=1, throughput=100)
+            try:
+                rounds = [one_round(kube, name, number) for number in range(1, args.rounds + 1)]
+            finally:
+                produced = producer.stop()
+            values = client.consume_all(TOPIC, expected=len(produced.acked))
+    finally:
+        kube.close()
+    counts = Counter(values)
+    result: dict[str, Any] = {
+        "what": __doc__.split("\n\n")[0],
+        "cluster": "the e2e production example fitted to the node: 3 controllers + 3 brokers, "
+        "RF 3, min ISR 2, acks=all idempotent producer at 100 records/s throughout",
+        "roll_s": round(statistics.median(r["roll_s"] for r in rounds), 2),
+        "sum_single_restarts_s": round(
+            statistics.median(r["sum_single_restarts_s"] for r in rounds), 2
+        ),
+        "ratio": round(statistics.median(r["ratio"] for r in rounds), 3),
+        "ratio_goal": RATIO_GOAL,
+        "acknowledged": len(produced.acked),
+        "failed_sends": len(produced.failed),
+        "lost": len(set(produced.acked) - set(counts)),
+        "duplicates": sum(1 for count in counts.values() if count > 1),
+        "most_nodes_down": max(r["most_nodes_down"] for r in rounds),
+        "rack_parallel": {"skipped": "rack-parallel rolls are not implemented yet"},
+        "rounds": rounds,
+        "total_runtime_s": round(time.monotonic() - began, 1),
+        "command": f"{python_command()} -m bench.roll --rounds {args.rounds}",
+        "git": git_commit(),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"roll {result['roll_s']} s vs sum of single restarts {result['sum_single_restarts_s']} s "
+        f"(ratio {result['ratio']}, goal <= {RATIO_GOAL}); acknowledged {result['acknowledged']}, "
+        f"lost {result['lost']}, duplicates {result['duplicates']} -> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
