@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -136,6 +138,35 @@ def operator_client(bootstrap: str) -> KafkaAdmin:
         timeout_ms=OPERATOR_REQUEST_TIMEOUT_MS,
         connect_timeout_ms=OPERATOR_CONNECT_TIMEOUT_MS,
     )
+
+
+# After a bootstrap address could not be read, how long refresh-time work leaves it alone.
+UNREACHABLE_SECONDS = 30.0
+
+
+class Unreachable:
+    """When each bootstrap address last could not be read, so that work run on every status
+    refresh (rolls, live settings) does not wait on a connect timeout on every pod event (the
+    integration tier's clusters have no Kafka at all)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: dict[str, float] = {}
+
+    def recently(self, bootstrap: str) -> bool:
+        with self._lock:
+            at = self._since.get(bootstrap)
+        return at is not None and time.monotonic() - at < UNREACHABLE_SECONDS
+
+    def mark(self, bootstrap: str, *, reachable: bool) -> None:
+        with self._lock:
+            if reachable:
+                self._since.pop(bootstrap, None)
+            else:
+                self._since[bootstrap] = time.monotonic()
+
+
+unreachable = Unreachable()
 
 
 class KafkaPythonAdmin:

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
-from kopfka.kafka.admin import Connect, KafkaAdmin, KafkaUnavailable
+from kopfka.kafka.admin import (
+    UNREACHABLE_SECONDS,
+    Connect,
+    KafkaAdmin,
+    KafkaUnavailable,
+    unreachable,
+)
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.hashing import stable_hash
@@ -39,8 +45,6 @@ logger = logging.getLogger(__name__)
 
 # How soon to look again while a settings Job runs, or Kafka's metadata lags behind it.
 POLL_SECONDS = 5.0
-# After Kafka could not be read.
-UNREACHABLE_RETRY_SECONDS = 30.0
 # A Job that succeeded this long ago while its work still shows as not done in Kafka: something
 # set the defaults back meanwhile; it is deleted so that the work runs again.
 STALE_JOB_SECONDS = 60.0
@@ -79,18 +83,24 @@ def keep_live_settings(
     pending = f"the settings Kafka applies live ({', '.join(desired) or 'none'})"
     if not pods or not all(pod_ready(pod) for pod in pods):
         return Live(previous, ("LiveSettingsPending", f"{pending} wait for every node to be ready"))
+    bootstrap = spec.bootstrap_servers
+    if unreachable.recently(bootstrap):
+        message = f"{pending} wait: Kafka could not be read a moment ago"
+        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     try:
-        admin = connect(spec.bootstrap_servers)
+        admin = connect(bootstrap)
     except KafkaUnavailable as error:
+        unreachable.mark(bootstrap, reachable=False)
         message = f"{pending} wait: Kafka cannot be read ({error})"
-        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_RETRY_SECONDS)
+        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     try:
         current = _defaults(admin)
     finally:
         admin.close()
+    unreachable.mark(bootstrap, reachable=current is not None)
     if current is None:
         message = f"{pending} wait: Kafka's cluster-wide defaults cannot be read"
-        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_RETRY_SECONDS)
+        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     managed = frozenset(previous.get("managed") or ())
     plan = plan_cluster_defaults(desired, current, managed=managed)
     keys = sorted(recorded_keys(desired, current, managed=managed))
@@ -122,7 +132,7 @@ def keep_live_settings(
         pass  # made meanwhile by another pass with the same work
     except ApplyError as error:
         message = f"cannot start the settings Job {name}: {error}"
-        return Live(status, ("LiveSettingsPending", message), again=UNREACHABLE_RETRY_SECONDS)
+        return Live(status, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     kube.post_event(
         body,
         warning=False,

@@ -10,14 +10,18 @@ its view (a ready node to restart, a restarted node to see catch up).
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from kopfka.k8s.client import Kube, Obj
-from kopfka.kafka.admin import Connect, KafkaUnavailable, operator_client
+from kopfka.kafka.admin import (
+    UNREACHABLE_SECONDS,
+    Connect,
+    KafkaUnavailable,
+    operator_client,
+    unreachable,
+)
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.status import pod_ready
@@ -37,8 +41,6 @@ logger = logging.getLogger(__name__)
 # How soon to look again while a roll is under way (nothing else tells the operator that a
 # restarted broker caught up).
 POLL_SECONDS = 5.0
-# After Kafka could not be read, how long the roll waits before trying again.
-UNREACHABLE_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,30 +68,6 @@ class Roll:
         if self.requested is not None:
             found["requested"] = self.requested
         return found
-
-
-class _Unreachable:
-    """When Kafka of each cluster last could not be read, so a roll does not wait on a connect
-    timeout on every pod event (the integration tier's clusters have no Kafka at all)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._since: dict[str, float] = {}
-
-    def recently(self, bootstrap: str) -> bool:
-        with self._lock:
-            at = self._since.get(bootstrap)
-        return at is not None and time.monotonic() - at < UNREACHABLE_BACKOFF_SECONDS
-
-    def mark(self, bootstrap: str, *, reachable: bool) -> None:
-        with self._lock:
-            if reachable:
-                self._since.pop(bootstrap, None)
-            else:
-                self._since[bootstrap] = time.monotonic()
-
-
-_unreachable = _Unreachable()
 
 
 def advance(
@@ -132,7 +110,7 @@ def advance(
     if step.kind is Kind.IDLE and in_flight is None:
         again = None
     elif step.kind is Kind.BLOCKED and step.needs_kafka:
-        again = UNREACHABLE_BACKOFF_SECONDS
+        again = UNREACHABLE_SECONDS
     else:
         again = POLL_SECONDS
     return Roll(step=step, in_flight=in_flight, requested=requested, again=again)
@@ -218,13 +196,13 @@ def _nodes(
 def _health(spec: ClusterSpec, connect: Connect) -> KafkaHealth | None:
     """Kafka's view for the safety checks, or None when it cannot be read now."""
     bootstrap = spec.bootstrap_servers
-    if _unreachable.recently(bootstrap):
+    if unreachable.recently(bootstrap):
         return None
     try:
         admin = connect(bootstrap)
     except KafkaUnavailable as error:
         logger.info("roll of %s/%s: Kafka cannot be read: %s", spec.namespace, spec.name, error)
-        _unreachable.mark(bootstrap, reachable=False)
+        unreachable.mark(bootstrap, reachable=False)
         return None
     try:
         topics = admin.topics()
@@ -236,11 +214,11 @@ def _health(spec: ClusterSpec, connect: Connect) -> KafkaHealth | None:
         quorum = admin.quorum()
     except Exception as error:  # Kafka answered, then failed: the roll waits and says so
         logger.info("roll of %s/%s: Kafka cannot be read: %s", spec.namespace, spec.name, error)
-        _unreachable.mark(bootstrap, reachable=False)
+        unreachable.mark(bootstrap, reachable=False)
         return None
     finally:
         admin.close()
-    _unreachable.mark(bootstrap, reachable=True)
+    unreachable.mark(bootstrap, reachable=True)
     partitions = tuple(
         PartitionHealth(
             topic=name,
