@@ -23,8 +23,9 @@
 # Environment:
 #   KOPFKA_CACHE              tools, images and node state (default ~/.cache/kopfka)
 #   KOPFKA_E2E_IMAGES         images to import from Docker, space separated (default: the broker
-#                             image of broker-image/versions.env and the operator image of
-#                             pyproject.toml's version); a missing one is skipped with a note
+#                             images of both releases in broker-image/versions.env and the
+#                             operator image of pyproject.toml's version); a missing one is
+#                             skipped with a note
 #   KOPFKA_E2E_NODE_IP        the node's address (default: the source address of the default route)
 #   KOPFKA_E2E_TIMEOUT        seconds each wait may take (default 300)
 #
@@ -489,10 +490,11 @@ import_archive() {
 }
 
 default_images() {
-  local kafka_version operator_version
+  local kafka_version previous_version operator_version
   kafka_version=$(sed -n 's/^KAFKA_VERSION=//p' "$REPO/broker-image/versions.env")
+  previous_version=$(sed -n 's/^KAFKA_PREVIOUS_VERSION=//p' "$REPO/broker-image/versions.env")
   operator_version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO/pyproject.toml" | head -n 1)
-  echo "kopfka/kafka:$kafka_version kopfka/operator:$operator_version"
+  echo "kopfka/kafka:$kafka_version kopfka/kafka:$previous_version kopfka/operator:$operator_version"
 }
 
 # Images built by Docker (the broker, the operator): `docker save` into containerd, skipped

@@ -13,8 +13,9 @@
 e2e-build:  ## build the e2e node's kubelet, kube-proxy, CoreDNS, local-path-provisioner, crictl and images
 	e2e/build.sh
 
-# The broker image is imported into the node; the operator image too when it has been built.
-e2e-up: broker-image  ## start a local control plane and a real node on this host (root); prints the kubeconfig path
+# The broker images (both served Kafka releases: the upgrade test rolls one onto the other) are
+# imported into the node; the operator image too when it has been built.
+e2e-up: broker-images  ## start a local control plane and a real node on this host (root); prints the kubeconfig path
 	e2e/node.sh up
 
 e2e-down:  ## stop the e2e node and its control plane and undo their host changes
@@ -34,6 +35,6 @@ e2e-suite: $(STAMP) e2e-up operator-image  ## the e2e suite (kopfka installed by
 	e2e/node.sh images >/dev/null
 	$(PY) -m pytest e2e/suite
 
-test-e2e: $(STAMP) broker-image operator-image  ## e2e-up, the smoke test, the e2e suite and e2e-down, the node stopped even when a step fails
+test-e2e: $(STAMP) broker-images operator-image  ## e2e-up, the smoke test, the e2e suite and e2e-down, the node stopped even when a step fails
 	status=0; e2e/node.sh up >/dev/null && e2e/smoke.sh && $(PY) -m pytest e2e/suite || status=$$?; \
 	e2e/node.sh down; exit $$status

@@ -230,6 +230,23 @@ class KafkaClient:
         """The topic's own settings (its dynamic topic configs), as kafka-configs shows them."""
         return _described(self.exec(*self._configs("topics", "--entity-name", topic, "--describe")))
 
+    def finalized(self, feature: str) -> str:
+        """The finalized version of a Kafka feature (e.g. metadata.version), as kafka-features
+        describes it."""
+        output = self.exec(
+            *self._tool(
+                "org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", self.bootstrap,
+                "describe",
+            )
+        )  # fmt: skip
+        # "Feature: metadata.version<TAB>...<TAB>FinalizedVersionLevel: 4.4-IV2<TAB>Epoch: 5"
+        found = re.search(
+            rf"Feature: {re.escape(feature)}\s.*?FinalizedVersionLevel: (\S+)", output
+        )
+        if found is None:
+            raise AssertionError(f"kafka-features describe shows no {feature}: {output!r}")
+        return found.group(1)
+
     def broker_defaults(self) -> dict[str, str]:
         """Kafka's cluster-wide dynamic broker defaults, as kafka-configs shows them."""
         return _described(self.exec(*self._configs("brokers", "--entity-default", "--describe")))

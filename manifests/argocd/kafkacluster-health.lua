@@ -15,6 +15,7 @@ local RECONCILE_FAILURES = {
   ObjectNotOwned = true,
   ScaleDownRefused = true,
   ClusterIdConflict = true,
+  VersionDowngradeRefused = true,
 }
 
 -- kopfka pauses on the annotation value "true" in any letter case. Without the string library

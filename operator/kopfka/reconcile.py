@@ -18,6 +18,7 @@ from typing import Any
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
+from kopfka.live import metadata
 from kopfka.live.apply import applied_at_creation, keep_live_settings
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
@@ -70,6 +71,10 @@ def reconcile_cluster(
     if refusal is not None:
         _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
         return Outcome(ready=False, message=refusal)
+    refusal = metadata.downgrade_refusal(body.get("status") or {}, spec)
+    if refusal is not None:
+        _fail(kube, body, now, reason="VersionDowngradeRefused", message=refusal)
+        return Outcome(ready=False, message=refusal)
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     _apply_children(kube, body, spec, cluster_id, now, pods=pods)
     _prune_config_revisions(kube, body, spec)
@@ -117,12 +122,16 @@ def refresh_status(
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
-    roll = live = None
+    roll = live = finalized = None
     if not paused:
         _label_pods(kube, spec, pods)
         if not status.reconcile_failed(body.get("status") or {}, generation) or applied:
             roll = rollout.advance(kube, body, spec, pods, hashes, connect=connect)
             live = keep_live_settings(kube, body, spec, pods, connect=connect)
+            finalized = metadata.keep_metadata_version(
+                kube, body, spec, pods, roll_over=roll.over(spec, pods), connect=connect
+            )
+    problems = [work.problem for work in (live, finalized) if work and work.problem]
 
     def observed(current: Obj) -> dict[str, Any]:
         context = _context(current, now)
@@ -133,7 +142,8 @@ def refresh_status(
             pods=pods,
             roll=None if roll is None else roll.status(),
             live=(live.status if live else None) or context["previous"].get("liveSettings"),
-            live_problem=live.problem if live else None,
+            metadata=finalized.status if finalized else _metadata_fields(context["previous"]),
+            problems=problems,
             **context,
         )
         new["sizeDefaults"] = dict(spec.size_defaults)
@@ -152,10 +162,18 @@ def refresh_status(
         ready=ready["status"] == "True",
         message=str(ready.get("message", "")),
         again=min(
-            (seconds for seconds in (roll and roll.again, live and live.again) if seconds),
+            (
+                seconds
+                for work in (roll, live, finalized)
+                if work is not None and (seconds := work.again)
+            ),
             default=None,
         ),
     )
+
+
+def _metadata_fields(previous: Obj) -> dict[str, Any]:
+    return {k: previous[k] for k in ("metadataVersion", "metadataVersionLevel") if k in previous}
 
 
 def _context(body: Obj, now: str) -> dict[str, Any]:
@@ -226,6 +244,7 @@ def _ensure_cluster_id(
     if not kept:
         # A cluster made now: its nodes start with the live settings in their server.properties.
         recorded["liveSettings"] = applied_at_creation(spec)
+        recorded.update(metadata.at_creation(spec))
     try:
         # Guarded by resourceVersion: two writers can never record two different ids.
         updated = kube.patch_status(body, recorded, expect_version=True)

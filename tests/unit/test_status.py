@@ -206,14 +206,14 @@ def test_the_rolls_step_is_what_reconciling_says_and_blocked_is_its_own_reason()
 
 def test_live_settings_on_their_way_show_in_reconciling_and_a_refusal_in_degraded() -> None:
     pods = [pod(n) for n in ALL]
-    pending = _with(pods, live={"digest": "d"}, live_problem=("LiveSettingsPending", "applying x"))
+    pending = _with(pods, live={"digest": "d"}, problems=[("LiveSettingsPending", "applying x")])
     assert (condition(pending, "Reconciling")["status"], pending["liveSettings"]) == (
         "True",
         {"digest": "d"},
     )
     assert condition(pending, "Reconciling")["reason"] == "LiveSettingsPending"
     assert condition(pending, "Ready")["status"] == "True"
-    refused = _with(pods, live_problem=("LiveSettingRefused", "Kafka refused x"))
+    refused = _with(pods, problems=[("LiveSettingRefused", "Kafka refused x")])
     assert condition(refused, "Degraded")["status"] == "True"
     assert condition(refused, "Degraded")["message"] == "Kafka refused x"
     assert condition(refused, "Reconciling")["reason"] == "Reconciled"
@@ -221,6 +221,6 @@ def test_live_settings_on_their_way_show_in_reconciling_and_a_refusal_in_degrade
     rolling = _with(
         [pod(ALL[0]), pod(ALL[1], restart_hash="old"), pod(ALL[2])],
         roll={"pending": [ALL[1]], "step": {"kind": "Restart", "message": "restarting"}},
-        live_problem=("LiveSettingsPending", "applying x"),
+        problems=[("LiveSettingsPending", "applying x")],
     )
     assert condition(rolling, "Reconciling")["reason"] == "Rolling"

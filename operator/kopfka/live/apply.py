@@ -14,14 +14,12 @@ settings applied (every node reads them from server.properties, and the controll
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
+from kopfka.k8s.client import Kube, Obj
 from kopfka.kafka.admin import (
     UNREACHABLE_SECONDS,
     Connect,
@@ -29,7 +27,7 @@ from kopfka.kafka.admin import (
     KafkaUnavailable,
     unreachable,
 )
-from kopfka.model import names
+from kopfka.live.jobs import Phase, Started, run_tool_job
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.hashing import stable_hash
 from kopfka.model.live_settings import (
@@ -45,10 +43,6 @@ logger = logging.getLogger(__name__)
 
 # How soon to look again while a settings Job runs, or Kafka's metadata lags behind it.
 POLL_SECONDS = 5.0
-# A Job that succeeded this long ago while its work still shows as not done in Kafka: something
-# set the defaults back meanwhile; it is deleted so that the work runs again.
-STALE_JOB_SECONDS = 60.0
-_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
 @dataclass(frozen=True)
@@ -111,35 +105,33 @@ def keep_live_settings(
         return Live(found)
     job = owned_by(render_settings_job(spec, plan, bootstrap=spec.bootstrap_servers), body)
     name = job["metadata"]["name"]
-    jobs = kube.list(
-        "batch/v1",
-        "Job",
-        spec.namespace,
-        {"app.kubernetes.io/component": SETTINGS_JOB_COMPONENT, names.CLUSTER_LABEL: spec.name},
-    )
-    same = next((j for j in jobs if j["metadata"]["name"] == name), None)
     changes = ", ".join([*plan.to_set, *(f"-{key}" for key in plan.to_delete)])
     status = {**previous, "managed": keys, "job": name}
-    if same is not None:
-        return _running(kube, same, status, changes)
-    # The keys first: an operator that stops after the Job started still knows what it set.
-    kube.patch_status(body, {"liveSettings": status})
-    for old in jobs:
-        kube.delete(old, background=True)
-    try:
-        kube.create(job)
-    except Conflict:
-        pass  # made meanwhile by another pass with the same work
-    except ApplyError as error:
-        message = f"cannot start the settings Job {name}: {error}"
-        return Live(status, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
-    kube.post_event(
+    state = run_tool_job(
+        kube,
         body,
-        warning=False,
-        reason="SettingsJobStarted",
-        message=f"settings Job {name} started: applying {changes} to the running brokers",
+        job,
+        component=SETTINGS_JOB_COMPONENT,
+        # The keys first: an operator that stops after the Job started still knows what it set.
+        before_start=lambda: kube.patch_status(body, {"liveSettings": status}),
+        started=Started(
+            reason="SettingsJobStarted",
+            message=f"settings Job {name} started: applying {changes} to the running brokers",
+        ),
     )
-    message = f"applying {changes} to the running brokers (Job {name})"
+    if state.phase is Phase.FAILED:
+        message = (
+            f"Kafka refused {changes}: {state.answer} (see `kubectl logs -n {spec.namespace} "
+            f"job/{name}`); fix spec.kafka.config"
+        )
+        return Live(status, ("LiveSettingRefused", message), refused=True)
+    if state.phase is Phase.NOT_STARTED:
+        message = f"cannot start the settings Job {name}: {state.answer}"
+        return Live(status, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
+    if state.phase is Phase.DONE:
+        message = f"applied {changes}; waiting for Kafka to show it"
+    else:
+        message = f"applying {changes} to the running brokers (Job {name})"
     return Live(status, ("LiveSettingsPending", message), again=POLL_SECONDS)
 
 
@@ -149,47 +141,3 @@ def _defaults(admin: KafkaAdmin) -> Mapping[str, Any] | None:
     except Exception as error:  # Kafka answered, then failed: wait and say so
         logger.info("Kafka's cluster-wide defaults cannot be read: %s", error)
         return None
-
-
-def _running(kube: Kube, job: Obj, status: dict[str, Any], changes: str) -> Live:
-    """The report while the Job for this very work exists: running, refused, or done while
-    Kafka does not show it yet."""
-    name = job["metadata"]["name"]
-    conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or [] if c}
-    failed = conditions.get("Failed")
-    if failed and failed.get("status") == "True":
-        said = _kafkas_answer(kube, job)
-        message = (
-            f"Kafka refused {changes}: {said} (see `kubectl logs -n "
-            f"{job['metadata']['namespace']} job/{name}`); fix spec.kafka.config"
-        )
-        return Live(status, ("LiveSettingRefused", message), refused=True)
-    complete = conditions.get("Complete")
-    if complete and complete.get("status") == "True":
-        if _older_than(complete.get("lastTransitionTime"), STALE_JOB_SECONDS):
-            kube.delete(job, background=True)
-        message = f"applied {changes}; waiting for Kafka to show it"
-        return Live(status, ("LiveSettingsPending", message), again=POLL_SECONDS)
-    message = f"applying {changes} to the running brokers (Job {name})"
-    return Live(status, ("LiveSettingsPending", message), again=POLL_SECONDS)
-
-
-def _kafkas_answer(kube: Kube, job: Obj) -> str:
-    """The line of the Job's log that says why Kafka refused (its exception's message)."""
-    namespace = job["metadata"]["namespace"]
-    pods = kube.list("v1", "Pod", namespace, {_JOB_NAME_LABEL: job["metadata"]["name"]})
-    for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True):
-        text = kube.pod_log(pod["metadata"]["name"], namespace) or ""
-        lines = [line.strip() for line in text.splitlines() if "Exception: " in line]
-        if lines:
-            return lines[-1].split("Exception: ", 1)[1]
-    return "its pod left no log"
-
-
-def _older_than(stamp: Any, seconds: float) -> bool:
-    if not isinstance(stamp, str):
-        return False
-    with contextlib.suppress(ValueError):
-        at = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-        return (datetime.datetime.now(datetime.UTC) - at).total_seconds() > seconds
-    return False

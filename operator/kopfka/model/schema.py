@@ -379,7 +379,11 @@ def cluster_status() -> Schema:
                 "changes, so scaling never changes them silently. spec.kafka.config overrides them."
             ),
             "kafkaVersion": string("The Kafka version the nodes run."),
-            "metadataVersion": string("The KRaft metadata version (reported by Kafka)."),
+            "metadataVersion": string(
+                "The KRaft metadata version Kafka has finalized (e.g. 4.4-IV2): recorded when the "
+                "cluster is made and when kopfka raises it after an upgrade."
+            ),
+            "metadataVersionLevel": integer("The feature level of metadataVersion."),
             "bootstrapServers": string("host:port of the bootstrap service for clients."),
             "readyBrokers": integer("Brokers whose pods are ready."),
             "nodes": array(

@@ -44,14 +44,16 @@ def cluster_status(
     now: str,
     roll: Mapping[str, Any] | None = None,
     live: Mapping[str, Any] | None = None,
-    live_problem: tuple[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    problems: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """The full status: node facts, rollout progress and Ready/Reconciling/Degraded/Stalled.
 
     `roll` is the rolling restart's part of `status.rollout` (`rollout.execute.Roll.status`);
-    its step, when there is one, is what Reconciling says. `live` is `status.liveSettings`, and
-    `live_problem` (reason, message) why the settings Kafka applies live are not in effect yet:
-    Reconciling says it, or Degraded when Kafka refused them (`LiveSettingRefused`).
+    its step, when there is one, is what Reconciling says. `live` is `status.liveSettings`,
+    `metadata` the finalized metadata version's fields, and `problems` (reason, message) what
+    keeps the work kopfka does inside Kafka (live settings, the metadata version) from being
+    done: Reconciling says it, or Degraded when Kafka refused it.
     """
     by_name = {pod["metadata"]["name"]: pod for pod in pods}
     nodes: list[dict[str, Any]] = []
@@ -113,7 +115,7 @@ def cluster_status(
     step = (roll or {}).get("step")
     starting = bool(missing or not_ready)
     reconciling = _reconciling(step, outdated, starting=starting, ready=ready_condition)
-    reconciling, degraded = _with_live_problem(reconciling, live_problem)
+    reconciling, degraded = _with_kafka_work(reconciling, problems)
     stalled = Condition(STALLED, status=False, reason="AsExpected", message="no problem found")
 
     status: dict[str, Any] = {
@@ -136,6 +138,7 @@ def cluster_status(
     }
     if live:
         status["liveSettings"] = dict(live)
+    status.update(metadata or {})
     if len(versions) == 1 and not missing and "" not in versions:
         status["kafkaVersion"] = versions.pop()
     elif previous.get("kafkaVersion"):
@@ -168,22 +171,32 @@ def _reconciling(
     )
 
 
-def _with_live_problem(
-    reconciling: Condition, problem: tuple[str, str] | None
+def _with_kafka_work(
+    reconciling: Condition, problems: Sequence[tuple[str, str]]
 ) -> tuple[Condition, Condition]:
-    """Reconciling and Degraded with the live settings' problem: Kafka refused them (Degraded),
-    or they are on their way (Reconciling, unless something else is going on)."""
-    fine = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
-    if problem is None:
-        return reconciling, fine
-    reason, message = problem
-    if reason == "LiveSettingRefused":
-        refused = Condition(DEGRADED, status=True, reason="LiveSettingRefused", message=message)
-        return reconciling, refused
-    if reconciling.status:
-        return reconciling, fine
-    pending = Condition(RECONCILING, status=True, reason="LiveSettingsPending", message=message)
-    return pending, fine
+    """Reconciling and Degraded with what keeps kopfka's work inside Kafka from being done: Kafka
+    refused it (Degraded), or it is on its way (Reconciling, unless something else is going on)."""
+    degraded = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
+    for reason, message in problems:
+        if reason == "LiveSettingRefused":
+            degraded = Condition(
+                DEGRADED, status=True, reason="LiveSettingRefused", message=message
+            )
+        elif reason == "MetadataVersionRefused":
+            degraded = Condition(
+                DEGRADED, status=True, reason="MetadataVersionRefused", message=message
+            )
+        elif reconciling.status:
+            continue
+        elif reason == "LiveSettingsPending":
+            reconciling = Condition(
+                RECONCILING, status=True, reason="LiveSettingsPending", message=message
+            )
+        elif reason == "MetadataVersionPending":
+            reconciling = Condition(
+                RECONCILING, status=True, reason="MetadataVersionPending", message=message
+            )
+    return reconciling, degraded
 
 
 def _with_conditions(
@@ -215,6 +228,7 @@ RECONCILE_FAILURES = frozenset(
         "ObjectNotOwned",
         "ScaleDownRefused",
         "ClusterIdConflict",
+        "VersionDowngradeRefused",
     }
 )
 

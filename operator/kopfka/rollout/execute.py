@@ -54,6 +54,12 @@ class Roll:
     # Seconds until the roll should be looked at again; None when there is nothing to do.
     again: float | None
 
+    def over(self, spec: ClusterSpec, pods: Sequence[Obj]) -> bool:
+        """Nothing left to restart, and every node of the spec ready."""
+        expected = sum(pool.replicas for pool in spec.pools)
+        ready = [pod for pod in pods if pod_ready(pod)]
+        return self.step.kind is Kind.IDLE and self.in_flight is None and len(ready) == expected
+
     def status(self) -> dict[str, Any]:
         """The roll's part of `status.rollout`."""
         found: dict[str, Any] = {"pending": list(self.step.pending)}
