@@ -521,6 +521,14 @@ def teardown(kube: TestKube) -> None:
     )
 
 
+def node_kube() -> TestKube:
+    """A client of the e2e node, or the exit that says how to start it."""
+    kubeconfig = kubeconfig_path()
+    if not kubeconfig.is_file():
+        raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
+    return TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+
+
 def install(kube: TestKube) -> None:
     """kopfka from its chart, watching only the benchmark's namespace (which must exist first)."""
     kube.kubectl("create", "namespace", NAMESPACE)
@@ -902,10 +910,7 @@ def main() -> int:
         raise SystemExit("bench.e2e needs root (the bare side: mount namespaces, /etc/hosts)")
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
-    kubeconfig = kubeconfig_path()
-    if not kubeconfig.is_file():
-        raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
-    kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+    kube = node_kube()
     manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
     name = manifest["metadata"]["name"]
     spec = parse_cluster(name, NAMESPACE, manifest["spec"])

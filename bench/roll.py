@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,15 @@ from bench.e2e import (
     _with_signals_ignored,
     git_commit,
     install,
+    node_kube,
     python_command,
     teardown,
     watch_ready,
 )
 from bench.kafka_throughput import _terminate
-from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import KafkaClient
 from e2e.suite.test_cluster_lifecycle import EXAMPLE, PodWatch, fit_to_node
 from kopfka.model import names
-from tests.support.chart import tool
 from tests.support.kube import TestKube
 from tests.support.waiting import wait_for
 
@@ -76,34 +76,32 @@ def _settled(rollout: dict[str, Any]) -> bool:
     return "restarting" not in rollout and "step" not in rollout and not rollout.get("pending")
 
 
+def _timed(
+    kube: TestKube, name: str, ask: list[str], done: Callable[[], bool], **wait: Any
+) -> float:
+    """Seconds from `kubectl <ask>` until `done()`, read every POLL_SECONDS."""
+    began = time.monotonic()
+    kube.kubectl(*ask)
+    wait_for(done, describe=lambda: str(_rollout(kube, name)), interval=POLL_SECONDS, **wait)
+    return time.monotonic() - began
+
+
 def single_restart(kube: TestKube, name: str, pod: str) -> float:
     """Seconds from asking kopfka to restart `pod` until it records the node caught up."""
     before = kube.must_get("v1", "Pod", pod, NAMESPACE)["metadata"]["uid"]
-    began = time.monotonic()
-    kube.kubectl("annotate", "pod", pod, "-n", NAMESPACE, f"{names.ROLL_ANNOTATION}=bench")
 
     def done() -> bool:
         now = kube.get("v1", "Pod", pod, NAMESPACE)
         replaced = now is not None and now["metadata"]["uid"] != before
         return replaced and _settled(_rollout(kube, name))
 
-    wait_for(
-        done,
-        timeout=SINGLE_TIMEOUT,
-        what=f"kopfka to restart {pod} and see it caught up",
-        describe=lambda: str(_rollout(kube, name)),
-        interval=POLL_SECONDS,
-    )
-    return time.monotonic() - began
+    ask = ["annotate", "pod", pod, "-n", NAMESPACE, f"{names.ROLL_ANNOTATION}=bench"]
+    what = f"kopfka to restart {pod} and see it caught up"
+    return _timed(kube, name, ask, done, timeout=SINGLE_TIMEOUT, what=what)
 
 
 def whole_roll(kube: TestKube, name: str, token: str) -> float:
     """Seconds from a new `kopfka.dev/roll` value until every node is restarted and caught up."""
-    began = time.monotonic()
-    kube.kubectl(
-        "annotate", "--overwrite", "kafkacluster", name, "-n", NAMESPACE,
-        f"{names.ROLL_ANNOTATION}={token}",
-    )  # fmt: skip
 
     def done() -> bool:
         rollout = _rollout(kube, name)
@@ -111,14 +109,9 @@ def whole_roll(kube: TestKube, name: str, token: str) -> float:
         finished = requested.get("token") == token and requested.get("remaining") == []
         return finished and _settled(rollout)
 
-    wait_for(
-        done,
-        timeout=ROLL_TIMEOUT,
-        what=f"the roll {token} to finish",
-        describe=lambda: str(_rollout(kube, name)),
-        interval=POLL_SECONDS,
-    )
-    return time.monotonic() - began
+    ask = ["annotate", "--overwrite", "kafkacluster", name, "-n", NAMESPACE]
+    ask.append(f"{names.ROLL_ANNOTATION}={token}")
+    return _timed(kube, name, ask, done, timeout=ROLL_TIMEOUT, what=f"the roll {token} to finish")
 
 
 def one_round(kube: TestKube, name: str, number: int) -> dict[str, Any]:
@@ -159,10 +152,7 @@ def main() -> int:
     args = arguments()
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
-    kubeconfig = kubeconfig_path()
-    if not kubeconfig.is_file():
-        raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
-    kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+    kube = node_kube()
     manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
     name = manifest["metadata"]["name"]
     version = manifest["spec"]["kafka"]["version"]

@@ -64,6 +64,7 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from bench.e2e import (
     _busy_seconds,
     git_commit,
+    node_kube,
     pod_cgroups,
     python_command,
     ready_now,
@@ -71,13 +72,12 @@ from bench.e2e import (
 )
 from bench.kafka_throughput import _terminate, machine, wait_quiet
 from bench.node import wait_alone
-from e2e.suite.conftest import kubeconfig_path
 from e2e.suite.kafka_client import HEAP as TOOL_HEAP
 from e2e.suite.kafka_client import KafkaClient
 from e2e.suite.test_cluster_lifecycle import EXAMPLE, fit_to_node
 from kopfka.model import names
 from kopfka.model.cluster import parse_cluster
-from tests.support.chart import CHART, HelmError, helm, tool
+from tests.support.chart import CHART, HelmError, helm
 from tests.support.clusters import CLUSTER_LABEL, children, wait_ready
 from tests.support.kube import KubectlError, Obj, TestKube, condition
 from tests.support.waiting import Timeout, wait_for
@@ -1274,10 +1274,7 @@ def main() -> int:
         raise SystemExit("bench.topics needs root (the operator's memory: /proc and its cgroup)")
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
-    kubeconfig = kubeconfig_path()
-    if not kubeconfig.is_file():
-        raise SystemExit(f"no e2e node ({kubeconfig} is missing): start it with `make e2e-up`")
-    kube = TestKube(kubeconfig=kubeconfig, kubectl=tool("kubectl"))
+    kube = node_kube()
     work = Path(tempfile.mkdtemp(prefix="kopfka-bench-topics-"))
     runs: list[dict[str, Any]] = []
     peers: list[dict[str, Any]] = []
