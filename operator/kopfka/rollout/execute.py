@@ -86,6 +86,14 @@ def advance(
     connect: Connect = operator_client,
 ) -> Roll:
     """One pass of the roll: at most one pod restarted."""
+    if _may_roll(body, pods, hashes):
+        # What a roll decides rests on the restart recorded last, and the object at hand may be
+        # older than that record (a kopf index or an event queued behind a status write): with
+        # a stale record, a node restarted a moment ago could look due again.
+        fresh = kube.get(body["apiVersion"], body["kind"], spec.name, spec.namespace)
+        if fresh is None:
+            return Roll(step=next_step([], None, None), in_flight=None, requested=None, again=None)
+        body = fresh
     previous = (body.get("status") or {}).get("rollout") or {}
     requested = _requested(body, spec, previous.get("requested"))
     in_flight = _in_flight(previous.get("restarting"))
@@ -120,6 +128,23 @@ def advance(
     else:
         again = POLL_SECONDS
     return Roll(step=step, in_flight=in_flight, requested=requested, again=again)
+
+
+def _may_roll(body: Obj, pods: Sequence[Obj], hashes: Mapping[str, str]) -> bool:
+    """Whether a roll may have work: one is recorded or asked for, or a pod is outdated."""
+    rollout = (body.get("status") or {}).get("rollout") or {}
+    if rollout.get("restarting") or rollout.get("requested"):
+        return True
+    if names.ROLL_ANNOTATION in (body["metadata"].get("annotations") or {}):
+        return True
+    for pod in pods:
+        annotations = pod["metadata"].get("annotations") or {}
+        role = (pod["metadata"].get("labels") or {}).get(names.ROLE_LABEL, "")
+        if names.ROLL_ANNOTATION in annotations:
+            return True
+        if annotations.get(names.RESTART_HASH_ANNOTATION) != hashes.get(role):
+            return True
+    return False
 
 
 def _in_flight(recorded: Any) -> InFlight | None:
