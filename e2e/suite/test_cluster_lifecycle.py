@@ -428,6 +428,28 @@ def test_a_requested_roll_restarts_every_node_once_never_two_down_and_loses_no_a
     roll_under_load(cluster, "e2e-1")
 
 
+def roll_progress(cluster: Cluster, token: str) -> int:
+    """How far the roll asked for with `token` is, as a number that only grows: three steps per
+    node (none under way, a restart recorded, its new pods made), counted over the nodes done."""
+    rollout = cluster.get().get("status", {}).get("rollout", {})
+    requested = rollout.get("requested") or {}
+    if requested.get("token") != token:
+        return 0
+    pods = json.loads(
+        cluster.kube.kubectl(
+            "get", "pods", "-n", NAMESPACE, "-l", f"{CLUSTER_LABEL}={cluster.name}", "-o", "json"
+        )
+    )["items"]
+    total = len(pods)
+    done = total - len(requested.get("remaining") or [])
+    restarting = rollout.get("restarting") or {}
+    if not restarting:
+        return done * 3
+    uids = {pod["metadata"]["name"]: pod["metadata"]["uid"] for pod in pods}
+    replaced = all(uids.get(item["name"]) != item["uid"] for item in restarting.get("pods", []))
+    return done * 3 + (2 if replaced else 1)
+
+
 def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_once(
     cluster: Cluster,
 ) -> None:
@@ -435,13 +457,23 @@ def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_onc
     chance = random.Random()
     seed = chance.randrange(2**32)
     chance.seed(seed)
-    kills: list[float] = []
+    token = "e2e-2"
+    nodes = 6
+    # Five of the points where an operator stop matters most, over all but the last restart: just
+    # after a restart is recorded (its pod maybe not yet evicted), and while the restarted node
+    # comes back and catches up.
+    points = sorted(chance.sample([d * 3 + p for d in range(nodes - 1) for p in (1, 2)], 5))
+    kills: list[int] = []
 
-    def kill_the_operator_five_times() -> None:
-        started = time.monotonic()
-        for _ in range(5):
-            # Spread over the first three minutes of the roll (it takes four to six here).
-            time.sleep(chance.uniform(5, 35))
+    def kill_the_operator_at_five_points() -> None:
+        for point in points:
+            kills.append(
+                wait_for(
+                    lambda point=point: (at := roll_progress(cluster, token)) >= point and at,
+                    timeout=ROLL_TIMEOUT,
+                    what=f"the roll to reach point {point}",
+                )
+            )
             kube.kubectl(
                 "delete",
                 "pod",
@@ -453,15 +485,17 @@ def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_onc
                 "--force",
                 "--wait=false",
             )
-            kills.append(round(time.monotonic() - started, 1))
 
     try:
         # An operator killed between recording a finished restart and its Event leaves no
         # Event (Events are best effort); the restarts themselves are what is checked.
-        roll_under_load(cluster, "e2e-2", meanwhile=kill_the_operator_five_times, events=False)
+        roll_under_load(cluster, token, meanwhile=kill_the_operator_at_five_points, events=False)
     except AssertionError as error:
-        raise AssertionError(f"{error} (operator killed at {kills} s, seed {seed})") from error
+        raise AssertionError(
+            f"{error} (operator killed at points {kills} of {points}, seed {seed})"
+        ) from error
     assert len(kills) == 5
+    assert max(kills) < nodes * 3, f"a kill came after the roll: {kills}"
 
 
 def _patch_config(cluster: Cluster, config: dict[str, str | None]) -> None:

@@ -101,6 +101,8 @@ class ClusterSpec:
     pools: tuple[Pool, ...]
     listeners: tuple[Listener, ...]
     rack_topology_key: str | None
+    # Rolling restarts take the brokers of one rack at once (when Kafka's ISRs allow it).
+    roll_by_rack: bool
     template: PodTemplate
 
     @property
@@ -188,6 +190,7 @@ def parse_cluster(
         pools=tuple(pools),
         listeners=listeners,
         rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
+        roll_by_rack=bool((raw.get("rack") or {}).get("rollByRack", False)),
         template=template,
     )
 

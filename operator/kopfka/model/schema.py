@@ -344,7 +344,14 @@ def cluster_spec() -> Schema:
                 {
                     "topologyKey": string(
                         "The node label that names the rack.", enum=list(RACK_TOPOLOGY_KEYS)
-                    )
+                    ),
+                    "rollByRack": boolean(
+                        "Rolling restarts restart the brokers of one rack together, when every "
+                        "partition keeps min.insync.replicas in sync with that whole rack down "
+                        "(each partition's replicas span the racks); otherwise, and for "
+                        "controllers, one node at a time.",
+                        default=False,
+                    ),
                 },
                 required=["topologyKey"],
             ),
@@ -436,12 +443,19 @@ def cluster_status() -> Schema:
                         },
                     ),
                     "restarting": obj(
-                        "The restart kopfka started last; it is finished when the new pod is "
-                        "ready and the node caught up.",
+                        "The restart kopfka started last: one node, or with rack.rollByRack the "
+                        "brokers of one rack. It is finished when the new pods are ready and "
+                        "their nodes caught up.",
                         {
-                            "pod": string("Pod name."),
-                            "uid": string("The uid of the pod that was restarted."),
-                            "reason": string("Why it restarted."),
+                            "pods": array(
+                                "The pods restarted.",
+                                obj(
+                                    "A pod, by the uid of the pod that was restarted.",
+                                    {"name": string("Pod name."), "uid": string("Pod uid.")},
+                                ),
+                            ),
+                            "rack": string("The rack whose brokers restart together."),
+                            "reason": string("Why they restarted."),
                         },
                     ),
                     "requested": obj(

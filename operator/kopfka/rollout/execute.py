@@ -3,8 +3,9 @@
 Called on every status refresh of a KafkaCluster (pod events, reconciles, drift runs), each in the
 cluster's turn. A restart is recorded in `status.rollout.restarting` before the pod is evicted, so
 an operator stopped at any point resumes it and never restarts a node twice; it stays recorded
-until the planner finds the node back and caught up. Kafka is read only when the planner needs
-its view (a ready node to restart, a restarted node to see catch up).
+until the planner finds the node back and caught up. With `spec.rack.rollByRack` a restart may be
+the brokers of one rack at once (see `_restart`). Kafka is read only when the planner needs its
+view (a ready node to restart, a restarted node to see catch up).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kopfka.rollout.plan import (
     Kind,
     Node,
     PartitionHealth,
+    Restarted,
     Step,
     Why,
     next_step,
@@ -66,11 +68,7 @@ class Roll:
         if self.step.kind is not Kind.IDLE:
             found["step"] = {"kind": self.step.kind.value, "message": self.step.message}
         if self.in_flight is not None:
-            found["restarting"] = {
-                "pod": self.in_flight.pod,
-                "uid": self.in_flight.uid,
-                "reason": self.in_flight.reason,
-            }
+            found["restarting"] = _recorded(self.in_flight)
         if self.requested is not None:
             found["requested"] = self.requested
         return found
@@ -98,29 +96,31 @@ def advance(
     requested = _requested(body, spec, previous.get("requested"))
     in_flight = _in_flight(previous.get("restarting"))
     nodes = _nodes(spec, pods, hashes, requested)
-    step = next_step(nodes, None, in_flight)
+    by_rack = spec.roll_by_rack
+    step = next_step(nodes, None, in_flight, by_rack=by_rack)
     if step.needs_kafka:
         health = _health(spec, connect)
         if health is not None:
-            step = next_step(nodes, health, in_flight)
+            step = next_step(nodes, health, in_flight, by_rack=by_rack)
     if step.settled and in_flight is not None:
-        requested = _without(requested, in_flight.pod)
+        requested = _without(requested, in_flight.names)
         # Recorded before it is said: an operator stopped in between says nothing, rather than
         # saying it twice.
         kube.patch_status(body, {"rollout": {"restarting": None, "requested": requested}})
-        kube.post_event(
-            body,
-            warning=False,
-            reason="NodeRestarted",
-            message=f"{in_flight.pod} restarted and caught up ({in_flight.reason})",
-        )
+        for pod in in_flight.names:
+            kube.post_event(
+                body,
+                warning=False,
+                reason="NodeRestarted",
+                message=f"{pod} restarted and caught up ({in_flight.reason})",
+            )
         in_flight = None
-    if step.kind is Kind.RESTART and step.node is not None:
-        stale = _stale_template(kube, pods, step.node.pod, hashes)
+    if step.kind is Kind.RESTART and step.nodes:
+        stale = _stale_template(kube, pods, [node.pod for node in step.nodes], hashes)
         if stale:
             step = replace(step, kind=Kind.WAIT, message=stale)
         else:
-            in_flight = _restart(kube, body, pods, step, requested=requested)
+            in_flight = _restart(kube, body, pods, step, in_flight, requested=requested)
     if step.kind is Kind.IDLE and in_flight is None:
         again = None
     elif step.kind is Kind.BLOCKED and step.needs_kafka:
@@ -148,11 +148,32 @@ def _may_roll(body: Obj, pods: Sequence[Obj], hashes: Mapping[str, str]) -> bool
 
 
 def _in_flight(recorded: Any) -> InFlight | None:
-    if not isinstance(recorded, Mapping) or not recorded.get("pod") or not recorded.get("uid"):
+    if not isinstance(recorded, Mapping):
         return None
-    return InFlight(
-        pod=str(recorded["pod"]), uid=str(recorded["uid"]), reason=str(recorded.get("reason", ""))
+    pods = tuple(
+        Restarted(pod=str(item["name"]), uid=str(item["uid"]))
+        for item in recorded.get("pods") or ()
+        if isinstance(item, Mapping) and item.get("name") and item.get("uid")
     )
+    if not pods:
+        return None
+    rack = recorded.get("rack")
+    return InFlight(
+        pods=pods,
+        reason=str(recorded.get("reason", "")),
+        rack=str(rack) if rack is not None else None,
+    )
+
+
+def _recorded(in_flight: InFlight) -> dict[str, Any]:
+    """`status.rollout.restarting`: the pods by the uid they had, and why."""
+    found: dict[str, Any] = {
+        "pods": [{"name": r.pod, "uid": r.uid} for r in in_flight.pods],
+        "reason": in_flight.reason,
+    }
+    if in_flight.rack is not None:
+        found["rack"] = in_flight.rack
+    return found
 
 
 def _requested(body: Obj, spec: ClusterSpec, recorded: Any) -> dict[str, Any] | None:
@@ -175,10 +196,10 @@ def _requested(body: Obj, spec: ClusterSpec, recorded: Any) -> dict[str, Any] | 
     return {"token": str(token), "remaining": every}
 
 
-def _without(requested: dict[str, Any] | None, pod: str) -> dict[str, Any] | None:
+def _without(requested: dict[str, Any] | None, pods: Sequence[str]) -> dict[str, Any] | None:
     if requested is None:
         return None
-    return {**requested, "remaining": [name for name in requested["remaining"] if name != pod]}
+    return {**requested, "remaining": [name for name in requested["remaining"] if name not in pods]}
 
 
 def _nodes(
@@ -261,32 +282,38 @@ def _health(spec: ClusterSpec, connect: Connect) -> KafkaHealth | None:
         for name, facts in sorted(topics.items())
         for partition in facts.partitions
     )
-    return KafkaHealth(partitions=partitions, quorum=quorum)
+    racks = {broker.node_id: broker.rack for broker in cluster.brokers}
+    return KafkaHealth(partitions=partitions, quorum=quorum, racks=racks)
 
 
 def _stale_template(
-    kube: Kube, pods: Sequence[Obj], pod_name: str, hashes: Mapping[str, str]
+    kube: Kube, pods: Sequence[Obj], pod_names: Sequence[str], hashes: Mapping[str, str]
 ) -> str:
-    """Why the pod's StatefulSet would make it again with an old template, or ''.
+    """Why a pod's StatefulSet would make it again with an old template, or ''.
 
     A restart is only worth it when the pod comes back with the current configuration: when the
     last apply failed, restarting would bring the old one back and restart it again.
     """
-    pod = next(p for p in pods if p["metadata"]["name"] == pod_name)
-    role = (pod["metadata"].get("labels") or {}).get(names.ROLE_LABEL, "")
-    owner = next(
-        (
-            ref["name"]
-            for ref in pod["metadata"].get("ownerReferences") or []
-            if ref.get("kind") == "StatefulSet"
-        ),
-        None,
-    )
-    live = owner and kube.get("apps/v1", "StatefulSet", owner, pod["metadata"]["namespace"])
-    template = ((live or {}).get("spec") or {}).get("template") or {}
-    current = (template.get("metadata") or {}).get("annotations") or {}
-    if current.get(names.RESTART_HASH_ANNOTATION) != hashes.get(role):
-        return f"waiting for the StatefulSet of {pod_name} to carry the current configuration"
+    checked: set[str] = set()
+    for pod_name in pod_names:
+        pod = next(p for p in pods if p["metadata"]["name"] == pod_name)
+        role = (pod["metadata"].get("labels") or {}).get(names.ROLE_LABEL, "")
+        owner = next(
+            (
+                ref["name"]
+                for ref in pod["metadata"].get("ownerReferences") or []
+                if ref.get("kind") == "StatefulSet"
+            ),
+            None,
+        )
+        if owner is None or owner in checked:
+            continue
+        checked.add(owner)
+        live = kube.get("apps/v1", "StatefulSet", owner, pod["metadata"]["namespace"])
+        template = ((live or {}).get("spec") or {}).get("template") or {}
+        current = (template.get("metadata") or {}).get("annotations") or {}
+        if current.get(names.RESTART_HASH_ANNOTATION) != hashes.get(role):
+            return f"waiting for the StatefulSet of {pod_name} to carry the current configuration"
     return ""
 
 
@@ -295,25 +322,43 @@ def _restart(
     body: Obj,
     pods: Sequence[Obj],
     step: Step,
+    recorded: InFlight | None,
     *,
     requested: dict[str, Any] | None,
 ) -> InFlight:
-    """Record the restart, then evict the pod (deleting it only if it is down and the budget
-    still refuses, which happens when that very pod is the one the budget counts as down)."""
-    assert step.node is not None
-    pod = next(p for p in pods if p["metadata"]["name"] == step.node.pod)
-    in_flight = InFlight(pod=step.node.pod, uid=pod["metadata"]["uid"], reason=step.reason)
-    recorded = {
-        "restarting": {"pod": in_flight.pod, "uid": in_flight.uid, "reason": in_flight.reason},
-        "requested": requested,
-    }
-    kube.patch_status(body, {"rollout": recorded})
-    evicted = kube.evict(pod)
-    if not evicted and not step.node.ready:
-        kube.delete(pod)
+    """Record the restart (unless it is the recorded one, resumed), then evict the pods.
+
+    The first pod is evicted, so the disruption budget has its say (a node drain elsewhere may
+    have the one disruption it allows); it is deleted instead only when it is down and the budget
+    still refuses, which happens when that very pod is the one the budget counts as down, or when
+    the rest of its rack already went. The rest
+    of a rack (rack by rack) are deleted when the budget refuses them: it allows one pod down, and
+    the planner has checked with Kafka that the whole rack may be.
+    """
+    by_name = {pod["metadata"]["name"]: pod for pod in pods}
+    in_flight = recorded or InFlight(
+        pods=tuple(
+            Restarted(pod=node.pod, uid=by_name[node.pod]["metadata"]["uid"]) for node in step.nodes
+        ),
+        reason=step.reason,
+        rack=step.rack,
+    )
+    if recorded is None:
+        kube.patch_status(
+            body, {"rollout": {"restarting": _recorded(in_flight), "requested": requested}}
+        )
+    first, *rest = step.nodes
+    # Resuming a rack whose other pods already went: the budget counts those, and had its say.
+    resumed_rack = len(in_flight.pods) > len(step.nodes)
+    evicted = kube.evict(by_name[first.pod])
+    if not evicted and (not first.ready or resumed_rack):
+        kube.delete(by_name[first.pod])
         evicted = True
-    if evicted:
-        kube.post_event(body, warning=False, reason="RestartingNode", message=step.message)
-    else:
-        logger.info("the disruption budget refuses to evict %s for now", step.node.pod)
+    if not evicted:
+        logger.info("the disruption budget refuses to evict %s for now", first.pod)
+        return in_flight
+    for node in rest:
+        if not kube.evict(by_name[node.pod]):
+            kube.delete(by_name[node.pod])
+    kube.post_event(body, warning=False, reason="RestartingNode", message=step.message)
     return in_flight

@@ -23,11 +23,19 @@ min.insync.replicas can never keep that through any restart, so it does not hold
 the reference operator; its producers with acks=all pause while the broker restarts). A controller
 restarts only if the other voters that are caught up still form a majority of the quorum. Without
 Kafka's view, only nodes that are down restart.
+
+Rack by rack (`spec.rack.rollByRack`, off by default). Once the controllers are done, the brokers
+due in one rack (Kafka's `broker.rack`) restart together when every partition keeps
+min.insync.replicas in sync with all of them down, which holds when each partition's replicas
+span the racks; the next rack waits until all of them are back and caught up. A rack that fails
+that check, or a broker without a rack, restarts one broker at a time as above. Controllers always
+restart one at a time: the quorum is few nodes, each quick to restart, and a whole rack of them
+could be a majority.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -83,15 +91,29 @@ class KafkaHealth:
 
     partitions: Sequence[PartitionHealth]
     quorum: QuorumFacts
+    # Each broker's rack (`broker.rack`) by node id, as Kafka knows it.
+    racks: Mapping[int, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """A pod kopfka restarts, by the uid of the pod it replaces."""
+
+    pod: str
+    uid: str
 
 
 @dataclass(frozen=True)
 class InFlight:
-    """The restart kopfka last started: the pod, and the uid of the pod it replaced."""
+    """The restart kopfka last started: one node, or the brokers of one rack."""
 
-    pod: str
-    uid: str
+    pods: tuple[Restarted, ...]
     reason: str
+    rack: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(restarted.pod for restarted in self.pods)
 
 
 class Kind(StrEnum):
@@ -105,7 +127,10 @@ class Kind(StrEnum):
 class Step:
     kind: Kind
     message: str
-    node: Node | None = None
+    # The nodes to restart now (RESTART): one, or the brokers of one rack.
+    nodes: tuple[Node, ...] = ()
+    # The rack whose brokers restart together, when they do.
+    rack: str | None = None
     reason: str = ""
     # The recorded restart has finished (the executor clears it from status).
     settled: bool = False
@@ -116,44 +141,56 @@ class Step:
 
 
 def next_step(
-    nodes: Sequence[Node], health: KafkaHealth | None, in_flight: InFlight | None
+    nodes: Sequence[Node],
+    health: KafkaHealth | None,
+    in_flight: InFlight | None,
+    *,
+    by_rack: bool = False,
 ) -> Step:
-    """The one thing to do next; `health` is None when Kafka could not be read."""
+    """The one thing to do next; `health` is None when Kafka could not be read, `by_rack` lets
+    the brokers of one rack restart together."""
     pending = tuple(node.pod for node in nodes if node.why)
     settled = False
+    done: tuple[str, ...] = ()
     if in_flight is not None:
         waiting = _in_flight_wait(nodes, health, in_flight)
         if waiting is not None:
             return replace(waiting, reason=in_flight.reason, pending=pending)
         settled = True
-        # The node just restarted: whatever asked for its restart is done.
-        pending = tuple(pod for pod in pending if pod != in_flight.pod)
-    done = in_flight.pod if in_flight is not None else None
-    due = [node for node in nodes if node.why and node.pod != done]
-    return replace(_choose(nodes, due, health), settled=settled, pending=pending)
+        # The nodes just restarted: whatever asked for their restart is done.
+        done = in_flight.names
+        pending = tuple(pod for pod in pending if pod not in done)
+    due = [node for node in nodes if node.why and node.pod not in done]
+    return replace(_choose(nodes, due, health, by_rack=by_rack), settled=settled, pending=pending)
 
 
 def _in_flight_wait(
     nodes: Sequence[Node], health: KafkaHealth | None, in_flight: InFlight
 ) -> Step | None:
     """What keeps the recorded restart from being finished, or None when it is."""
-    node = next((n for n in nodes if n.pod == in_flight.pod), None)
-    if node is None:
-        return None  # the node is no longer in the spec (scaled away): nothing to finish
-    if node.exists and node.uid == in_flight.uid and not node.deleting:
+    by_pod = {node.pod: node for node in nodes}
+    # A node no longer in the spec (scaled away) has nothing to finish.
+    recorded = [(by_pod[r.pod], r.uid) for r in in_flight.pods if r.pod in by_pod]
+    undone = tuple(
+        node for node, uid in recorded if node.exists and node.uid == uid and not node.deleting
+    )
+    if undone:
         # Recorded but not done (the operator stopped between the two): do it now.
-        return Step(Kind.RESTART, f"restarting {node.pod}: {in_flight.reason}", node=node)
-    if not node.exists or node.uid == in_flight.uid:
-        return Step(Kind.WAIT, f"waiting for {node.pod} to be made again after its restart")
-    if not node.ready:
-        return Step(Kind.WAIT, f"waiting for the restarted {node.pod} to be ready")
-    if health is None:
-        return Step(
-            Kind.WAIT, f"waiting to read Kafka to see {node.pod} catch up", needs_kafka=True
-        )
-    behind = _behind(node, health)
-    if behind:
-        return Step(Kind.WAIT, f"waiting for the restarted {node.pod} to catch up: {behind}")
+        message = f"restarting {_pods(undone)}: {in_flight.reason}"
+        return Step(Kind.RESTART, message, nodes=undone, rack=in_flight.rack)
+    for node, uid in recorded:
+        if not node.exists or node.uid == uid:
+            return Step(Kind.WAIT, f"waiting for {node.pod} to be made again after its restart")
+        if not node.ready:
+            return Step(Kind.WAIT, f"waiting for the restarted {node.pod} to be ready")
+    for node, _ in recorded:
+        if health is None:
+            return Step(
+                Kind.WAIT, f"waiting to read Kafka to see {node.pod} catch up", needs_kafka=True
+            )
+        behind = _behind(node, health)
+        if behind:
+            return Step(Kind.WAIT, f"waiting for the restarted {node.pod} to catch up: {behind}")
     return None
 
 
@@ -181,7 +218,9 @@ def _quorum_lag(quorum: QuorumFacts, node_id: int) -> int | None:
     return None
 
 
-def _choose(nodes: Sequence[Node], due: Sequence[Node], health: KafkaHealth | None) -> Step:
+def _choose(
+    nodes: Sequence[Node], due: Sequence[Node], health: KafkaHealth | None, *, by_rack: bool
+) -> Step:
     if not due:
         return Step(Kind.IDLE, "every node runs the current configuration")
     down = [node for node in due if not node.ready or not node.exists]
@@ -207,30 +246,59 @@ def _choose(nodes: Sequence[Node], due: Sequence[Node], health: KafkaHealth | No
         key=lambda node: (node.node_id == health.quorum.leader_id, node.node_id),
     )
     brokers = [node for node in due if not node.controller]
-    group = controllers or brokers
+    notes: list[str] = []
+    if not controllers and by_rack:
+        rack_step, notes = _rack_step(brokers, health)
+        if rack_step is not None:
+            return rack_step
     reasons = []
-    for node in group:
-        unsafe = _unsafe(node, nodes, health)
+    for node in controllers or brokers:
+        unsafe = _unsafe((node,), health)
         if not unsafe:
-            return _restart(node, "")
+            return _restart(node, "; ".join(notes))
         reasons.append(f"{node.pod}: {unsafe}")
-    return Step(Kind.BLOCKED, "no restart is safe yet; " + "; ".join(reasons))
+    return Step(Kind.BLOCKED, "no restart is safe yet; " + "; ".join(reasons + notes))
+
+
+def _rack_step(brokers: Sequence[Node], health: KafkaHealth) -> tuple[Step | None, list[str]]:
+    """The brokers of the first rack that may restart together, or why none may (notes)."""
+    racks: dict[str, list[Node]] = {}
+    for node in brokers:
+        rack = health.racks.get(node.node_id)
+        if rack is not None:
+            racks.setdefault(rack, []).append(node)
+    notes = []
+    for rack, group in sorted(racks.items()):
+        if len(group) < 2:
+            continue  # one broker: the one-at-a-time path restarts it just as well
+        unsafe = _unsafe(tuple(group), health)
+        if not unsafe:
+            reason = group[0].why[0].value
+            message = f"restarting the brokers of rack {rack} together ({_pods(group)}): {reason}"
+            return Step(Kind.RESTART, message, nodes=tuple(group), rack=rack, reason=reason), []
+        notes.append(f"rack {rack} cannot restart at once: {unsafe}")
+    return None, notes
 
 
 def _restart(node: Node, note: str) -> Step:
     reason = node.why[0].value
     message = f"restarting {node.pod} ({node.role} {node.node_id}): {reason}"
-    return Step(Kind.RESTART, f"{message}; {note}" if note else message, node=node, reason=reason)
+    return Step(
+        Kind.RESTART, f"{message}; {note}" if note else message, nodes=(node,), reason=reason
+    )
 
 
-def _unsafe(node: Node, nodes: Sequence[Node], health: KafkaHealth) -> str:
-    """Why restarting `node` now would break availability, or '' when it would not."""
-    if node.controller:
+def _unsafe(group: Sequence[Node], health: KafkaHealth) -> str:
+    """Why restarting the group's nodes together now would break availability, or '' when it
+    would not. A group with a controller is that controller alone (controllers restart one at a
+    time)."""
+    going = {node.node_id for node in group}
+    if any(node.controller for node in group):
         voters = {voter.node_id for voter in health.quorum.voters}
         majority = len(voters) // 2 + 1
         caught_up = [
             voter
-            for voter in voters - {node.node_id}
+            for voter in voters - going
             if (lag := _quorum_lag(health.quorum, voter)) is not None
             and lag <= QUORUM_LAG_TOLERANCE
         ]
@@ -239,15 +307,22 @@ def _unsafe(node: Node, nodes: Sequence[Node], health: KafkaHealth) -> str:
                 f"only {len(caught_up)} of the other controllers are caught up, and the quorum "
                 f"needs {majority} of {len(voters)}"
             )
-    if node.broker:
-        short = [
-            f"{p.topic}-{p.partition} (in sync: {_ids(p.isr)}, min.insync.replicas {p.min_isr})"
-            for p in health.partitions
-            if node.node_id in p.isr and len(p.replicas) > p.min_isr and len(p.isr) - 1 < p.min_isr
-        ]
-        if short:
-            return f"it would leave {_some(short)} below min.insync.replicas"
+    brokers = {node.node_id for node in group if node.broker}
+    short = [
+        f"{p.topic}-{p.partition} (in sync: {_ids(p.isr)}, min.insync.replicas {p.min_isr})"
+        for p in health.partitions
+        if brokers & set(p.isr)
+        and len(p.replicas) > p.min_isr
+        and len(set(p.isr) - brokers) < p.min_isr
+    ]
+    if short:
+        it = "it" if len(group) == 1 else "they"
+        return f"{it} would leave {_some(short)} below min.insync.replicas"
     return ""
+
+
+def _pods(nodes: Sequence[Node]) -> str:
+    return ", ".join(node.pod for node in nodes)
 
 
 def _ids(ids: Sequence[int]) -> str:
