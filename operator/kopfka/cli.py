@@ -20,6 +20,7 @@ from pathlib import Path
 import kopf
 
 import kopfka.handlers  # noqa: F401  (importing registers the handlers with kopf)
+from kopfka import metrics
 from kopfka.k8s.client import Kube
 from kopfka.k8s.lease import LeaderElector, LeaseSettings
 from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable
@@ -38,6 +39,9 @@ LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
 
 def _run(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose, log_format=LOG_FORMATS[args.log_format])
+    if args.metrics_port is not None:
+        # Standbys too: their process metrics show they are there, their counters stay at 0.
+        metrics.serve(args.metrics_port)
     if not args.leader_election:
         _run_kopf(args)
         return 0
@@ -187,6 +191,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--liveness", help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve the operator's Prometheus metrics on this port, at /metrics (default: off)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     run.add_argument(

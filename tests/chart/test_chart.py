@@ -65,7 +65,7 @@ def test_watched_namespaces_get_a_role_each_and_nothing_is_cluster_scoped() -> N
     assert [role["metadata"]["namespace"] for role in chart.of_kind(objects, "Role")] == watched
     bindings = chart.of_kind(objects, "RoleBinding")
     assert [binding["metadata"]["namespace"] for binding in bindings] == watched
-    assert _container(objects)["args"][3:] == [
+    assert _container(objects)["args"][5:] == [
         item for namespace in watched for item in ("--namespace", namespace)
     ]
 
@@ -185,9 +185,23 @@ def test_the_operator_may_evict_and_delete_its_pods_for_rolls_in_both_modes() ->
 def test_the_probes_ask_kopfs_health_endpoint() -> None:
     container = _container(_render(healthPort=9999))
     assert container["args"][:3] == ["run", "--liveness", "http://0.0.0.0:9999/healthz"]
-    assert container["ports"] == [{"name": "health", "containerPort": 9999, "protocol": "TCP"}]
+    assert container["ports"][0] == {"name": "health", "containerPort": 9999, "protocol": "TCP"}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def test_the_operator_serves_metrics_on_a_named_port_of_the_pod_and_the_service() -> None:
+    objects = _render(metrics={"enabled": True, "port": 9191})
+    container = _container(objects)
+    assert container["args"][3:5] == ["--metrics-port", "9191"]
+    assert {"name": "metrics", "containerPort": 9191, "protocol": "TCP"} in container["ports"]
+    ports = chart.one(objects, "Service")["spec"]["ports"]
+    assert {"name": "metrics", "port": 9191, "targetPort": "metrics", "protocol": "TCP"} in ports
+    objects = _render(metrics={"enabled": False, "port": 9191})
+    container = _container(objects)
+    assert "--metrics-port" not in container["args"]
+    assert [port["name"] for port in container["ports"]] == ["health"]
+    assert [port["name"] for port in chart.one(objects, "Service")["spec"]["ports"]] == ["health"]
 
 
 def test_helm_test_asks_the_health_endpoint_through_the_service() -> None:
@@ -217,6 +231,8 @@ def test_helm_test_asks_the_health_endpoint_through_the_service() -> None:
         ({"watchNamespace": ["streaming"]}, "additional properties 'watchNamespace'"),
         ({"standby": {"enabled": "yes"}}, "/standby/enabled"),
         ({"standby": {"leaseDuration": 1}}, "/standby/leaseDuration"),
+        ({"metrics": {"enabled": "yes", "port": 8081}}, "/metrics/enabled"),
+        ({"metrics": {"enabled": True, "port": 0}}, "/metrics/port"),
     ],
 )
 def test_values_of_the_wrong_shape_are_refused(values: dict[str, Any], refusal: str) -> None:

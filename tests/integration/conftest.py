@@ -39,6 +39,7 @@ from tests.support.operator import (  # noqa: E402
     TIER_DRIFT_INTERVAL,
     TIER_TOPIC_RECHECK_INTERVAL,
     OperatorProcess,
+    free_port,
 )
 from tests.support.waiting import wait_for  # noqa: E402
 
@@ -161,6 +162,16 @@ def api_proxy(
     proxy.stop()
 
 
+# The operator's Prometheus metrics (`kopfka run --metrics-port`): the `metrics_url` fixture.
+OPERATOR_METRICS_PORT = free_port()
+
+
+@pytest.fixture(scope="session")
+def metrics_url(operator: OperatorProcess) -> str:
+    """Where the operator serves its Prometheus metrics."""
+    return f"http://127.0.0.1:{OPERATOR_METRICS_PORT}/metrics"
+
+
 @pytest.fixture(scope="session")
 def operator(
     control_plane: ControlPlane,
@@ -177,7 +188,11 @@ def operator(
         KOPFKA_TOPIC_RECHECK_INTERVAL=str(TIER_TOPIC_RECHECK_INTERVAL),
         PYTHONUNBUFFERED="1",
     )
-    process = OperatorProcess(env=env, log_path=workdir / "operator.log")
+    process = OperatorProcess(
+        env=env,
+        log_path=workdir / "operator.log",
+        args=["--metrics-port", str(OPERATOR_METRICS_PORT)],
+    )
     sys.stderr.write(f"\noperator log: {process.log_path}\n")
     try:
         process.start()

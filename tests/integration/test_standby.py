@@ -11,7 +11,6 @@ renewal period; after a graceful stop, the Lease is handed back and taken at onc
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
@@ -32,6 +31,7 @@ from tests.support.operator import (
     TIER_DRIFT_INTERVAL,
     OperatorProcess,
     dies_with_parent,
+    free_port,
 )
 from tests.support.waiting import wait_for
 
@@ -48,9 +48,7 @@ class Replica:
     def __init__(self, name: str, env: dict[str, str], log: Path, namespace: str) -> None:
         self.name = name
         self.log = log
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.health_port = probe.getsockname()[1]
+        self.health_port = free_port()
         with log.open("ab") as output:
             self.process = subprocess.Popen(
                 dies_with_parent(

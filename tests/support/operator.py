@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,13 @@ TIER_TOPIC_RECHECK_INTERVAL = 3
 # The Ready reason of a valid KafkaTopic of a ready cluster in the integration tier: kwok's pods
 # run no Kafka, so the operator cannot reach one (the e2e tier has real brokers).
 NO_KAFKA_REASON = "KafkaUnreachable"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a process the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def dies_with_parent(argv: list[str]) -> list[str]:

@@ -17,9 +17,9 @@ from typing import Any
 
 import kopf
 
-from kopfka import reconcile
+from kopfka import metrics, reconcile
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, interval_from_env, key_of, kube_of, now
+from kopfka.handlers.common import Key, indexed, interval_from_env, key_of, kube_of, now
 from kopfka.handlers.turns import Turns
 from kopfka.k8s.client import Kube
 from kopfka.model import names
@@ -40,10 +40,13 @@ _turns = Turns()
 
 def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
     kube = kube_of(memo)
-    try:
-        outcome = reconcile.reconcile_cluster(kube, dict(body), now=now())
-    except reconcile.RetryLater as error:
-        raise kopf.TemporaryError(str(error), delay=RETRY_SECONDS) from error
+    with metrics.reconciling(names.CLUSTER_KIND, "change") as ended:
+        try:
+            outcome = reconcile.reconcile_cluster(kube, dict(body), now=now())
+        except reconcile.RetryLater as error:
+            ended("retry")
+            raise kopf.TemporaryError(str(error), delay=RETRY_SECONDS) from error
+        ended(_outcome(outcome))
     # Logged, not returned: kopf would patch a returned value into the status on every run (a
     # write the CRD schema prunes, followed by a warning Event), so a steady cluster would not
     # be write-free.
@@ -70,17 +73,26 @@ def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
     with _turns.take(key_of(body), wait=False) as mine:
         if not mine:
             return None  # a change handler or a status refresh is at it, with a newer view
-        try:
-            outcome = reconcile.reconcile_cluster(kube_of(memo), body, now=now())
-        except reconcile.RetryLater as error:
-            logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
-            return RETRY_SECONDS
+        with metrics.reconciling(names.CLUSTER_KIND, "drift") as ended:
+            try:
+                outcome = reconcile.reconcile_cluster(kube_of(memo), body, now=now())
+            except reconcile.RetryLater as error:
+                ended("retry")
+                logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
+                return RETRY_SECONDS
+            ended(_outcome(outcome))
     _look_again(kube_of(memo), key_of(body), outcome.again)
     return None
 
 
+def _outcome(outcome: reconcile.Outcome) -> str:
+    return "ready" if outcome.ready else "not_ready"
+
+
 @kopf.on.startup()
 async def start_drift_runs(memo: kopf.Memo, **kwargs: Any) -> None:
+    index = kwargs["kafka_clusters"]
+    metrics.watch_resources(names.CLUSTER_KIND, lambda: indexed(index))
     periodic.start(
         what="drift reconcile",
         # kopf passes each index as a keyword argument named after it.
@@ -158,14 +170,17 @@ def _refresh(kube: Kube, key: Key) -> None:
         cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
         if cluster is None:
             return
-        try:
-            if full:
-                outcome = reconcile.reconcile_cluster(kube, cluster, now=now())
-            else:
-                outcome = reconcile.refresh_status(kube, cluster, now=now())
-        except reconcile.RetryLater as error:
-            logger.warning("refresh of %s/%s after a pod event: %s", *key, error)
-            return
+        with metrics.reconciling(names.CLUSTER_KIND, "pods") as ended:
+            try:
+                if full:
+                    outcome = reconcile.reconcile_cluster(kube, cluster, now=now())
+                else:
+                    outcome = reconcile.refresh_status(kube, cluster, now=now())
+            except reconcile.RetryLater as error:
+                ended("retry")
+                logger.warning("refresh of %s/%s after a pod event: %s", *key, error)
+                return
+            ended(_outcome(outcome))
     _look_again(kube, key, outcome.again)
 
 

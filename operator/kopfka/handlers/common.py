@@ -30,6 +30,17 @@ def interval_from_env(variable: str, default: float) -> float:
     return value
 
 
+def indexed(index: kopf.Index[Key, Any]) -> list[Any]:
+    """Every object a kopf index holds. For readers on other threads (a metrics scrape): the
+    index changes under them, so a read that meets a change is simply made again."""
+    for _ in range(3):
+        try:
+            return [body for key in list(index) for body in list(index.get(key, ()))]
+        except RuntimeError:  # changed while read
+            continue
+    return [body for key in list(index) for body in list(index.get(key, ()))]
+
+
 def kube_of(memo: kopf.Memo) -> Kube:
     kube: Any = memo["kube"]
     assert isinstance(kube, Kube)

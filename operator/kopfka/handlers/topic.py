@@ -24,8 +24,9 @@ from typing import Any
 
 import kopf
 
+from kopfka import metrics
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, interval_from_env, kube_of, now
+from kopfka.handlers.common import Key, indexed, interval_from_env, kube_of, now
 from kopfka.kafka.admin import operator_client
 from kopfka.model import names
 from kopfka.render.topic_job import JobImage
@@ -121,16 +122,17 @@ class _Syncs:
     def _sync(
         self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
     ) -> float | None:
-        return sync_topics(
-            kube_of(memo),
-            key,
-            bodies,
-            settings=self.settings,
-            memory=self.memory,
-            now=now(),
-            clock=time.monotonic(),
-            full=full,
-        )
+        with metrics.reconciling(names.TOPIC_KIND, "resync" if full else "change"):
+            return sync_topics(
+                kube_of(memo),
+                key,
+                bodies,
+                settings=self.settings,
+                memory=self.memory,
+                now=now(),
+                clock=time.monotonic(),
+                full=full,
+            )
 
     async def resync_forever(self, interval: float) -> None:
         """Ask for a sync of every cluster with KafkaTopics once per `interval`, each at its
@@ -223,7 +225,8 @@ async def cluster_event(body: kopf.Body, **_: Any) -> None:
 @kopf.on.startup()
 async def start_topic_syncs(memo: kopf.Memo, **kwargs: Any) -> None:
     # kopf passes each index as a keyword argument named after it.
-    _syncs.index = kwargs["topics_by_cluster"]
+    _syncs.index = index = kwargs["topics_by_cluster"]
+    metrics.watch_resources(names.TOPIC_KIND, lambda: indexed(index))
     _syncs.memo = memo
     task = asyncio.create_task(_syncs.resync_forever(RESYNC_INTERVAL_SECONDS))
     _syncs_tasks.add(task)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kopfka import metrics
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
 from kopfka.model import names
 
@@ -80,6 +81,7 @@ def run_tool_job(
         return JobState(name, Phase.RUNNING)  # made meanwhile by a pass with the same work
     except ApplyError as error:
         return JobState(name, Phase.NOT_STARTED, str(error))
+    metrics.JOBS_STARTED.labels(component).inc()
     if started is not None:
         kube.post_event(body, warning=False, reason=started.reason, message=started.message)
     return JobState(name, Phase.STARTED)
@@ -90,6 +92,8 @@ def _found(kube: Kube, job: Obj) -> JobState:
     conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or [] if c}
     failed = conditions.get("Failed")
     if failed and failed.get("status") == "True":
+        component = (job["metadata"].get("labels") or {}).get("app.kubernetes.io/component", "")
+        metrics.job_failed(component, job["metadata"]["uid"])
         return JobState(name, Phase.FAILED, _kafkas_answer(kube, job))
     complete = conditions.get("Complete")
     if complete and complete.get("status") == "True":

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kopfka import metrics
 from kopfka.k8s.client import Kube, Obj
 from kopfka.kafka.admin import (
     UNREACHABLE_SECONDS,
@@ -127,7 +128,12 @@ def advance(
         again = UNREACHABLE_SECONDS
     else:
         again = POLL_SECONDS
+    metrics.roll_pending(*_key(body), len(step.pending))
     return Roll(step=step, in_flight=in_flight, requested=requested, again=again)
+
+
+def _key(body: Obj) -> tuple[str, str]:
+    return body["metadata"]["namespace"], body["metadata"]["name"]
 
 
 def _may_roll(body: Obj, pods: Sequence[Obj], hashes: Mapping[str, str]) -> bool:
@@ -361,4 +367,5 @@ def _restart(
         if not kube.evict(by_name[node.pod]):
             kube.delete(by_name[node.pod])
     kube.post_event(body, warning=False, reason="RestartingNode", message=step.message)
+    metrics.NODE_RESTARTS.labels(*_key(body)).inc(len(step.nodes))
     return in_flight

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any, cast
 
+from kopfka import metrics
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
@@ -569,6 +570,7 @@ class _ClusterSync:
             f"`kubectl logs -n {self.key[0]} job/{name}`"
         )
         self.memory.job_failures[self.key] = _JobFailures(attempts, self.clock + wait, message)
+        metrics.job_failed(names.TOPIC_JOB_COMPONENT, job["metadata"]["uid"])
         self.kube.post_event(cluster_body, warning=True, reason="TopicJobFailed", message=message)
 
     def _job_logs(self, job: Obj) -> list[BatchLog]:
@@ -632,6 +634,7 @@ class _ClusterSync:
             with contextlib.suppress(Conflict):  # a sync that stopped before its Job made it
                 self.kube.create(owned_by(config_map, cluster_body))
             self.kube.create(owned_by(job, cluster_body))
+            metrics.JOBS_STARTED.labels(names.TOPIC_JOB_COMPONENT).inc()
         except Conflict:
             return None, None  # the same work's Job runs already
         except ApplyError as error:
