@@ -1,33 +1,23 @@
-"""The settings Job: the exact `kafka-configs` command for a LivePlan, in the cluster's broker
-image; the same work gets the same name (so it never starts twice) and other work another; the
-pod is no Kafka node and no topic Job to the operator, has no API access, meets the restricted Pod
-Security Standard, and passes the Kubernetes schema."""
+"""The settings Job: the exact `kafka-configs` command for a LivePlan, with the tool of the
+cluster's Kafka version from the image's libs; the same work gets the same name (so it never starts
+twice) and other work another. The Job itself is render/tool_job.py's, shared with the features
+Job, and test_tool_job checks it for both."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import kubernetes_validate
 import pytest
 
-from kopfka.handlers.cluster import POD_SELECTOR
-from kopfka.model import kafka_config, names
+from kopfka.model import kafka_config
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.live_settings import LivePlan
-from kopfka.render.cluster import owned_by
 from kopfka.render.settings_job import (
     IMAGE_LIBS,
     config_command_args,
     config_command_class,
     render_settings_job,
-)
-from tests.unit.test_render_topic_job import (
-    DNS_LABEL,
-    KUBERNETES_VERSION,
-    OWNER,
-    restricted_violations,
-    selects,
 )
 
 BOOTSTRAP = "events-kafka-bootstrap.streaming.svc:9092"
@@ -131,24 +121,9 @@ def test_every_supported_version_has_a_tool() -> None:
         assert config_command_class(version).endswith(".ConfigCommand")
 
 
-def test_the_job_runs_the_clusters_broker_image() -> None:
-    default = container(render())
-    assert (default["image"], default["imagePullPolicy"]) == ("kopfka/kafka:4.4.0", "IfNotPresent")
-    assert default["command"][default["command"].index("-cp") + 1] == f"{IMAGE_LIBS}/*"
-    custom = container(render(spec=cluster(image="registry.example/kafka:4.4.0-1")))
-    assert custom["image"] == "registry.example/kafka:4.4.0-1"
-    spec = parse_cluster(
-        "events",
-        "streaming",
-        {
-            "brokers": {"replicas": 3},
-            "kafka": {"imagePullPolicy": "Always"},
-            "template": {"pod": {"imagePullSecrets": [{"name": "registry"}]}},
-        },
-    )
-    job = render(spec=spec)
-    assert container(job)["imagePullPolicy"] == "Always"
-    assert job["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "registry"}]
+def test_the_tool_runs_from_the_images_kafka_libs() -> None:
+    command = container(render())["command"]
+    assert command[command.index("-cp") + 1] == f"{IMAGE_LIBS}/*"
 
 
 def test_the_same_work_gets_the_same_name_and_other_work_another() -> None:
@@ -165,52 +140,3 @@ def test_the_same_work_gets_the_same_name_and_other_work_another() -> None:
         name,
     }
     assert len(others) == 6
-
-
-def test_the_name_of_the_longest_cluster_is_a_valid_job_name() -> None:
-    """A Job's name goes into its pod's `job-name` label: 63 characters at most."""
-    name = render(spec=cluster("k" * names.CLUSTER_NAME_MAX))["metadata"]["name"]
-    assert len(name) <= 63
-    assert DNS_LABEL.fullmatch(name)
-
-
-def test_in_the_clusters_namespace_without_owners_yet() -> None:
-    metadata = render()["metadata"]
-    assert metadata["namespace"] == "streaming"
-    assert "ownerReferences" not in metadata
-
-
-def test_the_pod_is_no_kafka_node_and_the_job_no_topic_job() -> None:
-    job = render()
-    pod_labels = job["spec"]["template"]["metadata"]["labels"]
-    assert not selects(POD_SELECTOR, pod_labels)
-    kafka_pods = names.selector_labels("events")
-    for labels in (pod_labels, job["metadata"]["labels"]):
-        assert not kafka_pods.items() <= labels.items()
-        assert not selects(names.TOPIC_JOB_SELECTOR, labels)
-    assert job["metadata"]["labels"][names.CLUSTER_LABEL] == "events"
-
-
-def test_the_job_has_no_kubernetes_api_access() -> None:
-    pod = render()["spec"]["template"]["spec"]
-    assert pod["automountServiceAccountToken"] is False
-    assert "serviceAccountName" not in pod
-    assert pod["enableServiceLinks"] is False
-
-
-def test_the_pod_meets_the_restricted_pod_security_standard() -> None:
-    pod = render()["spec"]["template"]["spec"]
-    assert restricted_violations(pod) == []
-    assert container(render())["securityContext"]["readOnlyRootFilesystem"] is True
-
-
-def test_a_failed_job_is_retried_briefly_and_cleaned_up_eventually() -> None:
-    spec = render()["spec"]
-    assert spec["backoffLimit"] == 2
-    assert spec["activeDeadlineSeconds"] == 300
-    assert spec["ttlSecondsAfterFinished"] == 86400
-    assert spec["template"]["spec"]["restartPolicy"] == "Never"
-
-
-def test_the_job_passes_the_kubernetes_schema() -> None:
-    kubernetes_validate.validate(owned_by(render(), OWNER), KUBERNETES_VERSION, strict=True)
