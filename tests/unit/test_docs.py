@@ -220,6 +220,8 @@ def reasons_set_by_kopfka() -> dict[str, frozenset[str]]:
     found = dict(scanned_reasons())
     # failed_status takes any of these (and refuses others); only KafkaClusters get it.
     found[names.CLUSTER_KIND] |= status.RECONCILE_FAILURES
+    # What keeps kopfka's work inside Kafka from being done, in a table of its own.
+    found[names.CLUSTER_KIND] |= frozenset(status.KAFKA_WORK_REASONS)
     # A KafkaTopic's reasons are named constants of the topic modules, declared in one set.
     found[names.TOPIC_KIND] = sync.TOPIC_REASONS
     return found

@@ -224,3 +224,21 @@ def test_live_settings_on_their_way_show_in_reconciling_and_a_refusal_in_degrade
         problems=[("LiveSettingsPending", "applying x")],
     )
     assert condition(rolling, "Reconciling")["reason"] == "Rolling"
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("LiveSettingRefused", "Degraded"),
+        ("MetadataVersionRefused", "Degraded"),
+        ("LiveSettingsPending", "Reconciling"),
+        ("MetadataVersionPending", "Reconciling"),
+    ],
+)
+def test_each_reason_of_work_inside_kafka_goes_to_its_own_condition(reason: str, kind: str) -> None:
+    found = _with([pod(n) for n in ALL], problems=[(reason, "what Kafka said")])
+    assert (condition(found, kind)["status"], condition(found, kind)["reason"]) == ("True", reason)
+    assert condition(found, kind)["message"] == "what Kafka said"
+    other = "Reconciling" if kind == "Degraded" else "Degraded"
+    assert condition(found, other)["status"] == "False"
+    assert condition(found, "Ready")["status"] == "True"

@@ -178,24 +178,11 @@ def _with_kafka_work(
     refused it (Degraded), or it is on its way (Reconciling, unless something else is going on)."""
     degraded = Condition(DEGRADED, status=False, reason="AsExpected", message="no problem found")
     for reason, message in problems:
-        if reason == "LiveSettingRefused":
-            degraded = Condition(
-                DEGRADED, status=True, reason="LiveSettingRefused", message=message
-            )
-        elif reason == "MetadataVersionRefused":
-            degraded = Condition(
-                DEGRADED, status=True, reason="MetadataVersionRefused", message=message
-            )
-        elif reconciling.status:
-            continue
-        elif reason == "LiveSettingsPending":
-            reconciling = Condition(
-                RECONCILING, status=True, reason="LiveSettingsPending", message=message
-            )
-        elif reason == "MetadataVersionPending":
-            reconciling = Condition(
-                RECONCILING, status=True, reason="MetadataVersionPending", message=message
-            )
+        kind = KAFKA_WORK_REASONS[reason]
+        if kind == DEGRADED:
+            degraded = Condition(DEGRADED, status=True, reason=reason, message=message)
+        elif not reconciling.status:
+            reconciling = Condition(RECONCILING, status=True, reason=reason, message=message)
     return reconciling, degraded
 
 
@@ -218,6 +205,15 @@ def _with_conditions(
         status["observedGeneration"] = generation
     return status
 
+
+# What keeps kopfka's work inside Kafka from being done (live/apply.py, live/metadata.py), and the
+# condition each goes to: Kafka refused it (Degraded), or it is on its way (Reconciling).
+KAFKA_WORK_REASONS = {
+    "LiveSettingRefused": DEGRADED,
+    "MetadataVersionRefused": DEGRADED,
+    "LiveSettingsPending": RECONCILING,
+    "MetadataVersionPending": RECONCILING,
+}
 
 # Reasons of failed_status: the last reconcile of the generation could not act on the spec.
 RECONCILE_FAILURES = frozenset(
