@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from kopfka.k8s.client import Kube, Obj
@@ -27,7 +26,7 @@ from kopfka.kafka.admin import (
     KafkaUnavailable,
     unreachable,
 )
-from kopfka.live.jobs import Phase, Started, run_tool_job
+from kopfka.live.jobs import Phase, Progress, Started, run_tool_job
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.hashing import stable_hash
 from kopfka.model.live_settings import (
@@ -45,17 +44,6 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Live:
-    """What this pass found: `status.liveSettings`, a condition to report, when to look again."""
-
-    status: dict[str, Any]
-    # (reason, message) while the settings are not in effect; `refused`: Kafka said no.
-    problem: tuple[str, str] | None = None
-    refused: bool = False
-    again: float | None = None
-
-
 def digest(spec: ClusterSpec) -> str:
     """Names the settings the spec wants live."""
     return stable_hash(desired_cluster_defaults(spec))[:10]
@@ -68,25 +56,27 @@ def applied_at_creation(spec: ClusterSpec) -> dict[str, Any]:
 
 def keep_live_settings(
     kube: Kube, body: Obj, spec: ClusterSpec, pods: Sequence[Obj], *, connect: Connect
-) -> Live:
+) -> Progress:
     previous = dict((body.get("status") or {}).get("liveSettings") or {})
     wanted = digest(spec)
     if previous.get("digest") == wanted:
-        return Live(previous)
+        return Progress(previous)
     desired = desired_cluster_defaults(spec)
     pending = f"the settings Kafka applies live ({', '.join(desired) or 'none'})"
     if not pods or not all(pod_ready(pod) for pod in pods):
-        return Live(previous, ("LiveSettingsPending", f"{pending} wait for every node to be ready"))
+        return Progress(
+            previous, ("LiveSettingsPending", f"{pending} wait for every node to be ready")
+        )
     bootstrap = spec.bootstrap_servers
     if unreachable.recently(bootstrap):
         message = f"{pending} wait: Kafka could not be read a moment ago"
-        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
+        return Progress(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     try:
         admin = connect(bootstrap)
     except KafkaUnavailable as error:
         unreachable.mark(bootstrap, reachable=False)
         message = f"{pending} wait: Kafka cannot be read ({error})"
-        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
+        return Progress(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     try:
         current = _defaults(admin)
     finally:
@@ -94,7 +84,7 @@ def keep_live_settings(
     unreachable.mark(bootstrap, reachable=current is not None)
     if current is None:
         message = f"{pending} wait: Kafka's cluster-wide defaults cannot be read"
-        return Live(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
+        return Progress(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     managed = frozenset(previous.get("managed") or ())
     plan = plan_cluster_defaults(desired, current, managed=managed)
     keys = sorted(recorded_keys(desired, current, managed=managed))
@@ -102,7 +92,7 @@ def keep_live_settings(
         found = {"digest": wanted, "managed": keys}
         if plan.unsendable:
             found["notSent"] = list(plan.unsendable)
-        return Live(found)
+        return Progress(found)
     job = owned_by(render_settings_job(spec, plan, bootstrap=spec.bootstrap_servers), body)
     name = job["metadata"]["name"]
     changes = ", ".join([*plan.to_set, *(f"-{key}" for key in plan.to_delete)])
@@ -124,15 +114,15 @@ def keep_live_settings(
             f"Kafka refused {changes}: {state.answer} (see `kubectl logs -n {spec.namespace} "
             f"job/{name}`); fix spec.kafka.config"
         )
-        return Live(status, ("LiveSettingRefused", message), refused=True)
+        return Progress(status, ("LiveSettingRefused", message))
     if state.phase is Phase.NOT_STARTED:
         message = f"cannot start the settings Job {name}: {state.answer}"
-        return Live(status, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
+        return Progress(status, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
     if state.phase is Phase.DONE:
         message = f"applied {changes}; waiting for Kafka to show it"
     else:
         message = f"applying {changes} to the running brokers (Job {name})"
-    return Live(status, ("LiveSettingsPending", message), again=POLL_SECONDS)
+    return Progress(status, ("LiveSettingsPending", message), again=POLL_SECONDS)
 
 
 def _defaults(admin: KafkaAdmin) -> Mapping[str, Any] | None:

@@ -5,7 +5,7 @@ Job of the same name is the same work: found again, it is not started twice; its
 its conditions, and Kafka's refusal from its pod's log. Starting one deletes the cluster's earlier
 Jobs of that kind (kept until then for people to read). A Job that succeeded some time ago while
 its work still shows as undone in Kafka (someone changed it back) is deleted, so the next pass
-runs the work again.
+runs the work again. `Progress` is what each kind of such work reports back to the reconcile.
 """
 
 from __future__ import annotations
@@ -40,6 +40,17 @@ class Started:
 
     reason: str
     message: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a pass of kopfka's work inside Kafka found (live settings, the metadata version): its
+    part of the status, a (reason, message) while the work is not done (model/status.py
+    KAFKA_WORK_REASONS says which condition shows it), and when to look again."""
+
+    status: dict[str, Any]
+    problem: tuple[str, str] | None = None
+    again: float | None = None
 
 
 @dataclass(frozen=True)

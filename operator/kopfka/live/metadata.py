@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from kopfka.k8s.client import Kube, Obj
 from kopfka.kafka.admin import UNREACHABLE_SECONDS, Connect, unreachable
-from kopfka.live.jobs import Phase, Started, run_tool_job
+from kopfka.live.jobs import Phase, Progress, Started, run_tool_job
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.upgrade import (
     Finalize,
@@ -33,16 +32,6 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
 _VERSION_LABEL = "app.kubernetes.io/version"
-
-
-@dataclass(frozen=True)
-class Metadata:
-    """`status.metadataVersion`/`metadataVersionLevel`, a (reason, message) while the upgrade is
-    not finished, and when to look again."""
-
-    status: dict[str, Any]
-    problem: tuple[str, str] | None = None
-    again: float | None = None
 
 
 def recorded(level: int) -> dict[str, Any]:
@@ -74,7 +63,7 @@ def keep_metadata_version(
     *,
     roll_over: bool,
     connect: Connect,
-) -> Metadata:
+) -> Progress:
     """Raise the metadata version when the roll onto a new release is over."""
     previous = body.get("status") or {}
     known = {
@@ -83,17 +72,17 @@ def keep_metadata_version(
     level = known.get("metadataVersionLevel")
     wanted = metadata_version(spec.version)
     if isinstance(level, int) and level >= wanted.level:
-        return Metadata(known)
+        return Progress(known)
     node_versions = {
         index: str((pod["metadata"].get("labels") or {}).get(_VERSION_LABEL, ""))
         for index, pod in enumerate(pods)
     }
     if not roll_over or any(version != spec.version for version in node_versions.values()):
-        return Metadata(known)  # the roll says what is going on
+        return Progress(known)  # the roll says what is going on
     bootstrap = spec.bootstrap_servers
     waiting = f"the metadata version is raised to {wanted.name} once Kafka can be read"
     if unreachable.recently(bootstrap):
-        return Metadata(known, ("MetadataVersionPending", waiting), again=UNREACHABLE_SECONDS)
+        return Progress(known, ("MetadataVersionPending", waiting), again=UNREACHABLE_SECONDS)
     try:
         admin = connect(bootstrap)
         try:
@@ -103,7 +92,7 @@ def keep_metadata_version(
     except Exception as error:  # unreachable, or Kafka answered and then failed: wait, say so
         logger.info("the metadata version of %s/%s cannot be read: %s", *_key(spec), error)
         unreachable.mark(bootstrap, reachable=False)
-        return Metadata(known, ("MetadataVersionPending", waiting), again=UNREACHABLE_SECONDS)
+        return Progress(known, ("MetadataVersionPending", waiting), again=UNREACHABLE_SECONDS)
     step = plan_metadata_version(
         spec.version,
         node_versions=node_versions,
@@ -111,9 +100,9 @@ def keep_metadata_version(
         finalized_level=finalized,
     )
     if finalized is not None and finalized >= wanted.level:
-        return Metadata(recorded(finalized))
+        return Progress(recorded(finalized))
     if not isinstance(step, Finalize):
-        return Metadata(known)
+        return Progress(known)
     job = owned_by(render_features_job(spec, step, bootstrap=bootstrap), body)
     name = job["metadata"]["name"]
     state = run_tool_job(
@@ -132,9 +121,9 @@ def keep_metadata_version(
             f"Kafka refused to raise the metadata version to {wanted.name}: {state.answer} (see "
             f"`kubectl logs -n {spec.namespace} job/{name}`)"
         )
-        return Metadata(known, ("MetadataVersionRefused", message))
+        return Progress(known, ("MetadataVersionRefused", message))
     message = f"raising the metadata version to {wanted.name} (Job {name})"
-    return Metadata(known, ("MetadataVersionPending", message), again=POLL_SECONDS)
+    return Progress(known, ("MetadataVersionPending", message), again=POLL_SECONDS)
 
 
 def _key(spec: ClusterSpec) -> tuple[str, str]:
