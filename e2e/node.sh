@@ -7,11 +7,12 @@
 # written locally, the broker and operator images built by Docker and imported.
 #
 #   e2e/node.sh up           start (or finish starting) everything; prints the kubeconfig path
-#   e2e/node.sh down         stop everything it started, undo its host changes, delete the
-#                            cluster's state (the image store is kept: KOPFKA_E2E_PURGE=1 drops it)
-#   e2e/node.sh status       each process with its memory, the node and the system pods
+#   e2e/node.sh down         stop everything it started (every node), undo its host changes,
+#                            delete the cluster's state (the image stores are kept:
+#                            KOPFKA_E2E_PURGE=1 drops them)
+#   e2e/node.sh status       each process with its memory (per node), the nodes and system pods
 #   e2e/node.sh kubeconfig   print the kubeconfig path
-#   e2e/node.sh images       (re-)import the images named by KOPFKA_E2E_IMAGES
+#   e2e/node.sh images       (re-)import the images named by KOPFKA_E2E_IMAGES into every node
 #
 # What runs (docs/e2e.md has the details and how to debug):
 #   control plane  kwokctl cluster "kopfka-e2e": etcd, kube-apiserver (on 0.0.0.0, so that pods
@@ -20,8 +21,21 @@
 #   node           containerd (its own instance, apart from Docker's), kubelet, kube-proxy
 #                  (iptables), a bridge CNI network; CoreDNS and local-path-provisioner as pods
 #
+# Several nodes, one per zone (opt-in, for rack awareness; docs/e2e.md "Several zones"):
+# KOPFKA_E2E_ZONES="zone-a zone-b zone-c" e2e/node.sh up. The first zone's node is the one above
+# (e2e-node, the same names and paths); node N of the list (counting from 0) is e2e-node-N with its
+# own containerd (socket, root, state, runc root under .../nodes/e2e-node-N), CNI config, bridge
+# kopfka-e2eN and pod subnet 10.244.N.0/24, kubelet (root and pod logs dirs, port 10250+100N,
+# healthz port 10248+100N, cgroupRoot /kopfka-e2e-node-N) and its own copy of every image. One
+# kube-proxy serves the host; pod-to-pod traffic between the bridges is routed without NAT. `up`
+# records the zones in /run/kopfka-e2e/zones: `down`, `status` and `images` act on the nodes
+# recorded, whatever the shell's KOPFKA_E2E_ZONES says.
+#
 # Environment:
 #   KOPFKA_CACHE              tools, images and node state (default ~/.cache/kopfka)
+#   KOPFKA_E2E_ZONES          `up`: zones, space separated, one node each (default: the zones of the
+#                             nodes that run, else zone-a); `up` refuses another list while nodes
+#                             of a different one run
 #   KOPFKA_E2E_IMAGES         images to import from Docker, space separated (default: the broker
 #                             images of both releases in broker-image/versions.env and the
 #                             operator image of pyproject.toml's version); a missing one is
@@ -29,7 +43,7 @@
 #   KOPFKA_E2E_NODE_IP        the node's address (default: the source address of the default route)
 #   KOPFKA_E2E_TIMEOUT        seconds each wait may take (default 300)
 #
-# Needs root, Linux, iptables (tested on cgroup v1, Debian 12). Only one e2e node runs per host.
+# Needs root, Linux, iptables (tested on cgroup v1, Debian 12). Only one e2e node set runs per host.
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,17 +55,20 @@ BIN=$CACHE/bin
 TIMEOUT=${KOPFKA_E2E_TIMEOUT:-300}
 
 CLUSTER=kopfka-e2e
-NODE_NAME=e2e-node
-NODE_ZONE=zone-a
+DEFAULT_ZONES="zone-a"
+# Node N's ports, subnet and bridge are derived from N (see use_node).
+MAX_NODES=10
 SERVICE_CIDR=10.96.0.0/16
 KUBERNETES_SERVICE_IP=10.96.0.1
 CLUSTER_DNS_IP=10.96.0.10
 CLUSTER_DOMAIN=cluster.local
 POD_CIDR=10.244.0.0/16
-NODE_POD_SUBNET=10.244.0.0/24
-BRIDGE=kopfka-e2e0
-CNI_NETWORK=kopfka-e2e
 CNI_BIN_DIR=/usr/lib/cni
+# With several nodes: traffic from pod to pod (between the nodes' bridges) keeps its addresses, as
+# between the nodes of a real cluster (the bridge plugin's ipMasq would masquerade it).
+POD_TO_POD_CHAIN=KOPFKA-E2E-POD-TO-POD
+# kube-proxy's masquerade mark (masqueradeBit 14): such packets must still be masqueraded.
+KUBE_PROXY_MASQ_MARK=0x4000/0x4000
 
 # Host-wide: one node per host, whatever KOPFKA_CACHE each caller uses. `up` records its cache
 # here, so that `down` finds the node's state and tools even from a shell with another one.
@@ -59,6 +76,8 @@ RUN_DIR=/run/kopfka-e2e
 LOCK=/run/kopfka-e2e.lock
 # kwokctl picks free ports; hack/cluster.sh serialises that with this lock, and so do we.
 PORTS_LOCK=/tmp/kopfka-cluster-ports.lock
+# One zone per node, the first node's first (set_zones).
+ZONES=()
 
 die() {
   echo "e2e-node: error: $*" >&2
@@ -67,7 +86,7 @@ die() {
 log() { echo "e2e-node: $*" >&2; }
 
 usage() {
-  sed -n '/^#   e2e\/node.sh/,/^#   *images/s/^# *//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '/^#   e2e\/node.sh up/,/^#   e2e\/node.sh images/s/^# //p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -83,13 +102,63 @@ use_state_dir() {
   KUBELET_DIR=$STATE/kubelet
   POD_LOGS=$STATE/pod-logs
   VOLUMES=$STATE/volumes
-  CNI_CONF_DIR=$STATE/cni/net.d
-  CNI_IPAM_DIR=$STATE/cni/ipam
-  CONTAINERD_ROOT=$STATE/containerd
-  IMPORTED=$STATE/containerd-imported
-  CONTAINERD_STATE=$RUN_DIR/containerd
-  CONTAINERD_SOCK=$RUN_DIR/containerd/containerd.sock
   PIDS=$RUN_DIR/pids
+  use_node 0 "${ZONES[0]:-$DEFAULT_ZONES}"
+}
+
+# The node of index $1 (0: the first, e2e-node, with the paths and names of a single node) in
+# zone $2: its names, paths, ports, bridge and subnet. Everything a node's programs write is
+# apart from the other nodes' (containerd instance, CNI, kubelet dirs and cgroups), except the
+# local volumes' directory, which local-path-provisioner shares: all nodes are this host.
+use_node() {
+  NODE_INDEX=$1
+  NODE_ZONE=$2
+  if ((NODE_INDEX == 0)); then
+    NODE_NAME=e2e-node
+    local suffix='' node_state=$STATE node_run=$RUN_DIR
+    CNI_NETWORK=kopfka-e2e
+    CGROUP_ROOT=/
+  else
+    NODE_NAME=e2e-node-$NODE_INDEX
+    local suffix=-$NODE_INDEX node_state=$STATE/nodes/$NODE_NAME node_run=$RUN_DIR/nodes/$NODE_NAME
+    CNI_NETWORK=kopfka-e2e-$NODE_INDEX
+    # With cgroupsPerQOS and cgroupfs, a kubelet removes the pod cgroups under its
+    # <cgroupRoot>/kubepods that it does not know as orphans: two kubelets must not share one.
+    CGROUP_ROOT=/kopfka-$NODE_NAME
+  fi
+  NODE_DIR=$node_state
+  BRIDGE=kopfka-e2e$NODE_INDEX
+  NODE_POD_SUBNET=10.244.$NODE_INDEX.0/24
+  # Apart from each other's and from kube-proxy's 10249/10256.
+  KUBELET_PORT=$((10250 + 100 * NODE_INDEX))
+  KUBELET_HEALTHZ_PORT=$((10248 + 100 * NODE_INDEX))
+  # Daemon names: their pid files, logs and configuration files.
+  CONTAINERD=containerd$suffix
+  KUBELET=kubelet$suffix
+  KUBELET_DIR=$node_state/kubelet
+  POD_LOGS=$node_state/pod-logs
+  CNI_CONF_DIR=$node_state/cni/net.d
+  CNI_IPAM_DIR=$node_state/cni/ipam
+  CONTAINERD_ROOT=$node_state/containerd
+  IMPORTED=$node_state/containerd-imported
+  CONTAINERD_STATE=$node_run/containerd
+  CONTAINERD_SOCK=$node_run/containerd/containerd.sock
+  RUNC_ROOT=$node_run/runc
+}
+
+# " on e2e-node-N" for the further nodes' messages; nothing for the first node's.
+on_node() {
+  if ((NODE_INDEX > 0)); then echo " on $NODE_NAME"; fi
+}
+
+# Runs "$@" once per node of ZONES, with use_node set; the first node's settings afterwards.
+for_each_node() {
+  local index
+  for index in "${!ZONES[@]}"; do
+    use_node "$index" "${ZONES[index]}"
+    "$@"
+  done
+  use_node 0 "${ZONES[0]}"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
@@ -430,7 +499,7 @@ state = "$CONTAINERD_STATE"
         runtime_type = "io.containerd.runc.v2"
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           SystemdCgroup = false
-          Root = "$RUN_DIR/runc"
+          Root = "$RUNC_ROOT"
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "$CNI_BIN_DIR"
       conf_dir = "$CNI_CONF_DIR"
@@ -470,11 +539,11 @@ EOF
 start_containerd() {
   mkdir -p "$CONFIG" "$CNI_CONF_DIR" "$CNI_IPAM_DIR" "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
   cni_config | update_file "$CNI_CONF_DIR/10-$CNI_NETWORK.conflist" || true
-  restart_if_changed containerd "$CONFIG/containerd.toml" containerd_config
-  running containerd || start_daemon containerd "$(command -v containerd)" \
-    --config "$CONFIG/containerd.toml"
-  WATCHED+=(containerd)
-  wait_for "containerd" ctr version
+  restart_if_changed "$CONTAINERD" "$CONFIG/$CONTAINERD.toml" containerd_config
+  running "$CONTAINERD" || start_daemon "$CONTAINERD" "$(command -v containerd)" \
+    --config "$CONFIG/$CONTAINERD.toml"
+  WATCHED+=("$CONTAINERD")
+  wait_for "$CONTAINERD" ctr version
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -485,7 +554,7 @@ import_archive() {
   local name=$1 archive=$2 digest=$3 current
   current=$(ctr images ls "name==$name" 2>/dev/null | awk 'NR > 1 { print $3 }')
   [[ $current == "$digest" ]] && return 0
-  log "importing $name"
+  log "importing $name$(on_node)"
   ctr images import "$archive" >/dev/null
 }
 
@@ -512,11 +581,11 @@ import_docker_images() {
       [[ -n $(ctr images ls -q "name==docker.io/$image") ]]; then
       continue
     fi
-    log "importing $image from Docker"
+    log "importing $image from Docker$(on_node)"
     local start=$SECONDS
     docker save "$image" | ctr images import - >/dev/null
     echo "$id" >"$stamp"
-    log "imported $image in $((SECONDS - start))s"
+    log "imported $image$(on_node) in $((SECONDS - start))s"
   done
 }
 
@@ -539,7 +608,7 @@ kind: KubeletConfiguration
 address: $NODE_IP
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
-healthzPort: 10248
+healthzPort: $KUBELET_HEALTHZ_PORT
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
@@ -567,6 +636,12 @@ evictionHard:
   imagefs.inodesFree: 1%
 serializeImagePulls: false
 EOF
+  ((NODE_INDEX > 0)) || return 0
+  cat <<EOF
+# Another node's kubelet on this host has the default port and the pod cgroups under /kubepods.
+port: $KUBELET_PORT
+cgroupRoot: $CGROUP_ROOT
+EOF
 }
 
 kube_proxy_config() {
@@ -592,23 +667,79 @@ iptables:
 EOF
 }
 
+# The cgroup directories of a further node's cgroupRoot, one per hierarchy (cgroup v1), or the
+# one (v2).
+cgroup_root_dirs() {
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    echo "/sys/fs/cgroup$CGROUP_ROOT"
+    return
+  fi
+  local hierarchy
+  for hierarchy in /sys/fs/cgroup/*/; do
+    if [[ -f $hierarchy/cgroup.procs ]]; then echo "${hierarchy%/}$CGROUP_ROOT"; fi
+  done
+}
+
+# The kubelet refuses a cgroupRoot that is missing from a hierarchy. A new v1 cpuset cgroup has
+# no CPUs and no memory nodes: it gets its parent's.
+make_cgroup_root() {
+  local dir file
+  for dir in $(cgroup_root_dirs); do
+    mkdir -p "$dir"
+    for file in cpuset.cpus cpuset.mems; do
+      if [[ -f $dir/$file && -z $(<"$dir/$file") ]]; then
+        cat "$(dirname "$dir")/$file" >"$dir/$file"
+      fi
+    done
+  done
+}
+
 start_kubelet() {
   mkdir -p "$KUBELET_DIR" "$POD_LOGS"
-  restart_if_changed kubelet "$CONFIG/kubelet.yaml" kubelet_config
-  running kubelet || start_daemon kubelet "$BIN/kubelet" \
-    --config "$CONFIG/kubelet.yaml" \
-    --kubeconfig "$CONFIG/kubelet.kubeconfig" \
+  if ((NODE_INDEX > 0)); then make_cgroup_root; fi
+  restart_if_changed "$KUBELET" "$CONFIG/$KUBELET.yaml" kubelet_config
+  running "$KUBELET" || start_daemon "$KUBELET" "$BIN/kubelet" \
+    --config "$CONFIG/$KUBELET.yaml" \
+    --kubeconfig "$CONFIG/$KUBELET.kubeconfig" \
     --root-dir "$KUBELET_DIR" \
     --cert-dir "$KUBELET_DIR/pki" \
     --hostname-override "$NODE_NAME" \
     --node-ip "$NODE_IP" \
     --node-labels "topology.kubernetes.io/zone=$NODE_ZONE"
-  WATCHED+=(kubelet)
+  WATCHED+=("$KUBELET")
+}
+
+wait_for_kubelet() {
   # The node's Ready condition may still be the one a kubelet that died posted: ask this one.
-  wait_for "the kubelet" curl -sf http://127.0.0.1:10248/healthz
+  wait_for "the kubelet$(on_node)" curl -sf "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz"
   wait_for "node $NODE_NAME to register" kubectl get node "$NODE_NAME"
   wait_for "node $NODE_NAME to be Ready" \
     kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
+}
+
+# Pods of different nodes are on different bridges, and the bridge plugin's ipMasq masquerades
+# whatever leaves a pod's own subnet: a pod would reach a pod of another node from the host's
+# address. Accepting pod-to-pod traffic first in nat POSTROUTING keeps the addresses, as between
+# the nodes of a real cluster; packets kube-proxy marked (a pod reaching itself through a Service)
+# still get KUBE-POSTROUTING's masquerade.
+POD_TO_POD_COMMENT="kopfka-e2e: pod to pod between nodes without NAT"
+
+ensure_pod_to_pod_without_nat() {
+  local rule=(-s "$POD_CIDR" -d "$POD_CIDR" -m mark ! --mark "$KUBE_PROXY_MASQ_MARK" -j ACCEPT)
+  local jump=(-m comment --comment "$POD_TO_POD_COMMENT" -j "$POD_TO_POD_CHAIN")
+  iptables_chain_exists iptables nat "$POD_TO_POD_CHAIN" || iptables -t nat -N "$POD_TO_POD_CHAIN"
+  iptables -t nat -C "$POD_TO_POD_CHAIN" "${rule[@]}" 2>/dev/null ||
+    iptables -t nat -A "$POD_TO_POD_CHAIN" "${rule[@]}"
+  iptables -t nat -C POSTROUTING "${jump[@]}" 2>/dev/null ||
+    iptables -t nat -I POSTROUTING 1 "${jump[@]}"
+}
+
+remove_pod_to_pod_chain() {
+  iptables_chain_exists iptables nat "$POD_TO_POD_CHAIN" || return 0
+  while iptables -t nat -D POSTROUTING -m comment --comment "$POD_TO_POD_COMMENT" \
+    -j "$POD_TO_POD_CHAIN" 2>/dev/null; do :; done
+  iptables -t nat -F "$POD_TO_POD_CHAIN"
+  iptables -t nat -X "$POD_TO_POD_CHAIN"
 }
 
 start_kube_proxy() {
@@ -665,11 +796,11 @@ unmount_all() {
 # Pods and their network: stopping the sandboxes runs the CNI plugins' DEL, which removes the
 # veths and the per-pod iptables rules. The kubelet is stopped first, so it recreates nothing.
 remove_pods() {
-  running containerd || return 0
+  running "$CONTAINERD" || return 0
   local ids
   ids=$(crictl pods -q 2>/dev/null || true)
   [[ -n $ids ]] || return 0
-  log "removing $(wc -w <<<"$ids") pod sandboxes"
+  log "removing $(wc -w <<<"$ids") pod sandboxes$(on_node)"
   # shellcheck disable=SC2086  # one id a word
   crictl stopp $ids >/dev/null 2>&1 || true
   # shellcheck disable=SC2086
@@ -690,8 +821,8 @@ iptables_chain_exists() { "$1" -t "$2" -n -L "$3" >/dev/null 2>&1; }
 # What kube-proxy --cleanup, the CNI plugins' DEL and the kubelet leave in iptables, for IPv4
 # and IPv6: every KUBE-* chain (the kubelet's canaries and KUBE-FIREWALL, which the cleanup keeps)
 # with the built-in chains' jumps to them; the firewall plugin's CNI-FORWARD and CNI-ADMIN (and
-# FORWARD's jump) once they hold no pod's rule. Only one kubelet and kube-proxy run on a host,
-# so KUBE-* chains are this node's.
+# FORWARD's jump) once they hold no pod's rule. Only this node set's kubelets and kube-proxy run
+# on a host, so KUBE-* chains are its own. Then the pod-to-pod chain of several nodes.
 clean_iptables() {
   local tool table rule chain
   for tool in iptables ip6tables; do
@@ -721,12 +852,19 @@ clean_iptables() {
       fi
     fi
   done
+  remove_pod_to_pod_chain
 }
 
-# The kubelet's pod cgroups (it is stopped before the pods, so it cannot remove them itself).
+# The kubelet's pod cgroups (it is stopped before the pods, so it cannot remove them itself); a
+# further node's whole cgroupRoot.
 remove_pod_cgroups() {
-  local dir
-  for dir in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+  local dir dirs
+  if ((NODE_INDEX == 0)); then
+    dirs=(/sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods)
+  else
+    mapfile -t dirs < <(cgroup_root_dirs)
+  fi
+  for dir in "${dirs[@]}"; do
     [[ -d $dir ]] || continue
     find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
@@ -766,15 +904,52 @@ use_cache() {
   use_state_dir "$CACHE/e2e/node"
 }
 
+# ZONES from a space-separated list: one zone per node, each a valid label value, none twice.
+set_zones() {
+  local zone seen=' '
+  read -r -a ZONES <<<"$1"
+  ((${#ZONES[@]} >= 1)) || die "no zone given (KOPFKA_E2E_ZONES)"
+  ((${#ZONES[@]} <= MAX_NODES)) || die "at most $MAX_NODES zones (nodes): $1"
+  for zone in "${ZONES[@]}"; do
+    [[ ${#zone} -le 63 && $zone =~ ^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$ ]] ||
+      die "zone '$zone' is not a valid label value"
+    [[ $seen != *" $zone "* ]] || die "zone $zone is given twice"
+    seen+="$zone "
+  done
+}
+
+# The zones of the nodes `up` started (and `down` has not stopped), or nothing.
+recorded_zones() {
+  if [[ -f $RUN_DIR/zones ]]; then
+    cat "$RUN_DIR/zones"
+  elif [[ -f $RUN_DIR/cache ]]; then
+    echo "$DEFAULT_ZONES" # started by a node.sh that recorded no zones: one node
+  fi
+}
+
+# The recorded nodes (else the first alone), for the commands that act on what runs.
+use_recorded_zones() {
+  local zones
+  zones=$(recorded_zones)
+  set_zones "${zones:-$DEFAULT_ZONES}"
+}
+
 cmd_up() {
   require_host
-  local start=$SECONDS recorded
+  local start=$SECONDS recorded zones
   recorded=$(recorded_cache)
   [[ $recorded == "$CACHE" ]] ||
     die "an e2e node of KOPFKA_CACHE=$recorded runs; stop it first (e2e/node.sh down)"
+  recorded=$(recorded_zones)
+  set_zones "${KOPFKA_E2E_ZONES:-${recorded:-$DEFAULT_ZONES}}"
+  zones=${ZONES[*]}
+  [[ -z $recorded || $recorded == "$zones" ]] ||
+    die "e2e nodes of the zones '$recorded' run; stop them first (e2e/node.sh down), or unset KOPFKA_E2E_ZONES to keep them"
   use_cache "$CACHE"
   mkdir -p "$RUN_DIR" "$STATE" "$LOGS"
   echo "$CACHE" >"$RUN_DIR/cache"
+  # Before anything starts, so that `down` finds every node even after a failed `up`.
+  echo "$zones" >"$RUN_DIR/zones"
   NODE_IP=$(node_ip)
 
   "$E2E_DIR/build.sh" kubernetes crictl images
@@ -787,11 +962,12 @@ cmd_up() {
   save_and_set_sysctls
 
   start_control_plane
-  client_kubeconfig kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+  for_each_node kubelet_kubeconfig
   client_kubeconfig kube-proxy "/CN=system:kube-proxy"
-  start_containerd
-  import_images
-  start_kubelet
+  for_each_node start_containerd_and_images
+  for_each_node start_kubelet
+  for_each_node wait_for_kubelet
+  if ((${#ZONES[@]} > 1)); then ensure_pod_to_pod_without_nat; fi
   start_kube_proxy
   apply_addons
   local daemon
@@ -799,37 +975,82 @@ cmd_up() {
     running "$daemon" || die "$daemon exited; the end of $LOGS/$daemon.log:
 $(tail -n 15 "$LOGS/$daemon.log" 2>/dev/null)"
   done
-  log "node $NODE_NAME is up in $((SECONDS - start))s; export KUBECONFIG=$ADMIN_KUBECONFIG"
+  if ((${#ZONES[@]} == 1)); then
+    log "node $NODE_NAME is up in $((SECONDS - start))s; export KUBECONFIG=$ADMIN_KUBECONFIG"
+  else
+    log "${#ZONES[@]} nodes (zones $zones) are up in $((SECONDS - start))s; export KUBECONFIG=$ADMIN_KUBECONFIG"
+  fi
   echo "$ADMIN_KUBECONFIG"
+}
+
+kubelet_kubeconfig() { client_kubeconfig "$KUBELET" "/O=system:nodes/CN=system:node:$NODE_NAME"; }
+
+start_containerd_and_images() {
+  start_containerd
+  import_images
+}
+
+# Every node `up` may have started: the recorded ones, and any whose run directory is there.
+use_nodes_to_stop() {
+  use_recorded_zones
+  local dir index
+  for dir in "$RUN_DIR"/nodes/e2e-node-*; do
+    index=${dir##*-}
+    if [[ -d $dir && $index =~ ^[0-9]+$ && -z ${ZONES[index]:-} ]]; then ZONES[index]=unknown; fi
+  done
+}
+
+stop_kubelet() { stop_daemon "$KUBELET"; }
+
+stop_node_runtime() {
+  remove_pods
+  stop_daemon "$CONTAINERD" 30
+  stop_leftover_shims
+  unmount_all "$KUBELET_DIR" "$CONTAINERD_STATE" "$CONTAINERD_ROOT"
+}
+
+remove_node_host_changes() {
+  ip link delete "$BRIDGE" 2>/dev/null || true
+  remove_pod_cgroups
+  remove_host_leftovers
+}
+
+# A further node's state (the first node's is removed with the cluster's); its image store is
+# kept, like the first node's.
+remove_node_state() {
+  ((NODE_INDEX > 0)) || return 0
+  rm -rf --one-file-system "$KUBELET_DIR" "$POD_LOGS" "$NODE_DIR/cni"
 }
 
 cmd_down() {
   require_host
   local start=$SECONDS
   use_cache "$(recorded_cache)"
+  use_nodes_to_stop
   mkdir -p "$LOGS"
   stop_daemon kube-proxy
   if [[ -x $BIN/kube-proxy ]]; then
     "$BIN/kube-proxy" --cleanup >"$LOGS/kube-proxy-cleanup.log" 2>&1 || true
   fi
-  stop_daemon kubelet
-  remove_pods
-  stop_daemon containerd 30
-  stop_leftover_shims
-  unmount_all "$KUBELET_DIR" "$CONTAINERD_STATE" "$CONTAINERD_ROOT" "$RUN_DIR"
+  for_each_node stop_kubelet
+  for_each_node stop_node_runtime
+  unmount_all "$RUN_DIR"
   stop_control_plane
-  ip link delete "$BRIDGE" 2>/dev/null || true
+  for_each_node remove_node_host_changes
   clean_iptables
-  remove_pod_cgroups
-  remove_host_leftovers
   restore_sysctls
+  for_each_node remove_node_state
   # --one-file-system: should an unmount have failed, never follow a mount into the host.
   rm -rf --one-file-system "$KUBELET_DIR" "$POD_LOGS" "$VOLUMES" "$STATE/cni" "$CONFIG" \
     "$KWOK_WORKDIR" "$RUN_DIR"
   if [[ ${KOPFKA_E2E_PURGE:-0} == 1 ]]; then
-    rm -rf --one-file-system "$CONTAINERD_ROOT" "$IMPORTED"
+    rm -rf --one-file-system "$CONTAINERD_ROOT" "$IMPORTED" "$STATE/nodes"
   fi
-  log "node and control plane stopped in $((SECONDS - start))s (logs kept in $LOGS)"
+  if ((${#ZONES[@]} == 1)); then
+    log "node and control plane stopped in $((SECONDS - start))s (logs kept in $LOGS)"
+  else
+    log "${#ZONES[@]} nodes and the control plane stopped in $((SECONDS - start))s (logs kept in $LOGS)"
+  fi
 }
 
 rss_kib() {
@@ -838,48 +1059,67 @@ rss_kib() {
   echo "${rss:-0}"
 }
 
-cmd_status() {
-  use_cache "$(recorded_cache)"
-  local name pid total=0 rss
-  printf '%-26s %-8s %10s\n' PROCESS PID RSS_MIB
-  for name in containerd kubelet kube-proxy; do
-    if pid=$(pid_of "$name"); then
-      rss=$(rss_kib "$pid")
-      total=$((total + rss))
-      printf '%-26s %-8s %10s\n' "$name" "$pid" $((rss / 1024))
-    else
-      printf '%-26s %-8s %10s\n' "$name" stopped -
-    fi
-  done
-  local shims=0 shim_rss=0
+status_row() { printf '%-26s %-8s %10s\n' "$@"; }
+
+# A daemon's row; adds its RSS (KiB) to NODE_RSS.
+status_daemon() {
+  local pid rss
+  if pid=$(pid_of "$1"); then
+    rss=$(rss_kib "$pid")
+    NODE_RSS=$((NODE_RSS + rss))
+    status_row "$1" "$pid" $((rss / 1024))
+  else
+    status_row "$1" stopped -
+  fi
+}
+
+# The current node's rows: its containerd and kubelet (and the host's kube-proxy with the first
+# node), its shims, its total, and what runs in its pods.
+status_node() {
+  NODE_RSS=0
+  if ((NODE_INDEX > 0)); then
+    echo "--- $NODE_NAME (zone $NODE_ZONE)"
+  fi
+  status_daemon "$CONTAINERD"
+  status_daemon "$KUBELET"
+  if ((NODE_INDEX == 0)); then status_daemon kube-proxy; fi
+  local pid shims=0 shim_rss=0
   for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true); do
     shims=$((shims + 1))
     shim_rss=$((shim_rss + $(rss_kib "$pid")))
   done
-  total=$((total + shim_rss))
-  printf '%-26s %-8s %10s\n' "containerd shims" "($shims)" $((shim_rss / 1024))
-  local pods_rss=0 procs
-  for procs in /sys/fs/cgroup/memory/kubepods/cgroup.procs /sys/fs/cgroup/kubepods/cgroup.procs; do
+  NODE_RSS=$((NODE_RSS + shim_rss))
+  status_row "containerd shims" "($shims)" $((shim_rss / 1024))
+  local pods_rss=0 procs root=${CGROUP_ROOT%/}
+  for procs in "/sys/fs/cgroup/memory$root/kubepods/cgroup.procs" \
+    "/sys/fs/cgroup$root/kubepods/cgroup.procs"; do
     [[ -f $procs ]] || continue
     while read -r pid; do
       pods_rss=$((pods_rss + $(rss_kib "$pid")))
     done < <(find "$(dirname "$procs")" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
   done
-  printf '%-26s %-8s %10s\n' "node total" "" $((total / 1024))
-  printf '%-26s %-8s %10s\n' "processes in pods" "" $((pods_rss / 1024))
-  local cp_rss=0 pidfile
+  status_row "node total" "" $((NODE_RSS / 1024))
+  status_row "processes in pods" "" $((pods_rss / 1024))
+}
+
+cmd_status() {
+  use_cache "$(recorded_cache)"
+  use_recorded_zones
+  status_row PROCESS PID RSS_MIB
+  for_each_node status_node
+  local pid rss cp_rss=0 pidfile
   if [[ -d $CLUSTER_DIR ]]; then
     for pidfile in $(control_plane_pid_files); do
       pid=$(<"$pidfile")
       if process_alive "$pid"; then
         rss=$(rss_kib "$pid")
         cp_rss=$((cp_rss + rss))
-        printf '%-26s %-8s %10s\n' "$(basename "$pidfile" .pid)" "$pid" $((rss / 1024))
+        status_row "$(basename "$pidfile" .pid)" "$pid" $((rss / 1024))
       else
-        printf '%-26s %-8s %10s\n' "$(basename "$pidfile" .pid)" stopped -
+        status_row "$(basename "$pidfile" .pid)" stopped -
       fi
     done
-    printf '%-26s %-8s %10s\n' "control plane total" "" $((cp_rss / 1024))
+    status_row "control plane total" "" $((cp_rss / 1024))
     echo
     kubectl get nodes -o wide --request-timeout=5s || true
     echo
@@ -898,8 +1138,14 @@ cmd_kubeconfig() {
 cmd_images() {
   require_host
   use_cache "$(recorded_cache)"
-  running containerd || die "containerd of the e2e node is not running; run e2e/node.sh up"
+  use_recorded_zones
   load_images_env
+  for_each_node import_images_into_node
+}
+
+import_images_into_node() {
+  running "$CONTAINERD" ||
+    die "$CONTAINERD of the e2e node $NODE_NAME is not running; run e2e/node.sh up"
   import_images
 }
 
