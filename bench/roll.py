@@ -15,13 +15,20 @@ in one run, on one cluster (the e2e suite's production example fitted to the nod
 `ratio` = roll / sum of the single restarts measured just before it (goal: <= 1.2). Each round
 does both; the report gives the median. Also reported: what the producer had acknowledged, and
 how much of it was lost or read twice (both must be 0), and the most nodes down at once (1).
-Rack-parallel rolls are not implemented yet, and are reported as skipped.
+
+`--by-rack` (`make bench-roll-by-rack`) measures rack-by-rack rolls (`spec.rack.rollByRack`)
+instead, and needs the e2e node started with three zones (`KOPFKA_E2E_ZONES="zone-a zone-b
+zone-c"`, docs/e2e.md): the same
+example with 6 brokers, two in each zone, so that a rack holds two brokers and each partition one
+replica in every rack. Each round measures the single restarts of all 9 nodes, then a roll one
+node at a time, then a roll rack by rack, side by side; the result goes into the `rack_parallel`
+part of the output file (the rest of it is kept).
 
 kopfka is installed with its chart as the e2e benchmark installs it (release `kopfka-bench`,
 watching only `kopfka-bench`); everything is removed at the end, also on failure. Needs the e2e
 node (`make bench-roll` brings it up).
 
-    python -m bench.roll [--rounds 3] [--output FILE]
+    python -m bench.roll [--rounds 3] [--by-rack] [--output FILE]
 """
 
 from __future__ import annotations
@@ -114,36 +121,86 @@ def whole_roll(kube: TestKube, name: str, token: str) -> float:
     return _timed(kube, name, ask, done, timeout=ROLL_TIMEOUT, what=f"the roll {token} to finish")
 
 
-def one_round(kube: TestKube, name: str, number: int) -> dict[str, Any]:
+def _watched(kube: TestKube, name: str, measure: Callable[[], float]) -> tuple[float, int]:
+    """`measure()`'s seconds, and the most of the cluster's nodes down at once meanwhile."""
+    watch = PodWatch(kube, NAMESPACE, name)
+    watch.start()
+    try:
+        return round(measure(), 2), watch.most_down
+    finally:
+        watch.finish()
+
+
+def _by_rack(kube: TestKube, name: str, *, on: bool) -> None:
+    patch = {"spec": {"rack": {"rollByRack": on}}}
+    kube.kubectl(
+        "patch", "kafkacluster", name, "-n", NAMESPACE, "--type=merge", "-p", json.dumps(patch)
+    )
+
+
+def one_round(kube: TestKube, name: str, number: int, *, by_rack: bool) -> dict[str, Any]:
     pods = sorted(
         p["metadata"]["name"]
         for p in kube.list("v1", "Pod", NAMESPACE, labels={names.CLUSTER_LABEL: name})
     )
     # In the roll's own order: controllers, then brokers.
     pods.sort(key=lambda pod: "-controllers-" not in pod)
-    watch = PodWatch(kube, NAMESPACE, name)
-    watch.start()
-    try:
-        singles = {pod: round(single_restart(kube, name, pod), 2) for pod in pods}
-        roll = round(whole_roll(kube, name, f"bench-{number}-{int(time.time())}"), 2)
-    finally:
-        watch.finish()
+    singles = {pod: _watched(kube, name, lambda pod=pod: single_restart(kube, name, pod))[0]
+               for pod in pods}  # fmt: skip
+    token = f"bench-{number}-{int(time.time())}"
+    roll, most_down = _watched(kube, name, lambda: whole_roll(kube, name, token))
     total = round(sum(singles.values()), 2)
     result = {
         "single_restarts_s": singles,
         "sum_single_restarts_s": total,
         "roll_s": roll,
         "ratio": round(roll / total, 3),
-        "most_nodes_down": watch.most_down,
+        "most_nodes_down": most_down,
     }
-    print(f"round {number}: roll {roll} s, sum of single restarts {total} s, ratio "
-          f"{result['ratio']}", file=sys.stderr)  # fmt: skip
+    if by_rack:
+        _by_rack(kube, name, on=True)
+        try:
+            rack_roll, rack_down = _watched(
+                kube, name, lambda: whole_roll(kube, name, f"{token}-by-rack")
+            )
+        finally:
+            _by_rack(kube, name, on=False)
+        result |= {
+            "rack_roll_s": rack_roll,
+            "rack_ratio": round(rack_roll / total, 3),
+            "rack_roll_vs_roll": round(rack_roll / roll, 3),
+            "most_nodes_down_by_rack": rack_down,
+        }
+    shown = {key: value for key, value in result.items() if key != "single_restarts_s"}
+    print(f"round {number}: {json.dumps(shown)}", file=sys.stderr)
     return result
+
+
+def zones(kube: TestKube) -> list[str]:
+    """The zones of the e2e node's nodes."""
+    return sorted(
+        {
+            (node["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
+            for node in kube.list("v1", "Node", None)
+        }
+    )
+
+
+def rack_manifest() -> dict[str, Any]:
+    """The example with two brokers per zone of three: each rack two brokers, and with rack-aware
+    placement every partition one replica per rack."""
+    manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
+    manifest["spec"]["brokers"]["replicas"] = 6
+    assert manifest["spec"]["rack"]["topologyKey"] == "topology.kubernetes.io/zone"
+    return manifest
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--by-rack", action="store_true", help="measure rack-by-rack rolls (needs three zones)"
+    )
     parser.add_argument("--output", type=Path, default=Path("bench/results/roll.json"))
     return parser.parse_args()
 
@@ -153,7 +210,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
     kube = node_kube()
-    manifest = fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
+    if args.by_rack and len(zones(kube)) < 3:
+        raise SystemExit(
+            f"--by-rack needs the e2e node in three zones, it has {zones(kube)}: "
+            'KOPFKA_E2E_ZONES="zone-a zone-b zone-c" make e2e-up'
+        )
+    manifest = rack_manifest() if args.by_rack else fit_to_node(yaml.safe_load(EXAMPLE.read_text()))
     name = manifest["metadata"]["name"]
     version = manifest["spec"]["kafka"]["version"]
     bootstrap = names.bootstrap_address(name, NAMESPACE, 9092)
@@ -170,13 +232,25 @@ def main() -> int:
             client.create_topic(TOPIC, partitions=PARTITIONS, replicas=3, min_isr=2)
             producer = client.start_producing(TOPIC, count=10**7, value_prefix=1, throughput=100)
             try:
-                rounds = [one_round(kube, name, number) for number in range(1, args.rounds + 1)]
+                rounds = [
+                    one_round(kube, name, number, by_rack=args.by_rack)
+                    for number in range(1, args.rounds + 1)
+                ]
             finally:
                 produced = producer.stop()
             values = client.consume_all(TOPIC, expected=len(produced.acked))
     finally:
         kube.close()
     counts = Counter(values)
+    checked = {
+        "acknowledged": len(produced.acked),
+        "failed_sends": len(produced.failed),
+        "lost": len(set(produced.acked) - set(counts)),
+        "duplicates": sum(1 for count in counts.values() if count > 1),
+    }
+    command = f"{python_command()} -m bench.roll --rounds {args.rounds}"
+    if args.by_rack:
+        return _write_by_rack(args.output, rounds, checked, command, began)
     result: dict[str, Any] = {
         "what": __doc__.split("\n\n")[0],
         "cluster": "the e2e production example fitted to the node: 3 controllers + 3 brokers, "
@@ -187,23 +261,65 @@ def main() -> int:
         ),
         "ratio": round(statistics.median(r["ratio"] for r in rounds), 3),
         "ratio_goal": RATIO_GOAL,
-        "acknowledged": len(produced.acked),
-        "failed_sends": len(produced.failed),
-        "lost": len(set(produced.acked) - set(counts)),
-        "duplicates": sum(1 for count in counts.values() if count > 1),
+        **checked,
         "most_nodes_down": max(r["most_nodes_down"] for r in rounds),
-        "rack_parallel": {"skipped": "rack-parallel rolls are not implemented yet"},
         "rounds": rounds,
         "total_runtime_s": round(time.monotonic() - began, 1),
-        "command": f"{python_command()} -m bench.roll --rounds {args.rounds}",
+        "command": command,
         "git": git_commit(),
     }
+    earlier = json.loads(args.output.read_text()) if args.output.is_file() else {}
+    result["rack_parallel"] = earlier.get("rack_parallel") or {"skipped": "not measured yet"}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"roll {result['roll_s']} s vs sum of single restarts {result['sum_single_restarts_s']} s "
         f"(ratio {result['ratio']}, goal <= {RATIO_GOAL}); acknowledged {result['acknowledged']}, "
         f"lost {result['lost']}, duplicates {result['duplicates']} -> {args.output}"
+    )
+    return 0
+
+
+def _write_by_rack(
+    output: Path,
+    rounds: list[dict[str, Any]],
+    checked: dict[str, int],
+    command: str,
+    began: float,
+) -> int:
+    """The rack-by-rack figures into the `rack_parallel` part of `output`, the rest kept."""
+
+    def median(key: str) -> float:
+        return round(statistics.median(r[key] for r in rounds), 3)
+
+    part = {
+        "cluster": "the e2e production example fitted to the node with 6 brokers, on three e2e "
+        "nodes in zones a, b, c: 3 controllers + 6 brokers (two per rack), RF 3, min ISR 2, "
+        "acks=all idempotent producer at 100 records/s throughout",
+        "roll_s": median("roll_s"),
+        "rack_roll_s": median("rack_roll_s"),
+        "sum_single_restarts_s": median("sum_single_restarts_s"),
+        "ratio": median("ratio"),
+        "rack_ratio": median("rack_ratio"),
+        "rack_roll_vs_roll": median("rack_roll_vs_roll"),
+        "ratio_goal": RATIO_GOAL,
+        **checked,
+        "most_nodes_down": max(r["most_nodes_down"] for r in rounds),
+        "most_nodes_down_by_rack": max(r["most_nodes_down_by_rack"] for r in rounds),
+        "rounds": rounds,
+        "total_runtime_s": round(time.monotonic() - began, 1),
+        "command": f"{command} --by-rack",
+        "git": git_commit(),
+    }
+    result = json.loads(output.read_text()) if output.is_file() else {}
+    result["rack_parallel"] = part
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"rack by rack {part['rack_roll_s']} s, one at a time {part['roll_s']} s, sum of single "
+        f"restarts {part['sum_single_restarts_s']} s (rack ratio {part['rack_ratio']}); "
+        f"acknowledged {part['acknowledged']}, lost {part['lost']}, duplicates "
+        f"{part['duplicates']} -> {output}"
     )
     return 0
 
