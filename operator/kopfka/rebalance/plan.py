@@ -34,7 +34,8 @@ their counts' sum of squares is least. Then no chain of partitions can pass a le
 broker with two fewer (that would lower the sum), which makes the highest count as low, and the
 lowest as high, as any choice of leaders can (the unit tests check this by exhaustive search). So
 each broker leads floor(P/B) or ceil(P/B) of the P partitions whenever the placement allows that,
-and it usually does. Among such choices, the fewest partitions change leader. The other replicas keep their order; new ones follow, by id.
+and it usually does. Among such choices, the fewest partitions change leader. The other replicas
+keep their order; new ones follow, by id.
 
 Refusals. A partition whose replication factor exceeds the number of staying brokers cannot be
 placed: the plan is refused (`Kind.REFUSED`), naming every such partition, and nothing moves. The
