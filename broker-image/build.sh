@@ -4,7 +4,8 @@
 # Builds kopfka/kafka:KAFKA_VERSION (default from versions.env) on BASE_IMAGE (default
 # the local JRE base, JRE_BASE_IMAGE). Expects a running engine and, for the default
 # base, the base image: `make broker-image` takes care of both (hack/docker.sh,
-# hack/jre-base.sh). Assembles the jars and the agent itself (both cached).
+# hack/jre-base.sh). Assembles the jars, the probe agent and the JMX exporter agent itself
+# (all cached).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +20,7 @@ tag=kopfka/kafka:$version
 
 libs=$("$repo/hack/kafka-libs.sh" "$version")
 agent=$("$here/agent/build.sh")
+exporter=$("$here/jmx-exporter.sh")
 
 # The context holds only what the image needs (no sources, no build scripts), laid out as
 # the Dockerfile expects; it is rebuilt every time so nothing stale slips in.
@@ -28,6 +30,7 @@ mkdir -p "$context"
 cp -a "$libs" "$context/libs"
 rm -f "$context/libs/.kopfka-stamp"
 cp "$agent" "$context/kopfka-agent.jar"
+cp "$exporter" "$context/jmx_prometheus_javaagent.jar"
 cp -a "$here/bin" "$here/config" "$here/Dockerfile" "$context/"
 
 # DOCKER_BUILDKIT=0: the legacy builder works with any client/engine pair found here

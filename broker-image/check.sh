@@ -3,9 +3,10 @@
 #
 # Smoke test of a built kopfka/kafka image, run the way a pod runs it: read-only root
 # filesystem, /tmp as a scratch mount, a data volume at /var/lib/kafka, the rendered
-# config mounted read-only. One combined (broker,controller) node must become ready per
-# kopfka-ready, run as uid 1001 with the JVM as PID 1, stop cleanly on SIGTERM, and start
-# again on the same volume (formatting is skipped then). The container gets no network
+# config and exporter rules mounted read-only. One combined (broker,controller) node must
+# become ready per kopfka-ready, serve Prometheus metrics on port 9404, run as uid 1001 with
+# the JVM as PID 1, stop cleanly on SIGTERM, and start again on the same volume (formatting
+# is skipped then). The container gets no network
 # but its own loopback (--network none), so it cannot collide with anything on the host.
 set -euo pipefail
 
@@ -58,6 +59,16 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 EOF
 cp "$here/config/log4j2.yaml" "$tmp/config/"
+# A stand-in for the metrics ConfigMap: one of kopfka's rules, and the exporter's JVM collectors.
+mkdir -p "$tmp/metrics"
+cat >"$tmp/metrics/jmx-exporter.yaml" <<'EOF'
+includeObjectNames: ["kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions,*"]
+lowercaseOutputName: true
+rules:
+- pattern: kafka.server<type=ReplicaManager, name=UnderReplicatedPartitions><>Value
+  name: kafka_server_under_replicated_partitions
+  type: GAUGE
+EOF
 # mktemp makes 0700; the container's uid 1001 must read the mounted files.
 chmod -R a+rX "$tmp"
 
@@ -77,6 +88,7 @@ run_once() {
   docker run -d --name "$name" "${net[@]}" --read-only \
     --tmpfs /tmp:rw,exec,nosuid,nodev,size=256m \
     -v "$volume:/var/lib/kafka" -v "$tmp/config:/etc/kopfka/config:ro" \
+    -v "$tmp/metrics:/etc/kopfka/metrics:ro" -e KOPFKA_METRICS_PORT=9404 \
     -e POD_NAME=check-0 -e KOPFKA_NODE_ID_BASE=0 -e KOPFKA_CLUSTER_ID="$cluster_id" \
     -e KOPFKA_RACK=rack-a -e KAFKA_HEAP_OPTS="-Xmx512m -Xms512m" \
     "$image" >/dev/null
@@ -97,6 +109,14 @@ run_once() {
     fail "PID 1 is not the Kafka JVM (the entrypoint must exec it)"
   docker exec "$name" grep -qx 'broker.rack=rack-a' /tmp/kopfka/server.properties ||
     fail "placeholders not substituted in /tmp/kopfka/server.properties"
+  # The image has no HTTP client; bash's /dev/tcp is one, and the exporter answers HTTP/1.0.
+  local scraped family
+  scraped=$(docker exec "$name" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9404 &&
+    printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && cat <&3') ||
+    fail "no answer from the JMX exporter on port 9404"
+  for family in kafka_server_under_replicated_partitions jvm_memory_used_bytes; do
+    grep "^$family" <<<"$scraped" >/dev/null || fail "the JMX exporter does not serve $family"
+  done
 
   start=$SECONDS
   docker kill --signal TERM "$name" >/dev/null

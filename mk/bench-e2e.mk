@@ -14,6 +14,7 @@ BENCH_E2E_OTHERS_TIMEOUT ?= 600
 bench-e2e: $(STAMP) e2e-up operator-image  ## apply -> Ready and producer throughput: kopfka's pods on the e2e node vs the same Kafka bare
 	hack/kafka-libs.sh >/dev/null
 	broker-image/agent/build.sh >/dev/null
+	broker-image/jmx-exporter.sh >/dev/null
 	e2e/node.sh images >/dev/null
 	$(PY) -m bench.e2e --rounds $(BENCH_E2E_ROUNDS) --records $(BENCH_E2E_RECORDS) \
 		--warmup-records $(BENCH_E2E_WARMUP) --others-timeout $(BENCH_E2E_OTHERS_TIMEOUT) \

@@ -10,6 +10,7 @@ BENCH_KAFKA_WARMUP ?= 30000
 bench-kafka: $(STAMP)  ## producer throughput, rendered broker config vs Kafka defaults, and startup times
 	hack/kafka-libs.sh >/dev/null
 	broker-image/agent/build.sh >/dev/null
+	broker-image/jmx-exporter.sh >/dev/null
 	$(PY) -m bench.kafka_throughput --rounds $(BENCH_KAFKA_ROUNDS) --records $(BENCH_KAFKA_RECORDS) \
 		--warmup-records $(BENCH_KAFKA_WARMUP) --output bench/results/kafka.json
 

@@ -5,4 +5,5 @@
 test-kafka: $(STAMP)  ## real Kafka brokers from the rendered config (assembles the jars it needs)
 	hack/kafka-libs.sh >/dev/null
 	broker-image/agent/build.sh >/dev/null
+	broker-image/jmx-exporter.sh >/dev/null
 	$(PY) -m pytest tests/kafka

@@ -91,6 +91,7 @@ def test_dedicated_cluster_gets_every_child_and_becomes_ready(
     }
     assert set(made) == {
         "ServiceAccount/events-kafka",
+        "ConfigMap/events-kafka-metrics",
         f"ConfigMap/{configs['controllers']}",
         f"ConfigMap/{configs['brokers']}",
         "Service/events-controllers",
@@ -163,6 +164,7 @@ def test_combined_single_node_with_ephemeral_storage_becomes_ready(
     made = children(kube, "demo", namespace)
     assert set(made) == {
         "ServiceAccount/demo-kafka",
+        "ConfigMap/demo-kafka-metrics",
         f"ConfigMap/{mounted_config_name(kube, 'demo-nodes', namespace)}",
         "Service/demo-nodes",
         "Service/demo-kafka-bootstrap",

@@ -54,4 +54,4 @@ def test_reconciling_an_unchanged_cluster_writes_nothing(
 
     assert [str(write) for write in writes] == []
     assert after == before
-    assert len(before) == 11  # the cluster and its ten children were all compared
+    assert len(before) == 12  # the cluster and its eleven children were all compared

@@ -172,6 +172,8 @@ def test_helm_install_cluster_wide_with_custom_values_then_upgrade(
         "run",
         "--liveness",
         f"http://0.0.0.0:{port}/healthz",
+        "--metrics-port",
+        "8081",
         "--verbose",
         "--log-format",
         "json",
@@ -238,7 +240,7 @@ def test_helm_install_for_two_namespaces_needs_no_cluster_role(
     name = chart.one(rendered, "Deployment")["metadata"]["name"]
     deployment = _wait_rolled_out(kube, name, release_namespace)
     args = _container(deployment)["args"]
-    assert args[3:] == ["--namespace", watched[0], "--namespace", watched[1]]
+    assert args[5:] == ["--namespace", watched[0], "--namespace", watched[1]]
     assert _cluster_scoped_of(kube, release) == []
     rules = chart.of_kind(rendered, "Role")[0]["rules"]
     for namespace in watched:

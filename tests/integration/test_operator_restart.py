@@ -57,7 +57,7 @@ def test_killed_mid_reconcile_converges_with_one_cluster_id(
     cluster_id = cluster["status"]["clusterId"]
     assert cluster_id == recorded
     made = children(kube, "events", namespace)
-    assert len(made) == 10, f"children before the restart: {made_before_restart}"
+    assert len(made) == 11, f"children before the restart: {made_before_restart}"
     for role in ("controllers", "brokers"):
         assert _cluster_ids(made[f"StatefulSet/events-{role}"]) == {cluster_id}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
-from kopfka.render import config, statefulset
+from kopfka.render import config, metrics, statefulset
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "broker-image" / "bin" / "kopfka-entrypoint"
@@ -41,6 +41,7 @@ class EntrypointRenderer:
         (root / "libs").mkdir()
         (root / "libs" / "kafka.jar").write_bytes(b"")
         (root / "agent.jar").write_bytes(b"")
+        (root / "exporter.jar").write_bytes(b"")
         self.root = root
 
     def close(self) -> None:
@@ -55,6 +56,10 @@ class EntrypointRenderer:
         (config_dir / "server.properties").write_text(
             config.server_properties(spec, pool), encoding="utf-8"
         )
+        metrics_dir = self.root / "metrics"
+        metrics_dir.mkdir(exist_ok=True)
+        for file_name, text in metrics.config_map(spec)["data"].items():
+            (metrics_dir / file_name).write_text(text, encoding="utf-8")
         container = statefulset.pod_spec(spec, pool, CLUSTER_ID)["containers"][0]
         env = {item["name"]: item["value"] for item in container["env"] if "value" in item}
         env |= {
@@ -67,6 +72,8 @@ class EntrypointRenderer:
             "KOPFKA_WORK_DIR": str(work_dir),
             "KOPFKA_LIBS": str(self.root / "libs"),
             "KOPFKA_AGENT_JAR": str(self.root / "agent.jar"),
+            "KOPFKA_EXPORTER_JAR": str(self.root / "exporter.jar"),
+            "KOPFKA_METRICS_CONFIG_DIR": str(metrics_dir),
             "KOPFKA_TEST_JAVA_CALLS": str(calls),
         }
         run = subprocess.run(

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kopfka.model import names
+from kopfka.model import names, schema
 from kopfka.model.cluster import ClusterSpec, Pool, parse_cluster
 from kopfka.reconcile import new_cluster_id
-from kopfka.render import config, statefulset
+from kopfka.render import config, metrics, statefulset
 from tests.support import waiting
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,6 +86,11 @@ class Node:
             line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#"
         )
 
+    @property
+    def metrics_url(self) -> str:
+        """The JMX exporter's endpoint: the container port `metrics` on the node's address."""
+        return f"http://{self.address}:{schema.METRICS_PORT}/metrics"
+
     def probe_ready(self) -> bool:
         """The readiness probe script itself, as the kubelet would run it."""
         env = {**os.environ, "KOPFKA_WORK_DIR": str(self.work_dir)}
@@ -112,6 +117,8 @@ class LocalKafka:
         self._hosts_marker = f"# kopfka-kafka-tier {os.getpid()} {number}"
         libs = _build("hack/kafka-libs.sh", self.version)
         agent = _build("broker-image/agent/build.sh")
+        exporter = _build("broker-image/jmx-exporter.sh")
+        self.write_metrics_config()
         for pool in self.spec.pools:
             config_dir = self.base / "config" / pool.role.value
             config_dir.mkdir(parents=True, exist_ok=True)
@@ -137,11 +144,29 @@ class LocalKafka:
                     "KOPFKA_WORK_DIR": str(node.work_dir),
                     "KOPFKA_LIBS": str(libs),
                     "KOPFKA_AGENT_JAR": str(agent),
+                    "KOPFKA_EXPORTER_JAR": str(exporter),
+                    "KOPFKA_METRICS_CONFIG_DIR": str(self.metrics_dir),
                     "KOPFKA_BIND_ADDRESS": node.address,
                 }
                 (root / "tmp").mkdir(parents=True, exist_ok=True)
                 node.data_dir.mkdir(parents=True, exist_ok=True)
                 self.nodes.append(node)
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every node finds the metrics ConfigMap's files (one ConfigMap per cluster)."""
+        return self.base / "config" / "metrics"
+
+    def write_metrics_config(self, spec: ClusterSpec | None = None) -> None:
+        """The metrics ConfigMap's files of `spec` (default: the cluster's), as the kubelet
+        mounts them; written again with other rules, they are what a rule change does to
+        running nodes."""
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)
+        for file_name, text in metrics.config_map(spec or self.spec)["data"].items():
+            # A new file renamed over the old one, as the kubelet's atomic update does.
+            staged = self.metrics_dir / f".{file_name}.new"
+            staged.write_text(text)
+            staged.replace(self.metrics_dir / file_name)
 
     def _container_env(self, env: list[dict[str, Any]], node: Node) -> dict[str, str]:
         """The container's env as the kubelet would resolve it for this pod."""

@@ -116,6 +116,7 @@ def test_cluster_renders_every_child_in_apply_order() -> None:
     assert kinds == [
         "ServiceAccount",
         "ConfigMap",
+        "ConfigMap",
         "Service",
         "ConfigMap",
         "Service",
@@ -240,6 +241,9 @@ def with_config(**settings: Any) -> dict[str, Any]:
         ({"brokers": {"replicas": 3, "resources": {"limits": {"memory": "8Gi"}}}}, True),
         ({"brokers": {"replicas": 3, "jvm": {"options": ["-XX:+UseG1GC"]}}}, True),
         ({**BASE, "listeners": [{"name": "plain", "port": 9094}]}, True),
+        ({**BASE, "metrics": {"rules": [{"pattern": "kafka.server<type=(.+)><>Count"}]}}, False),
+        ({**BASE, "metrics": {"includeObjectNames": ["kafka.server:type=Fetch,*"]}}, False),
+        ({**BASE, "metrics": {"enabled": False}}, True),
     ],
     ids=[
         "dynamic-retention",
@@ -254,6 +258,9 @@ def with_config(**settings: Any) -> dict[str, Any]:
         "memory",
         "jvm-options",
         "listener-port",
+        "metrics-rules",
+        "metrics-object-names",
+        "metrics-off",
     ],
 )
 def test_restart_hash_changes_only_when_a_restart_is_needed(

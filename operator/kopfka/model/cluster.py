@@ -7,6 +7,7 @@ against the broker count, or heap against the memory limit).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,17 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """The Prometheus JMX exporter of every Kafka node: on or off, and the user's extra rules
+    (exporter syntax, as the API server stored them) that go before kopfka's own."""
+
+    enabled: bool
+    rules: tuple[Mapping[str, Any], ...]
+    # ObjectName patterns of the MBeans the user's rules read, besides those kopfka's read.
+    include_object_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PodTemplate:
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
@@ -103,6 +115,7 @@ class ClusterSpec:
     rack_topology_key: str | None
     # Rolling restarts take the brokers of one rack at once (when Kafka's ISRs allow it).
     roll_by_rack: bool
+    metrics: Metrics
     template: PodTemplate
 
     @property
@@ -175,6 +188,7 @@ def parse_cluster(
             f"spec.kafka.config.{problem}"
             for problem in kafka_rules.server_problems(kafka["version"], effective)
         )
+    metrics = _metrics(raw["metrics"], problems)
     template = _template((raw.get("template") or {}).get("pod") or {}, problems)
     if problems:
         raise SpecError(problems)
@@ -191,6 +205,7 @@ def parse_cluster(
         listeners=listeners,
         rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
         roll_by_rack=bool((raw.get("rack") or {}).get("rollByRack", False)),
+        metrics=metrics,
         template=template,
     )
 
@@ -358,11 +373,11 @@ def _listener(raw: Mapping[str, Any], problems: list[str]) -> Listener:
 
 
 def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> None:
-    reserved = {schema.CONTROLLER_PORT, schema.REPLICATION_PORT}
+    reserved = set(schema.RESERVED_PORTS)
     seen_names: set[str] = set()
     seen_ports: set[int] = set()
     for listener in listeners:
-        if listener.name in {"controller", "replication"}:
+        if listener.name in schema.RESERVED_LISTENER_NAMES:
             problems.append(f"listener name {listener.name} is used by the operator")
         if listener.port in reserved:
             problems.append(
@@ -374,6 +389,44 @@ def _check_listeners(listeners: tuple[Listener, ...], problems: list[str]) -> No
             problems.append(f"listener port {listener.port} is used twice")
         seen_names.add(listener.name)
         seen_ports.add(listener.port)
+
+
+# Regular expression syntax that Python's re reads but Java's Pattern reads differently or
+# refuses: named groups in Python's spelling, inline comments, and {,n} quantifiers.
+_JAVA_INCOMPATIBLE = re.compile(r"\(\?P|\(\?#|\{,")
+_LABEL_NAME = re.compile(r"[a-zA-Z_$][a-zA-Z0-9_$]*")
+
+
+def _metrics(raw: Mapping[str, Any], problems: list[str]) -> Metrics:
+    """The exporter settings. A pattern Java cannot compile would stop the exporter at the next
+    start of a node, and with it the JVM: patterns are checked here, conservatively, since the
+    exporter refuses a bad file only when it reloads one."""
+    rules = tuple(dict(item) for item in raw.get("rules") or ())
+    for index, item in enumerate(rules):
+        field = f"spec.metrics.rules[{index}]"
+        pattern = str(item["pattern"])
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            problems.append(f"{field}.pattern {pattern!r} is not a regular expression: {error}")
+        else:
+            if _JAVA_INCOMPATIBLE.search(pattern):
+                problems.append(
+                    f"{field}.pattern {pattern!r} uses (?P, (?# or {{,n}}, which Java's regular "
+                    "expressions read differently"
+                )
+        if ("help" in item or "labels" in item) and "name" not in item:
+            problems.append(f"{field}: a rule with help or labels needs a name")
+        problems.extend(
+            f"{field}.labels.{label} is not a label name (letters, digits, _ and $1...)"
+            for label in item.get("labels") or {}
+            if not _LABEL_NAME.fullmatch(label)
+        )
+    return Metrics(
+        enabled=bool(raw["enabled"]),
+        rules=rules,
+        include_object_names=tuple(raw.get("includeObjectNames") or ()),
+    )
 
 
 def _check_replication(

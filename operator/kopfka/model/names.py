@@ -111,6 +111,12 @@ def config_map_prefix(cluster: str, role: Role) -> str:
     return f"{pool_name(cluster, role)}-config"
 
 
+def metrics_config_map_name(cluster: str) -> str:
+    """The JMX exporter's configuration, one for every pool: pods mount it under this fixed name,
+    so a rule change reaches running nodes without changing their pod spec."""
+    return f"{cluster}-kafka-metrics"
+
+
 def bootstrap_service_name(cluster: str) -> str:
     return f"{cluster}-kafka-bootstrap"
 

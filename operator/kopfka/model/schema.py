@@ -22,6 +22,20 @@ from kopfka.model.schema_dsl import (
 RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "kopfka.dev/")
 CONTROLLER_PORT = 9093
 REPLICATION_PORT = 9091
+# The Prometheus JMX exporter's own customary port, on every Kafka pod (docs/monitoring.md).
+METRICS_PORT = 9404
+# Names of container ports the operator gives every Kafka pod; no listener may take them.
+RESERVED_LISTENER_NAMES = ("controller", "replication", "metrics")
+RESERVED_PORTS = (REPLICATION_PORT, CONTROLLER_PORT, METRICS_PORT)
+# The exporter's rule fields (io.prometheus.jmx 1.0.1) and metric types.
+METRIC_TYPES = ("GAUGE", "COUNTER", "UNTYPED")
+MAX_METRICS_RULES = 100
+# A JMX ObjectName pattern without quoted values: domain:key=value,... with an optional
+# trailing ",*" (or only "*"); wildcards * and ? in the domain and the values.
+_OBJECT_NAME_KEY_VALUE = r"[^:,=*?\n\"]+=[^,=:\n\"]+"
+OBJECT_NAME_PATTERN = (
+    rf"^[^:\n\"]*:(\*|{_OBJECT_NAME_KEY_VALUE}(,{_OBJECT_NAME_KEY_VALUE})*(,\*)?)$"
+)
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 
@@ -151,8 +165,8 @@ def _listener() -> Schema:
                 pattern="^[a-z][a-z0-9]{0,14}$",
             ),
             "port": integer(
-                f"Port on every broker. {REPLICATION_PORT} and {CONTROLLER_PORT} are used by the "
-                "operator.",
+                f"Port on every broker. {REPLICATION_PORT}, {CONTROLLER_PORT} and {METRICS_PORT} "
+                "are used by the operator.",
                 minimum=1024,
                 maximum=65535,
             ),
@@ -173,14 +187,102 @@ def _listener() -> Schema:
         rules=[
             rule("!has(self.tls) || !self.tls", "TLS listeners are not supported yet"),
             rule(
-                "!(self.name in ['controller', 'replication'])",
-                "listener names controller and replication are used by the operator",
+                f"!(self.name in {list(RESERVED_LISTENER_NAMES)})",
+                "listener names "
+                + ", ".join(RESERVED_LISTENER_NAMES)
+                + " are used by the operator",
             ),
             rule(
-                f"self.port != {CONTROLLER_PORT} && self.port != {REPLICATION_PORT}",
-                f"ports {REPLICATION_PORT} and {CONTROLLER_PORT} are used by the operator",
+                f"!(self.port in {list(RESERVED_PORTS)})",
+                "ports " + ", ".join(map(str, RESERVED_PORTS)) + " are used by the operator",
             ),
         ],
+    )
+
+
+def _metrics_rule() -> Schema:
+    return obj(
+        "A rule of the Prometheus JMX exporter (1.0.1), in its own syntax: the first rule whose "
+        "pattern matches an MBean attribute names the sample. Patterns match "
+        "'domain<key=value, ...><>attribute: value', e.g. "
+        "'kafka.server<type=BrokerTopicMetrics, name=BytesInPerSec, topic=(.+)><>Count'.",
+        {
+            "pattern": string(
+                "Regular expression (Java syntax; kopfka accepts those Python's re also "
+                "compiles, and refuses (?P, (?# and {,n} which Java reads differently).",
+                minLength=1,
+                maxLength=1024,
+            ),
+            "name": string(
+                "Metric name; $1, $2... are the pattern's groups. Without it the exporter's "
+                "default name (domain_type_attribute) is used.",
+                pattern=r"^[a-zA-Z_:$][a-zA-Z0-9_:$]*$",
+                maxLength=200,
+            ),
+            "value": {
+                "description": "The sample's value instead of the attribute's: a number or $1...",
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "x-kubernetes-int-or-string": True,
+            },
+            "valueFactor": {
+                "type": "number",
+                "description": "Multiplies the value, e.g. 0.001 to turn milliseconds into "
+                "seconds.",
+            },
+            "type": string(
+                "GAUGE, COUNTER or UNTYPED (the exporter's default).", enum=list(METRIC_TYPES)
+            ),
+            "help": string("Help text of the metric.", maxLength=1024),
+            "labels": string_map(
+                "Labels of the sample; names (letters, digits, _) and values may use $1, $2...",
+                maxProperties=16,
+            ),
+            "cache": boolean(
+                "Cache which rule matched each bean: saves work at every scrape; wrong for "
+                "rules whose pattern reads the value."
+            ),
+            "attrNameSnakeCase": boolean("Turn camelCase attribute names into snake_case."),
+        },
+        required=["pattern"],
+        rules=[
+            rule(
+                "has(self.name) || !(has(self.help) || has(self.labels))",
+                "a rule with help or labels needs a name",
+            )
+        ],
+    )
+
+
+def _metrics() -> Schema:
+    return obj(
+        "Prometheus metrics of every Kafka node (brokers and controllers): the Prometheus JMX "
+        f"exporter agent serves them on port {METRICS_PORT} (container port metrics).",
+        {
+            "enabled": boolean(
+                "Run the exporter. Changing it restarts the nodes (one at a time).", default=True
+            ),
+            "rules": array(
+                "Extra exporter rules, tried before kopfka's own (the first match wins). "
+                "Changing them restarts nothing: the exporter reads its configuration again "
+                "at the next scrape after the kubelet updates the mounted ConfigMap.",
+                _metrics_rule(),
+                maxItems=MAX_METRICS_RULES,
+            ),
+            "includeObjectNames": array(
+                "MBeans the extra rules read, as JMX ObjectName patterns, e.g. "
+                "kafka.coordinator.group:type=GroupMetadataManager,*. The exporter reads only "
+                "these and the MBeans of kopfka's own rules at each scrape: reading every MBean "
+                "of a broker costs seconds per scrape.",
+                string(
+                    "An ObjectName pattern: domain:key=value,... with an optional trailing ,* "
+                    "(no quoted values).",
+                    pattern=OBJECT_NAME_PATTERN,
+                    maxLength=512,
+                ),
+                maxItems=50,
+            ),
+        },
+        default={},
     )
 
 
@@ -355,6 +457,7 @@ def cluster_spec() -> Schema:
                 },
                 required=["topologyKey"],
             ),
+            "metrics": _metrics(),
             "template": obj("Customises what the operator creates.", {"pod": _pod_template()}),
         },
         rules=[

@@ -8,12 +8,12 @@ from typing import Any
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.names import Role
-from kopfka.render import config, policy, services, statefulset
+from kopfka.render import config, metrics, policy, services, statefulset
 
 
 def render_cluster(spec: ClusterSpec, cluster_id: str) -> list[dict[str, Any]]:
     """Desired objects: config and services before the StatefulSets whose pods need them."""
-    objects: list[dict[str, Any]] = [policy.service_account(spec)]
+    objects: list[dict[str, Any]] = [policy.service_account(spec), metrics.config_map(spec)]
     for pool in spec.pools:
         objects.append(config.config_map(spec, pool))
         objects.append(services.headless_service(spec, pool))

@@ -18,7 +18,8 @@ from kopfka.model import k8s_core, names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
 from kopfka.model.quantity import canonical
-from kopfka.render import meta
+from kopfka.model.schema import METRICS_PORT
+from kopfka.render import meta, metrics
 from kopfka.render.config import (
     CONFIG_MOUNT,
     DATA_MOUNT,
@@ -52,7 +53,18 @@ def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]
     if spec.rack_topology_key is not None and pool.role.is_broker:
         # The API server copies the node's zone/region label onto the pod when it is bound.
         env.append(_field_env("KOPFKA_RACK", f"metadata.labels['{spec.rack_topology_key}']"))
+    if spec.metrics.enabled:
+        # The entrypoint starts the JMX exporter agent on this port, with the configuration
+        # mounted at its default place (metrics.METRICS_MOUNT).
+        env.append({"name": "KOPFKA_METRICS_PORT", "value": str(METRICS_PORT)})
     return env
+
+
+def _ports(spec: ClusterSpec, pool: Pool) -> list[dict[str, Any]]:
+    ports = container_ports(spec, pool.role)
+    if spec.metrics.enabled:
+        ports.append(("metrics", METRICS_PORT))
+    return [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port in ports]
 
 
 def _probe(command: str, *, period: int, failures: int) -> dict[str, Any]:
@@ -70,10 +82,7 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
         "env": _env(spec, pool, cluster_id),
-        "ports": [
-            {"name": name, "containerPort": port, "protocol": "TCP"}
-            for name, port in container_ports(spec, pool.role)
-        ],
+        "ports": _ports(spec, pool),
         # Ready: the node is RUNNING in Kafka's own terms (broker state / quorum member).
         "readinessProbe": _probe("kopfka-ready", period=5, failures=3),
         # Live: the JVM is responsive; a broker in long log recovery stays live.
@@ -90,6 +99,10 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
+    if spec.metrics.enabled:
+        container["volumeMounts"].append(
+            {"name": "metrics", "mountPath": metrics.METRICS_MOUNT, "readOnly": True}
+        )
     if pool.resources:
         container["resources"] = {
             kind: {name: canonical(amount, resource_list=True) for name, amount in amounts.items()}
@@ -147,6 +160,11 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
         {"name": "config", "configMap": {"name": config_map_name(spec, pool)}},
         {"name": "tmp", "emptyDir": {}},
     ]
+    if spec.metrics.enabled:
+        # A fixed name, so that the rules in it are no part of the restart hash.
+        volumes.append(
+            {"name": "metrics", "configMap": {"name": names.metrics_config_map_name(spec.name)}}
+        )
     if not pool.storage.persistent:
         empty_dir: dict[str, Any] = {}
         if pool.storage.size_limit:
@@ -182,7 +200,10 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
 
 
 def restart_hash(spec: ClusterSpec, pool: Pool, cluster_id: str) -> str:
-    """Hash of what a running node cannot pick up live: static settings and the pod spec."""
+    """Hash of what a running node cannot pick up live: static settings and the pod spec.
+
+    The exporter's rules are not in it: they live in a ConfigMap of fixed name that the exporter
+    reads again when it changes; whether the exporter runs at all is in the pod spec."""
     return stable_hash(
         server_properties(spec, pool, dynamic=False), pod_spec(spec, pool, cluster_id)
     )
