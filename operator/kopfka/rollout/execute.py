@@ -84,7 +84,7 @@ def advance(
     *,
     connect: Connect = operator_client,
 ) -> Roll:
-    """One pass of the roll: at most one pod restarted."""
+    """One pass of the roll: at most one restart (a node, or the brokers of a rack)."""
     if _may_roll(body, pods, hashes):
         # What a roll decides rests on the restart recorded last, and the object at hand may be
         # older than that record (a kopf index or an event queued behind a status write): with
@@ -337,9 +337,9 @@ def _restart(
     The first pod is evicted, so the disruption budget has its say (a node drain elsewhere may
     have the one disruption it allows); it is deleted instead only when it is down and the budget
     still refuses, which happens when that very pod is the one the budget counts as down, or when
-    the rest of its rack already went. The rest
-    of a rack (rack by rack) are deleted when the budget refuses them: it allows one pod down, and
-    the planner has checked with Kafka that the whole rack may be.
+    the rest of its rack already went. The rest of a rack (rack by rack) are deleted when the
+    budget refuses them: it allows one pod down, and the planner has checked with Kafka that the
+    whole rack may be.
     """
     by_name = {pod["metadata"]["name"]: pod for pod in pods}
     in_flight = recorded or InFlight(
