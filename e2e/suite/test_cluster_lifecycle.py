@@ -428,9 +428,10 @@ def test_a_requested_roll_restarts_every_node_once_never_two_down_and_loses_no_a
     roll_under_load(cluster, "e2e-1")
 
 
-def roll_progress(cluster: Cluster, token: str) -> int:
-    """How far the roll asked for with `token` is, as a number that only grows: three steps per
-    node (none under way, a restart recorded, its new pods made), counted over the nodes done."""
+def roll_progress(cluster: Cluster, token: str, nodes: int) -> int:
+    """How far the roll of `nodes` nodes asked for with `token` is, as a number that only grows:
+    three steps per node (none under way, a restart recorded, its new pods made), counted over
+    the nodes done."""
     rollout = cluster.get().get("status", {}).get("rollout", {})
     requested = rollout.get("requested") or {}
     if requested.get("token") != token:
@@ -440,8 +441,7 @@ def roll_progress(cluster: Cluster, token: str) -> int:
             "get", "pods", "-n", NAMESPACE, "-l", f"{CLUSTER_LABEL}={cluster.name}", "-o", "json"
         )
     )["items"]
-    total = len(pods)
-    done = total - len(requested.get("remaining") or [])
+    done = nodes - len(requested.get("remaining") or [])
     restarting = rollout.get("restarting") or {}
     if not restarting:
         return done * 3
@@ -465,11 +465,15 @@ def test_a_roll_with_the_operator_killed_five_times_still_restarts_each_node_onc
     points = sorted(chance.sample([d * 3 + p for d in range(nodes - 1) for p in (1, 2)], 5))
     kills: list[int] = []
 
+    def reached(point: int) -> int | None:
+        at = roll_progress(cluster, token, nodes)
+        return at if at >= point else None
+
     def kill_the_operator_at_five_points() -> None:
         for point in points:
             kills.append(
                 wait_for(
-                    lambda point=point: (at := roll_progress(cluster, token)) >= point and at,
+                    lambda point=point: reached(point),
                     timeout=ROLL_TIMEOUT,
                     what=f"the roll to reach point {point}",
                 )
