@@ -60,8 +60,12 @@ def _endpoints(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
 
 
 def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
-    """(port name, number) of every port a node of this role listens on."""
-    return [(name.lower()[:15], port) for name, port in _endpoints(spec, role)]
+    """(port name, number) of every port a node of this role listens on: its Kafka listeners,
+    and with metrics on the JMX exporter's (the pod and the headless Service name them all)."""
+    ports = [(name.lower()[:15], port) for name, port in _endpoints(spec, role)]
+    if spec.metrics.enabled:
+        ports.append(("metrics", schema.METRICS_PORT))
+    return ports
 
 
 def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) -> str:

@@ -11,18 +11,14 @@ from typing import Any
 
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
-from kopfka.model.schema import METRICS_PORT
 from kopfka.render import meta
 from kopfka.render.config import container_ports
 
 
 def headless_service(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
     """Publishes not-ready pods too: controllers must find each other before any is ready.
-    With metrics on it also names the exporter's port, for scrapers that find targets through
+    It names every port of the pods, the exporter's too, for scrapers that find targets through
     Services (a ServiceMonitor)."""
-    ports = container_ports(spec, pool.role)
-    if spec.metrics.enabled:
-        ports.append(("metrics", METRICS_PORT))
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -35,7 +31,7 @@ def headless_service(spec: ClusterSpec, pool: Pool) -> dict[str, Any]:
             "selector": names.selector_labels(spec.name, pool.role),
             "ports": [
                 {"name": name, "port": port, "targetPort": name, "protocol": "TCP"}
-                for name, port in ports
+                for name, port in container_ports(spec, pool.role)
             ],
         },
     }

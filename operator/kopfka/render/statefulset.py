@@ -60,13 +60,6 @@ def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]
     return env
 
 
-def _ports(spec: ClusterSpec, pool: Pool) -> list[dict[str, Any]]:
-    ports = container_ports(spec, pool.role)
-    if spec.metrics.enabled:
-        ports.append(("metrics", METRICS_PORT))
-    return [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port in ports]
-
-
 def _probe(command: str, *, period: int, failures: int) -> dict[str, Any]:
     return {
         "exec": {"command": [f"{IMAGE_BIN}/{command}"]},
@@ -82,7 +75,10 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
         "env": _env(spec, pool, cluster_id),
-        "ports": _ports(spec, pool),
+        "ports": [
+            {"name": name, "containerPort": port, "protocol": "TCP"}
+            for name, port in container_ports(spec, pool.role)
+        ],
         # Ready: the node is RUNNING in Kafka's own terms (broker state / quorum member).
         "readinessProbe": _probe("kopfka-ready", period=5, failures=3),
         # Live: the JVM is responsive; a broker in long log recovery stays live.
