@@ -5,8 +5,8 @@
 #   make e2e-up && export KUBECONFIG=$$(e2e/node.sh kubeconfig)
 #   make e2e-smoke          brings the node up if needed, leaves it running
 #   make e2e-down           stops everything e2e-up started
-#   make test-e2e-smoke     up, smoke test, down (also when the test fails)
-#   make test-e2e           up, smoke test, the e2e suite (e2e/suite), down: what CI runs
+#   make test-e2e-smoke     down, up, smoke test, down (also when the test fails)
+#   make test-e2e           down, up, smoke test, the e2e suite (e2e/suite), down: what CI runs
 
 .PHONY: e2e-build e2e-up e2e-down e2e-status e2e-smoke test-e2e-smoke e2e-suite test-e2e
 
@@ -27,14 +27,18 @@ e2e-status:  ## the e2e node's processes with their memory, the node and the sys
 e2e-smoke: e2e-up  ## the broker image as a StatefulSet pod on the e2e node: Ready, PVC, DNS, restart with its data
 	e2e/smoke.sh
 
-test-e2e-smoke: broker-image  ## e2e-up, e2e-smoke and e2e-down, the node stopped even when a step fails
-	status=0; e2e/node.sh up >/dev/null && e2e/smoke.sh || status=$$?; \
+# The test targets start from nothing: a node or control plane left by an earlier run that was
+# killed (its kubelet gone, its API server still serving old objects) is stopped first, so a test
+# never runs against half of someone else's node.
+test-e2e-smoke: broker-image  ## e2e-down, e2e-up, e2e-smoke and e2e-down, the node stopped even when a step fails
+	status=0; e2e/node.sh down >/dev/null && e2e/node.sh up >/dev/null && e2e/smoke.sh || status=$$?; \
 	e2e/node.sh down; exit $$status
 
 e2e-suite: $(STAMP) e2e-up operator-image  ## the e2e suite (kopfka installed by its chart, a real cluster's life) on the running node
 	e2e/node.sh images >/dev/null
 	$(PY) -m pytest e2e/suite
 
-test-e2e: $(STAMP) broker-images operator-image  ## e2e-up, the smoke test, the e2e suite and e2e-down, the node stopped even when a step fails
-	status=0; e2e/node.sh up >/dev/null && e2e/smoke.sh && $(PY) -m pytest e2e/suite || status=$$?; \
+test-e2e: $(STAMP) broker-images operator-image  ## e2e-down, e2e-up, the smoke test, the e2e suite and e2e-down, the node stopped even when a step fails
+	status=0; e2e/node.sh down >/dev/null && e2e/node.sh up >/dev/null && e2e/smoke.sh && \
+	  $(PY) -m pytest e2e/suite || status=$$?; \
 	e2e/node.sh down; exit $$status
