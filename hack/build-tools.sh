@@ -21,8 +21,9 @@ GO_DIR=$CACHE/go
 DEFAULT_TOOLS=(
   kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm kubeconform
 )
-# Only the e2e tier's real node runs these, so they are built when asked for by name.
-OPTIONAL_TOOLS=(kubelet kube-proxy)
+# Built when asked for by name: only the e2e tier's real node runs kubelet and kube-proxy, and only
+# `make chart-check` promtool.
+OPTIONAL_TOOLS=(kubelet kube-proxy promtool)
 
 die() {
   echo "build-tools: error: $*" >&2
@@ -38,6 +39,7 @@ version_of() {
     kwok | kwokctl) echo "$KWOK_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
     kubeconform) echo "$KUBECONFORM_VERSION" ;;
+    promtool) echo "$PROMETHEUS_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -124,11 +126,11 @@ build_etcd() {
 
 # `go install pkg@version` is the upstream-supported way for modules without replaces; it can
 # only write to GOBIN, so it installs into $out.gobin (which ensure_tool cleans up on failure)
-# and moves the result to $out.
+# and moves the result to $out. An optional fourth argument gives build tags.
 go_install() {
-  local pkg=$1 out=$2 ldflags=$3 gobin=$2.gobin
+  local pkg=$1 out=$2 ldflags=$3 tags=${4:-} gobin=$2.gobin
   mkdir -p "$gobin"
-  GOBIN=$gobin go install -trimpath -ldflags "-s -w $ldflags" "$pkg"
+  GOBIN=$gobin go install -trimpath -tags "$tags" -ldflags "-s -w $ldflags" "$pkg"
   mv -f "$gobin/$(basename "${pkg%@*}")" "$out"
   rmdir "$gobin"
 }
@@ -159,6 +161,15 @@ build_tool() {
     kubeconform)
       go_install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$out" \
         "-X main.version=$KUBECONFORM_VERSION" ;;
+    promtool)
+      # The module's v0.3XX.Y tags stand for Prometheus 3.XX.Y; the release's own VERSION file
+      # says which, and goes where Prometheus' release build (promu) puts it. remove_all_sd is
+      # Prometheus' own build tag that leaves out the cloud service discoveries (their SDKs are
+      # most of the build time), which checking and testing rules never uses.
+      local module=github.com/prometheus/prometheus@$PROMETHEUS_VERSION release
+      release=$(<"$(cd / && go mod download "$module" && go list -m -f '{{.Dir}}' "$module")/VERSION")
+      go_install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" "$out" \
+        "-X github.com/prometheus/common/version.Version=$release" remove_all_sd ;;
   esac
 }
 

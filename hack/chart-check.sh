@@ -9,9 +9,15 @@
 #      what each kustomization under manifests/ builds. The schemas come from
 #      hack/crd-json-schemas.py: Kubernetes' kinds from the kubernetes-validate package,
 #      kopfka's from the CRDs (kubeconform would otherwise download them). A kind without a
-#      schema is an error, not skipped.
+#      schema is an error, not skipped, but for the Prometheus Operator's kinds (4).
+#   4. The same value sets rendered as for a cluster with the Prometheus Operator
+#      (`--api-versions monitoring.coreos.com/v1`), validated without its PodMonitor,
+#      ServiceMonitor and PrometheusRule: no package registry ships their CRDs, so
+#      tests/chart/test_monitoring.py checks what they select and carry instead.
+#   5. promtool: the alert rules the chart ships (charts/kopfka/files/alerts.rules.yaml) are
+#      valid, and their unit tests (tests/chart/alerts.test.yaml) pass.
 #
-# Needs helm, kubeconform and kubectl (hack/build-tools.sh) and the .venv (make venv).
+# Needs helm, kubeconform, kubectl and promtool (hack/build-tools.sh) and the .venv (make venv).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,13 +61,17 @@ kubeconform=(
   -schema-location "$work/schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json"
   -schema-location "$work/schemas/crds/{{ .ResourceKind }}{{ .KindSuffix }}.json"
 )
-mkdir "$work/rendered"
+mkdir "$work/rendered" "$work/rendered-monitoring"
 for values in "${value_sets[@]}"; do
   name=$(basename "${values:-default}" .yaml)
   "$HELM" template kopfka "$CHART" --namespace kopfka-system ${values:+--values "$values"} \
     >"$work/rendered/$name.yaml"
+  "$HELM" template kopfka "$CHART" --namespace kopfka-system ${values:+--values "$values"} \
+    --api-versions monitoring.coreos.com/v1 >"$work/rendered-monitoring/$name.yaml"
 done
 "${kubeconform[@]}" "$work/rendered"
+echo "with the Prometheus Operator's API (its kinds skipped):"
+"${kubeconform[@]}" -skip PodMonitor,ServiceMonitor,PrometheusRule "$work/rendered-monitoring"
 # Kustomizations are kustomize's input, not Kubernetes objects: what they build is checked.
 mapfile -t manifests < <(find manifests e2e/demo -name '*.yaml' ! -name kustomization.yaml | sort)
 "${kubeconform[@]}" "${manifests[@]}"
@@ -71,3 +81,7 @@ while read -r kustomization; do
   echo "$dir (kustomize):"
   "${kubeconform[@]}" "$work/kustomized.yaml"
 done < <(find manifests -name kustomization.yaml | sort)
+
+echo "== promtool"
+"$BIN/promtool" check rules "$CHART/files/alerts.rules.yaml"
+"$BIN/promtool" test rules tests/chart/alerts.test.yaml

@@ -8,7 +8,7 @@ manifests: crds  ## regenerate crds/, charts/kopfka/crds/ and manifests/install.
 	hack/build-tools.sh helm
 	hack/manifests.sh
 
-chart-check: $(STAMP)  ## helm lint, kubeconform -strict (offline schemas) over the chart and manifests/, generated files current, template tests
-	hack/build-tools.sh helm kubeconform kubectl
+chart-check: $(STAMP)  ## helm lint, kubeconform -strict (offline schemas) over the chart and manifests/, generated files current, promtool on the alert rules, template tests
+	hack/build-tools.sh helm kubeconform kubectl promtool
 	PY=$(PY) hack/chart-check.sh
 	$(PY) -m pytest tests/chart

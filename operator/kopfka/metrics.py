@@ -50,12 +50,12 @@ ROLL_PENDING = Gauge(
 JOBS_STARTED = Counter(
     "kopfka_jobs_started",
     "Jobs the operator started, by their component label (topic-job, settings-job, ...).",
-    ["job"],
+    ["component"],
 )
 JOBS_FAILED = Counter(
     "kopfka_jobs_failed",
     "Jobs that failed (their pods' retries spent), by kind, each counted once.",
-    ["job"],
+    ["component"],
 )
 
 # Recently seen failed Jobs by uid: a failed Job is observed on every pass until it is replaced.

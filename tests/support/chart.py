@@ -39,7 +39,7 @@ class HelmError(AssertionError):
 
 
 def tool(name: str) -> Path:
-    """A tool built by hack/build-tools.sh (helm, kubectl, kubeconform)."""
+    """A tool built by hack/build-tools.sh (helm, kubectl, kubeconform, promtool)."""
     cache = Path(os.environ.get("KOPFKA_CACHE", Path.home() / ".cache" / "kopfka"))
     return cache / "bin" / name
 
@@ -71,11 +71,15 @@ def render(
     namespace: str,
     values_files: Sequence[Path] = (),
     values: Mapping[str, Any] | None = None,
+    api_versions: Sequence[str] = (),
 ) -> list[Obj]:
-    """`helm template` of the chart, test hooks included, as objects."""
+    """`helm template` of the chart, test hooks included, as objects. `api_versions` are APIs
+    the chart may take the cluster to serve besides Kubernetes' own (`--api-versions`)."""
     args = ["template", release, str(CHART), "--namespace", namespace]
     for path in values_files:
         args += ["--values", str(path)]
+    for api_version in api_versions:
+        args += ["--api-versions", api_version]
     return [doc for doc in yaml.safe_load_all(helm(*args, values=values)) if doc]
 
 

@@ -121,3 +121,21 @@ Call with (dict "clusterWide" true|false).
   verbs: ["list", "watch"]
 {{- end }}
 {{- end -}}
+
+{{/*
+Whether the Prometheus Operator's kinds (PodMonitor, ServiceMonitor, PrometheusRule) can be made:
+"true" when the cluster serves monitoring.coreos.com/v1, else empty, so that an install on a
+cluster without the Prometheus Operator leaves them out instead of failing. `helm template`
+knows only what `--api-versions` tells it.
+*/}}
+{{- define "kopfka.prometheusOperator" -}}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" -}}true{{- end -}}
+{{- end -}}
+
+{{/* Labels of the monitoring objects: the chart's, and those a Prometheus selects them by. */}}
+{{- define "kopfka.monitoringLabels" -}}
+{{ include "kopfka.labels" . }}
+{{- with .Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
