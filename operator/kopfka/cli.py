@@ -1,6 +1,6 @@
 """The `kopfka` command: `kopfka run` starts the operator (optionally as one of several replicas,
 of which the holder of a Lease acts), `kopfka crds` prints the CRDs, `kopfka topics-apply` is the
-topic Job's command."""
+topic Job's command, `kopfka rebalance-apply` the rebalance Job's."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from kopfka.k8s.client import Kube
 from kopfka.k8s.lease import LeaderElector, LeaseSettings
 from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable
 from kopfka.model import crds
+from kopfka.rebalance import wire as rebalance_wire
+from kopfka.rebalance.execute import POLL_SECONDS, ThrottleRefused, run_rebalance
 from kopfka.topics import wire
 from kopfka.topics.batch import run_batch
 
@@ -32,6 +34,8 @@ from kopfka.topics.batch import run_batch
 LOST_LEASE_EXIT = 75
 # The exit code of a Job that could not reach Kafka (sysexits' EX_UNAVAILABLE): the Job retries.
 KAFKA_UNAVAILABLE_EXIT = 69
+# The exit code of a rebalance Job that Kafka refused moves or throttles: the Job shows Failed.
+REBALANCE_REFUSED_EXIT = 1
 
 
 LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
@@ -164,6 +168,49 @@ def _topics_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebalance_apply(args: argparse.Namespace) -> int:
+    """Carry out a rebalance's work: a JSON line per event on stdout (formats in
+    kopfka.rebalance.wire), then a summary line. Moves Kafka refuses fail the command at the end,
+    with one line on stderr that names them (the line the operator reads from a failed Job)."""
+    try:
+        work = rebalance_wire.read_work_file(Path(args.work).read_bytes())
+    except (OSError, ValueError) as error:
+        raise SystemExit(
+            f"kopfka rebalance-apply: cannot read the work in {args.work}: {error}"
+        ) from None
+
+    def report(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    timeout_ms = int(args.timeout * 1000)
+    try:
+        admin = KafkaPythonAdmin(
+            args.bootstrap_servers,
+            client_id="kopfka-rebalance",
+            timeout_ms=timeout_ms,
+            connect_timeout_ms=timeout_ms,
+        )
+        try:
+            result = run_rebalance(admin, work, report=report, poll_seconds=args.poll)
+        finally:
+            admin.close()
+    except KafkaUnavailable as error:
+        sys.stderr.write(
+            f"kopfka rebalance-apply: Kafka at {args.bootstrap_servers} cannot be reached or did "
+            f"not answer within {args.timeout:g}s ({error}); the reassignments already started "
+            "go on in Kafka, and running the same work again takes them up\n"
+        )
+        return KAFKA_UNAVAILABLE_EXIT
+    except ThrottleRefused as error:
+        sys.stderr.write(f"{rebalance_wire.REFUSAL_PREFIX}{error}\n")
+        return REBALANCE_REFUSED_EXIT
+    if not result.ok:
+        sys.stderr.write(rebalance_wire.refusal_line(result.problems(), moves=result.moves) + "\n")
+        return REBALANCE_REFUSED_EXIT
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="kopfka", description="A Kubernetes operator for Kafka.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -224,6 +271,31 @@ def parser() -> argparse.ArgumentParser:
         help="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
     )
     topics.set_defaults(func=_topics_apply)
+    rebalance = commands.add_parser(
+        "rebalance-apply",
+        help="carry out a rebalance's partition reassignments in Kafka (the rebalance Job's "
+        "command)",
+    )
+    rebalance.add_argument(
+        "--bootstrap-servers", required=True, help="HOST:PORT[,HOST:PORT...] of the brokers"
+    )
+    rebalance.add_argument(
+        "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
+    )
+    rebalance.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for Kafka: to connect, and for each answer (default: 60); the "
+        "reassignments themselves take as long as their data takes to copy",
+    )
+    rebalance.add_argument(
+        "--poll",
+        type=float,
+        default=POLL_SECONDS,
+        help=f"seconds between two looks at the moves in flight (default: {POLL_SECONDS:g})",
+    )
+    rebalance.set_defaults(func=_rebalance_apply)
     return root
 
 

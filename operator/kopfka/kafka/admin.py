@@ -1,14 +1,15 @@
 """Kafka admin access behind a small Protocol, implemented with kafka-python (pure Python, with the
-KRaft APIs the operator needs: DescribeCluster, DescribeQuorum, DescribeFeatures, configs, and
-batched topic changes).
+KRaft APIs the operator needs: DescribeCluster, DescribeQuorum, DescribeFeatures, configs,
+batched topic changes, and partition reassignments with leader elections).
 
 Tests of planners use a fake of `KafkaAdmin`; this implementation is tested against real Kafka in
 the Kafka tier.
 
 Topic changes take many topics at once and cut them into requests (`split_requests`). Kafka's
 answer for each topic comes back as a `TopicError`, or None when it succeeded: a topic Kafka
-refuses never raises, so one bad topic does not stop the others. A request that fails as a whole
-because Kafka cannot be reached or does not answer in time raises `KafkaUnavailable`.
+refuses never raises, so one bad topic does not stop the others; the same goes for partitions
+(reassignments, leader elections) and brokers (their dynamic configs). A request that fails as a
+whole because Kafka cannot be reached or does not answer in time raises `KafkaUnavailable`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import kafka.errors
+from kafka import TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient
+from kafka.protocol.admin import AlterPartitionReassignmentsRequest, ElectionType
 
 from kopfka.kafka.facts import (
     Broker,
@@ -32,6 +35,7 @@ from kopfka.kafka.facts import (
     Partition,
     QuorumFacts,
     QuorumMember,
+    Reassigning,
     TopicError,
     TopicFacts,
 )
@@ -48,6 +52,8 @@ TOPICS_PER_REQUEST = 500
 KAFKA_DEFAULT_NUM_PARTITIONS = 1
 
 T = TypeVar("T")
+# A partition as Kafka names it: its topic and its index.
+PartitionKey = tuple[str, int]
 
 
 class KafkaUnavailable(Exception):
@@ -108,6 +114,10 @@ class KafkaAdmin(Protocol):
 
     def alter_broker_config(self, broker: int, changes: Mapping[str, str | None]) -> None: ...
 
+    def alter_broker_configs(
+        self, changes: Mapping[int, Mapping[str, str | None]]
+    ) -> dict[int, TopicError | None]: ...
+
     def topic_configs(self, names: Iterable[str]) -> dict[str, dict[str, str]]: ...
 
     def create_topics(self, topics: Sequence[TopicToCreate]) -> dict[str, TopicError | None]: ...
@@ -119,6 +129,16 @@ class KafkaAdmin(Protocol):
     ) -> dict[str, TopicError | None]: ...
 
     def delete_topics(self, names: Sequence[str]) -> dict[str, TopicError | None]: ...
+
+    def reassignments(self) -> dict[PartitionKey, Reassigning]: ...
+
+    def reassign(
+        self, targets: Mapping[PartitionKey, Sequence[int]]
+    ) -> dict[PartitionKey, TopicError | None]: ...
+
+    def elect_preferred_leaders(
+        self, partitions: Iterable[PartitionKey]
+    ) -> dict[PartitionKey, TopicError | None]: ...
 
     def close(self) -> None: ...
 
@@ -189,6 +209,7 @@ class KafkaPythonAdmin:
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=connect_timeout_ms,
             )
+        self._timeout_ms = timeout_ms
 
     def cluster(self) -> ClusterFacts:
         raw: dict[str, Any] = self._client.describe_cluster()
@@ -314,6 +335,26 @@ class KafkaPythonAdmin:
         )
         self._client.alter_configs([resource], incremental=True)
 
+    def alter_broker_configs(
+        self, changes: Mapping[int, Mapping[str, str | None]]
+    ) -> dict[int, TopicError | None]:
+        """Set (or, with None, remove) per-broker dynamic settings of several brokers, each
+        request going to its broker; Kafka's answer per broker. Unlike `alter_broker_config`, a
+        broker that refuses does not go unnoticed, and Kafka going away raises KafkaUnavailable.
+        """
+        resources = [
+            ConfigResource(ConfigResourceType.BROKER, str(broker), configs=_config_ops(change))
+            for broker, change in sorted(changes.items())
+        ]
+        if not resources:
+            return {}
+        with _unavailable_on_retriable_errors():
+            raw: dict[str, Any] = self._client.alter_configs(
+                resources, raise_on_unknown=False, incremental=True
+            )
+        answers = raw.get("broker", {})
+        return {broker: _alter_configs_error(answers.get(str(broker))) for broker in changes}
+
     def topic_configs(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
         """The dynamic topic configs (source DYNAMIC_TOPIC_CONFIG: the topic's own overrides) of
         the named topics; a topic without any, or unknown to Kafka, is left out."""
@@ -399,6 +440,88 @@ class KafkaPythonAdmin:
             results.update(_errors_by_topic(raw["topics"], request=request))
         return results
 
+    def reassignments(self) -> dict[PartitionKey, Reassigning]:
+        """Every partition reassignment in progress, as Kafka's active controller knows it."""
+        with _unavailable_on_retriable_errors():
+            raw: dict[TopicPartition, dict[str, list[int]]] = (
+                self._client.list_partition_reassignments()
+            )
+        return {
+            (str(tp.topic), int(tp.partition)): Reassigning(
+                replicas=tuple(int(r) for r in answer["replicas"]),
+                adding=tuple(int(r) for r in answer["adding_replicas"]),
+                removing=tuple(int(r) for r in answer["removing_replicas"]),
+            )
+            for tp, answer in raw.items()
+        }
+
+    def reassign(
+        self, targets: Mapping[PartitionKey, Sequence[int]]
+    ) -> dict[PartitionKey, TopicError | None]:
+        """Start reassigning each partition to its target replica list (preferred leader first),
+        many partitions per request; Kafka's answer per partition. A partition already being
+        reassigned gets the new target instead.
+
+        kafka-python's `alter_partition_reassignments` keeps only the error class of a refused
+        partition and drops Kafka's message (the one that names the broker that does not exist),
+        so the request is sent here through the same controller seam that method uses.
+        """
+        results: dict[PartitionKey, TopicError | None] = {}
+        for request in split_requests(sorted(targets.items())):
+            message = AlterPartitionReassignmentsRequest(
+                timeout_ms=self._timeout_ms,
+                topics=KafkaAdminClient._process_alter_partition_reassignments_input(
+                    {
+                        TopicPartition(topic, index): list(replicas)
+                        for (topic, index), replicas in request
+                    }
+                ),
+            )
+            with _unavailable_on_retriable_errors():
+                response = self._client._manager.run(
+                    self._client._send_request_to_controller, message, _top_level_error
+                )
+            answers = {
+                (str(topic.name), int(partition.partition_index)): _topic_error(
+                    int(partition.error_code), partition.error_message
+                )
+                for topic in response.responses
+                for partition in topic.partitions
+            }
+            results.update({key: answers.get(key, _NOT_MENTIONED) for key, _ in request})
+        return results
+
+    def elect_preferred_leaders(
+        self, partitions: Iterable[PartitionKey]
+    ) -> dict[PartitionKey, TopicError | None]:
+        """Make each partition's preferred replica (the first of its list) its leader; Kafka's
+        answer per partition, None also when the preferred replica leads already."""
+        by_topic: dict[str, list[int]] = {}
+        for topic, index in sorted(set(partitions)):
+            by_topic.setdefault(topic, []).append(index)
+        if not by_topic:
+            return {}
+        with _unavailable_on_retriable_errors():
+            response = self._client.elect_leaders(
+                ElectionType.PREFERRED, by_topic, timeout_ms=self._timeout_ms, raise_errors=False
+            )
+        whole = int(getattr(response, "error_code", 0) or 0)
+        answers: dict[PartitionKey, TopicError | None] = {}
+        for result in response.replica_election_results:
+            for partition in result.partition_result:
+                code = int(partition.error_code)
+                answers[(str(result.topic), int(partition.partition_id))] = (
+                    None
+                    if code == kafka.errors.ElectionNotNeededError.errno
+                    else _topic_error(code, partition.error_message)
+                )
+        refused = _topic_error(whole, None) or _NOT_MENTIONED
+        return {
+            (topic, index): answers.get((topic, index), refused)
+            for topic, indexes in by_topic.items()
+            for index in indexes
+        }
+
     def _num_partitions(self) -> int:
         """The cluster's num.partitions. Read from a broker: kopfka renders the same static value
         for the controllers, whose value Kafka uses."""
@@ -420,6 +543,14 @@ def _unavailable_on_retriable_errors() -> Iterator[None]:
         yield
     except kafka.errors.RetriableError as error:
         raise KafkaUnavailable(str(error)) from error
+
+
+def _top_level_error(response: Any) -> Iterator[type[kafka.errors.KafkaError]]:
+    """The error of a response as a whole, for kafka-python's controller seam to raise."""
+    yield kafka.errors.for_code(response.error_code)
+
+
+_NOT_MENTIONED = TopicError("UNKNOWN", "Kafka's answer did not mention this partition")
 
 
 def _topic_error(code: int, message: str | None) -> TopicError | None:

@@ -80,3 +80,19 @@ class TopicError:
 
     code: str
     message: str
+
+
+@dataclass(frozen=True)
+class Reassigning:
+    """A partition Kafka is reassigning: its replicas while it does (the target's, then those
+    still to be removed), the replicas being added and those being removed."""
+
+    replicas: tuple[int, ...]
+    adding: tuple[int, ...]
+    removing: tuple[int, ...]
+
+    @property
+    def target(self) -> tuple[int, ...]:
+        """The replica list the partition will have, in order: Kafka lists the target's replicas
+        first and appends those it will remove."""
+        return tuple(replica for replica in self.replicas if replica not in self.removing)
