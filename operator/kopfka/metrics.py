@@ -10,6 +10,12 @@ Labels are bounded: kinds, triggers, outcomes, Job kinds, and per cluster (names
 for the roll gauges, which are removed when a cluster's roll has nothing left to do. Resources per
 Ready status are counted at scrape time from the operator's own indexes (`watch_resources`), so
 they follow deletions without bookkeeping.
+
+One family is Kafka's rather than the operator's: `kafka_consumergroup_lag`, per cluster, consumer
+group, topic and partition (kafka_exporter's name and labels, which dashboards and alerts know).
+Its series are as many as the groups' committed partitions; each collection replaces a cluster's
+series as a whole, and clusters the operator no longer watches are left out at scrape time, so no
+series outlives its group, partition or cluster.
 """
 
 from __future__ import annotations
@@ -137,6 +143,62 @@ REGISTRY.register(_resources)
 def watch_resources(kind: str, bodies: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
     """Count `kind` by Ready status at each scrape, from what `bodies()` returns then."""
     _resources.indexes[kind] = bodies
+
+
+# The labels of `kafka_consumergroup_lag`: the KafkaCluster's namespace and name, then Kafka's.
+CONSUMER_LAG_LABELS = ("namespace", "cluster", "consumergroup", "topic", "partition")
+# (namespace, name) of a KafkaCluster, and (group, topic, partition) of a committed offset.
+ClusterKey = tuple[str, str]
+LagKey = tuple[str, str, int]
+
+
+class _ConsumerLag(Collector):
+    """`kafka_consumergroup_lag`: the last lag read of each cluster, as a whole per cluster."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lags: dict[ClusterKey, dict[LagKey, int]] = {}
+        self.clusters: Callable[[], Iterable[ClusterKey]] | None = None
+
+    def set(self, cluster: ClusterKey, lags: Mapping[LagKey, int] | None) -> None:
+        with self._lock:
+            if lags is None:
+                self._lags.pop(cluster, None)
+            else:
+                self._lags[cluster] = dict(lags)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "kafka_consumergroup_lag",
+            "Messages a consumer group's committed offset of a partition is behind the "
+            "partition's end (high watermark), as the operator last read it.",
+            labels=list(CONSUMER_LAG_LABELS),
+        )
+        watched = None if self.clusters is None else set(self.clusters())
+        with self._lock:
+            if watched is not None:
+                for gone in self._lags.keys() - watched:
+                    del self._lags[gone]
+            lags = list(self._lags.items())
+        for (namespace, cluster), by_partition in sorted(lags):
+            for (group, topic, partition), lag in sorted(by_partition.items()):
+                family.add_metric([namespace, cluster, group, topic, str(partition)], lag)
+        yield family
+
+
+_consumer_lag = _ConsumerLag()
+REGISTRY.register(_consumer_lag)
+
+
+def consumer_lag(namespace: str, cluster: str, lags: Mapping[LagKey, int] | None) -> None:
+    """A cluster's consumer lag, by (group, topic, partition), in place of what it was; None
+    removes the cluster's series (it could not be read, or is paused)."""
+    _consumer_lag.set((namespace, cluster), lags)
+
+
+def watch_consumer_lag_clusters(clusters: Callable[[], Iterable[ClusterKey]]) -> None:
+    """At each scrape, drop the lag of clusters that `clusters()` no longer names."""
+    _consumer_lag.clusters = clusters
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:

@@ -155,6 +155,29 @@ def test_topic_jobs_run_the_operators_own_image(values: dict[str, Any]) -> None:
         assert container["imagePullPolicy"] == "Always"
 
 
+@pytest.mark.parametrize(
+    ("metrics", "interval"),
+    [
+        ({}, "30"),
+        ({"consumerLag": {"interval": 60}}, "60"),
+        ({"consumerLag": {"enabled": False}}, "0"),
+        ({"enabled": False}, "0"),  # nothing would serve it
+    ],
+)
+def test_consumer_lag_is_read_at_the_interval_asked_for(
+    metrics: dict[str, Any], interval: str
+) -> None:
+    container = _container(_render(metrics=metrics) if metrics else _render())
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["KOPFKA_LAG_INTERVAL"] == interval
+
+
+@pytest.mark.parametrize("interval", [0, -5, "30s"])
+def test_a_consumer_lag_interval_that_is_no_positive_number_is_refused(interval: Any) -> None:
+    with pytest.raises(chart.HelmError, match="interval"):
+        _render(metrics={"consumerLag": {"interval": interval}})
+
+
 def test_the_operator_may_run_topic_jobs_and_read_their_logs_in_both_modes() -> None:
     topic_job_rules = [
         {

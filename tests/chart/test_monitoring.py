@@ -34,10 +34,10 @@ RULES_FILE = chart.CHART / "files" / "alerts.rules.yaml"
 DASHBOARD_FILE = chart.CHART / "dashboards" / "kopfka.json"
 MONITORING_DOC = chart.REPO_ROOT / "docs" / "monitoring.md"
 
-# Names that come from elsewhere than kopfka's code: Prometheus' own per-target series, and a
-# consumer lag exporter that kopfka does not run yet (kafka_exporter's naming).
+# Names that come from elsewhere than kopfka's code: Prometheus' own per-target series.
 PROMETHEUS_SERIES = {"up"}
-FUTURE_LAG_EXPORTER = {"kafka_consumergroup_lag"}
+# The operator's family that carries Kafka's data under kafka_exporter's name.
+CONSUMER_LAG = "kafka_consumergroup_lag"
 
 
 def _render(*, api: bool = True, **values: Any) -> list[chart.Obj]:
@@ -252,7 +252,7 @@ def _operator_series() -> set[str]:
     return {
         family.name + suffix
         for family in REGISTRY.collect()
-        if family.name.startswith("kopfka_")
+        if family.name.startswith("kopfka_") or family.name == CONSUMER_LAG
         for suffix in suffixes[family.type]
     }
 
@@ -281,7 +281,6 @@ def known_series() -> set[str]:
         | _operator_series()
         | _jmx_exporter_series()
         | PROMETHEUS_SERIES
-        | FUTURE_LAG_EXPORTER
     )
 
 
@@ -313,16 +312,20 @@ def test_alerts_and_dashboard_ask_only_for_series_that_exist(what: str, exprs: l
     assert used - known_series() == set()
 
 
-def test_the_lag_alert_and_panel_are_the_only_users_of_the_future_exporter() -> None:
-    alert_names = {alert["alert"] for alert in _alerts() if "consumergroup" in alert["expr"]}
-    assert alert_names == {"KafkaConsumerLagGrowing"}
-    lag_panels = [
-        panel
-        for panel in _panels(_dashboard())
-        if any("kafka_consumergroup_lag" in t.get("expr", "") for t in panel.get("targets", []))
-    ]
-    assert len(lag_panels) == 1
-    assert "lag exporter" in lag_panels[0]["description"]
+def test_the_lag_alert_and_panel_ask_for_labels_the_operator_serves() -> None:
+    """`kafka_consumergroup_lag` is the operator's (handlers/lag.py): the labels the alert
+    groups by and the panel filters and groups by are those it serves."""
+    alerts = [alert["expr"] for alert in _alerts() if CONSUMER_LAG in alert["expr"]]
+    panels = [expr for expr in _dashboard_exprs() if CONSUMER_LAG in expr]
+    assert (len(alerts), len(panels)) == (1, 1)
+    used: set[str] = set()
+    for expr in alerts + panels:
+        for grouping in re.findall(r"\bby \(([^)]*)\)", expr):
+            used |= {label.strip() for label in grouping.split(",")}
+        for matchers in re.findall(CONSUMER_LAG + r"\{([^}]*)\}", expr):
+            used |= set(re.findall(r"(\w+)\s*[=!]", matchers))
+    assert {"namespace", "cluster", "consumergroup", "topic"} <= used
+    assert used <= set(operator_metrics.CONSUMER_LAG_LABELS)
 
 
 def test_the_dashboard_has_unique_panel_ids_and_its_variables() -> None:

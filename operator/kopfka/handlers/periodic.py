@@ -11,7 +11,8 @@ task per kind of work, started with the operator, runs the work on every indexed
 Each object runs at its own phase of the interval (a hash of its namespace and name), so 200
 clusters do not all reconcile in the same second, and the first run comes one interval after the
 object is first seen (the change handlers have just handled it). Runs go to a small thread pool of
-their own, so they never hold up the change handlers; a run still going when the next is due skips
+their own, so they never hold up the change handlers (work that waits on Kafka brings a pool of its
+own, so it never holds up the reconciles either); a run still going when the next is due skips
 that one. An object being deleted (another finalizer holds it, or a foreground deletion) gets no
 more runs: the garbage collector is removing its children.
 """
@@ -23,7 +24,7 @@ import logging
 import math
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -41,6 +42,7 @@ WORKERS = 4
 TICK_SECONDS = 1.0
 
 _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kopfka-periodic")
+_executors: list[Executor] = [_executor]
 _schedules: set[asyncio.Task[None]] = set()
 
 
@@ -66,12 +68,19 @@ class Schedule:
     """Runs `work` on every object of `index` every `interval` seconds, each at its phase."""
 
     def __init__(
-        self, *, what: str, index: kopf.Index[Key, Obj], interval: float, work: Work
+        self,
+        *,
+        what: str,
+        index: kopf.Index[Key, Obj],
+        interval: float,
+        work: Work,
+        executor: Executor = _executor,
     ) -> None:
         self.what = what
         self.index = index
         self.interval = interval
         self.work = work
+        self.executor = executor
         self.due: dict[Key, float] = {}
         self.running: set[Key] = set()
         self.runs: set[asyncio.Task[None]] = set()
@@ -114,7 +123,7 @@ class Schedule:
     async def _run(self, key: Key, body: Obj) -> None:
         loop = asyncio.get_running_loop()
         try:
-            again = await loop.run_in_executor(_executor, self.work, body)
+            again = await loop.run_in_executor(self.executor, self.work, body)
         except Exception:
             if key in self.index:
                 logger.exception("%s of %s/%s failed", self.what, *key)
@@ -127,9 +136,22 @@ class Schedule:
             self.due[key] = min(self.due[key], loop.time() + again)
 
 
-def start(*, what: str, index: kopf.Index[Key, Obj], interval: float, work: Work) -> None:
-    """Start a schedule (from a startup handler: kopf fills the index as the operator runs)."""
-    schedule = Schedule(what=what, index=index, interval=interval, work=work)
+def start(
+    *,
+    what: str,
+    index: kopf.Index[Key, Obj],
+    interval: float,
+    work: Work,
+    workers: int | None = None,
+) -> None:
+    """Start a schedule (from a startup handler: kopf fills the index as the operator runs). With
+    `workers`, its runs get a thread pool of that many threads of their own instead of the shared
+    one."""
+    executor: Executor = _executor
+    if workers is not None:
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"kopfka {what}")
+        _executors.append(executor)
+    schedule = Schedule(what=what, index=index, interval=interval, work=work, executor=executor)
     task = asyncio.create_task(schedule.run_forever(), name=f"kopfka {what}")
     _schedules.add(task)
 
@@ -141,4 +163,5 @@ async def stop_schedules(**_: Any) -> None:
     await asyncio.gather(*_schedules, return_exceptions=True)
     _schedules.clear()
     # A run already in a thread finishes (a reconcile takes about a second); none starts.
-    _executor.shutdown(wait=False, cancel_futures=True)
+    for executor in _executors:
+        executor.shutdown(wait=False, cancel_futures=True)

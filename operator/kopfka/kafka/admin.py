@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import kafka.errors
-from kafka import TopicPartition
+from kafka import OffsetSpec, TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.protocol.admin import AlterPartitionReassignmentsRequest, ElectionType
 
@@ -33,6 +33,7 @@ from kopfka.kafka.facts import (
     ClusterFacts,
     ConfigValue,
     Partition,
+    PartitionLag,
     QuorumFacts,
     QuorumMember,
     Reassigning,
@@ -50,6 +51,9 @@ MAX_PARTITIONS_PER_REQUEST = 10_000
 TOPICS_PER_REQUEST = 500
 # Kafka's num.partitions when the cluster does not set it.
 KAFKA_DEFAULT_NUM_PARTITIONS = 1
+# The group type (and protocol type) of share groups (KIP-932): they keep no committed offsets
+# for OffsetFetch to read.
+SHARE_GROUP = "share"
 
 T = TypeVar("T")
 # A partition as Kafka names it: its topic and its index.
@@ -140,6 +144,8 @@ class KafkaAdmin(Protocol):
         self, partitions: Iterable[PartitionKey]
     ) -> dict[PartitionKey, TopicError | None]: ...
 
+    def consumer_lag(self) -> tuple[PartitionLag, ...]: ...
+
     def close(self) -> None: ...
 
 
@@ -203,7 +209,7 @@ class KafkaPythonAdmin:
         """Connects at once; raises KafkaUnavailable when no bootstrap server answers within
         `connect_timeout_ms`. `timeout_ms` bounds each request."""
         with _unavailable_on_retriable_errors():
-            self._client = KafkaAdminClient(
+            self._client = _bootstrapped_client(
                 bootstrap_servers=bootstrap_servers,
                 client_id=client_id,
                 request_timeout_ms=timeout_ms,
@@ -522,6 +528,95 @@ class KafkaPythonAdmin:
             for index in indexes
         }
 
+    def consumer_lag(self) -> tuple[PartitionLag, ...]:
+        """The lag of every committed offset of every consumer group, sorted: how far each
+        group's commit of a partition is behind the partition's end (its high watermark, as
+        `kafka-consumer-groups.sh --describe` reads it). Share groups commit no offsets and are
+        left out; so are partitions without a leader at the moment (their end cannot be read).
+
+        What one call asks of Kafka, with B brokers: DescribeCluster (1 request), ListGroups to
+        every broker (B), one batched FindCoordinator for all groups (1), OffsetFetch for all
+        groups of a coordinator in one request (at most B), Metadata for the topics with commits,
+        read twice (2: once here to leave leaderless partitions out, once by kafka-python to
+        route), and ListOffsets for all partitions a broker leads in one request (at most B):
+        at most 3B + 4 requests, however many groups and partitions there are. The requests'
+        sizes grow with the groups and partitions; each is a read the brokers answer from
+        memory (the group coordinator's cache and the partitions' high watermarks).
+
+        A broker that cannot be asked for its groups (it is restarting) is skipped: the groups
+        it coordinated move to another broker, which lists them once it has loaded them. When
+        none can be asked, or a later request fails for want of Kafka, this raises
+        KafkaUnavailable.
+        """
+        with _unavailable_on_retriable_errors():
+            groups = self._consumer_groups()
+            if not groups:
+                return ()
+            raw: dict[str, dict[TopicPartition, Any]] = self._client.list_group_offsets(
+                dict.fromkeys(sorted(groups))
+            )
+            committed = {
+                (str(group), str(tp.topic), int(tp.partition)): int(answer.offset)
+                for group, offsets in raw.items()
+                for tp, answer in offsets.items()
+                if answer.offset >= 0  # -1: nothing committed
+            }
+            ends = self._end_offsets({(topic, partition) for _, topic, partition in committed})
+        return tuple(
+            PartitionLag(
+                group=group,
+                topic=topic,
+                partition=partition,
+                committed=offset,
+                end=ends[(topic, partition)],
+            )
+            for (group, topic, partition), offset in sorted(committed.items())
+            if (topic, partition) in ends
+        )
+
+    def _consumer_groups(self) -> set[str]:
+        """The ids of every group but share groups, from each broker (a broker lists the groups
+        it coordinates)."""
+        brokers = self.cluster().brokers
+        groups: set[str] = set()
+        answered = 0
+        for broker in brokers:
+            try:
+                listed: list[dict[str, Any]] = self._client.list_groups(broker_ids=[broker.node_id])
+            except kafka.errors.RetriableError:
+                continue
+            answered += 1
+            groups.update(
+                str(group["group_id"])
+                for group in listed
+                if SHARE_GROUP not in (group.get("group_type"), group.get("protocol_type"))
+            )
+        if brokers and not answered:
+            raise KafkaUnavailable("no broker answered with its consumer groups")
+        return groups
+
+    def _end_offsets(self, partitions: set[PartitionKey]) -> dict[PartitionKey, int]:
+        """The end offset (high watermark) of each partition that has a leader now, with one
+        ListOffsets request per leader."""
+        if not partitions:
+            return {}
+        led = {
+            (name, partition.partition)
+            for name, topic in self.topics({topic for topic, _ in partitions}).items()
+            for partition in topic.partitions
+            if partition.leader >= 0
+        }
+        wanted = {
+            TopicPartition(topic, index): OffsetSpec.LATEST
+            for topic, index in sorted(partitions & led)
+        }
+        if not wanted:
+            return {}
+        raw: dict[TopicPartition, Any] = self._client.list_partition_offsets(wanted)
+        return {
+            (str(tp.topic), int(tp.partition)): int(answer.offset) for tp, answer in raw.items()
+        }
+
     def _num_partitions(self) -> int:
         """The cluster's num.partitions. Read from a broker: kopfka renders the same static value
         for the controllers, whose value Kafka uses."""
@@ -533,6 +628,22 @@ class KafkaPythonAdmin:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _bootstrapped_client(**configs: Any) -> KafkaAdminClient:
+    """A KafkaAdminClient, connected. One that cannot bootstrap stops the I/O thread it started:
+    kafka-python (3.0.12) raises from its constructor and leaves that thread running, with its
+    sockets, for the life of the process, so an operator that reads an unreachable cluster every
+    interval would gather threads."""
+    client = KafkaAdminClient.__new__(KafkaAdminClient)
+    try:
+        client.__init__(**configs)
+    except BaseException:
+        if hasattr(client, "_net"):  # it got as far as starting the thread
+            client._closed = False  # set only after bootstrapping; close() does nothing without
+            client.close()
+        raise
+    return client
 
 
 @contextlib.contextmanager

@@ -96,3 +96,22 @@ class Reassigning:
         """The replica list the partition will have, in order: Kafka lists the target's replicas
         first and appends those it will remove."""
         return tuple(replica for replica in self.replicas if replica not in self.removing)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """How far a consumer group's committed offset of one partition is behind the partition's
+    end: `committed` is the offset of the next message the group will read, `end` the offset the
+    next message written will get."""
+
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        """Messages written that the group has not committed; never negative (a group may commit
+        an offset beyond the end, and an unclean leader election may cut a log below a commit)."""
+        return max(0, self.end - self.committed)
