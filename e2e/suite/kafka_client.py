@@ -165,6 +165,10 @@ class KafkaClient:
         # Without a log4j2 configuration the tools log errors only, so stdout is their output.
         return ["java", HEAP, "-cp", "/opt/kafka/libs/*", main_class, *args]
 
+    def run_tool(self, main_class: str, *args: str) -> str:
+        """Kafka's tool `main_class` with `args`; its output."""
+        return self.exec(*self._tool(main_class, *args))
+
     def resolve(self, host: str) -> str:
         """The address a pod gets for `host` (through the cluster's DNS)."""
         return self.exec("getent", "hosts", host).split()[0]
@@ -187,6 +191,12 @@ class KafkaClient:
                 f"min.insync.replicas={min_isr}",
             )
         )
+
+    def delete_topic(self, topic: str) -> None:
+        self.run_tool(
+            "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", self.bootstrap,
+            "--delete", "--topic", topic,
+        )  # fmt: skip
 
     def describe(self, topic: str, *, under_replicated: bool = False) -> list[str]:
         """TopicCommand --describe: one line per partition (only those short of replicas when

@@ -1,14 +1,17 @@
 """One readable, ordered pipeline of named steps that makes a KafkaCluster so.
 
-paused? -> parse the spec -> keep the cluster id -> render -> apply (skipping what is in place) ->
-prune config revisions no pod mounts -> label pods -> observe pods -> write status if it
-changed. Every step is idempotent, so an operator
-killed anywhere converges when it runs again; a reconcile of an unchanged cluster writes nothing.
+paused? -> parse the spec -> keep the cluster id -> render (keeping brokers a scale-down removes
+until they are drained) -> apply (skipping what is in place) -> prune config revisions no pod
+mounts -> label pods -> observe pods, and take the roll, the live settings, the metadata version
+and the rebalance a step further -> write status if it changed. Every step is idempotent, so an
+operator killed anywhere converges when it runs again; a reconcile of an unchanged cluster writes
+nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,11 +23,13 @@ from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
 from kopfka.live import metadata
 from kopfka.live.apply import applied_at_creation, keep_live_settings
+from kopfka.live.rebalance import brokers_to_run, keep_balanced
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
+from kopfka.render.operator_job import JobImage
 from kopfka.render.statefulset import restart_hash
 from kopfka.rollout import execute as rollout
 
@@ -59,6 +64,7 @@ def reconcile_cluster(
     now: str,
     make_cluster_id: Callable[[], str] = new_cluster_id,
     connect: Connect = operator_client,
+    job_image: JobImage | None = None,
 ) -> Outcome:
     if names.is_paused(body):
         return refresh_status(kube, body, now=now)
@@ -67,21 +73,20 @@ def reconcile_cluster(
         return Outcome(ready=False, message="invalid spec")
     # Records spec.size_defaults as they are: parsing again with them recorded gives this spec.
     body, cluster_id = _ensure_cluster_id(kube, body, spec, make_cluster_id, now)
-    refusal = _scale_down_refusal(kube, spec)
-    if refusal is not None:
-        _fail(kube, body, now, reason="ScaleDownRefused", message=refusal)
-        return Outcome(ready=False, message=refusal)
     refusal = metadata.downgrade_refusal(body.get("status") or {}, spec)
     if refusal is not None:
         _fail(kube, body, now, reason="VersionDowngradeRefused", message=refusal)
         return Outcome(ready=False, message=refusal)
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
-    _apply_children(kube, body, spec, cluster_id, now, pods=pods)
+    brokers = brokers_to_run(spec, _running_brokers(kube, spec), body.get("status") or {})
+    _apply_children(kube, body, spec, cluster_id, now, pods=pods, brokers=brokers)
     _prune_config_revisions(kube, body, spec)
     # New claims are born annotated (the claim template); claims of a StatefulSet made by an
     # older kopfka, without that annotation, get it here.
     _record_cluster_id_on_claims(kube, spec, cluster_id)
-    return refresh_status(kube, body, now=now, applied=True, pods=pods, connect=connect)
+    return refresh_status(
+        kube, body, now=now, applied=True, pods=pods, connect=connect, job_image=job_image
+    )
 
 
 def refresh_status(
@@ -92,9 +97,10 @@ def refresh_status(
     applied: bool = False,
     pods: list[Obj] | None = None,
     connect: Connect = operator_client,
+    job_image: JobImage | None = None,
 ) -> Outcome:
-    """Observe the pods, take the rolling restart one step further, and write the status
-    (safe from any event).
+    """Observe the pods, take the rolling restart and kopfka's work inside Kafka one step
+    further, and write the status (safe from any event).
 
         A paused cluster is observed too, and says it is paused. Unless this follows a successful
         apply (`applied`), a failure the last reconcile reported for this generation stays reported:
@@ -122,16 +128,28 @@ def refresh_status(
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
-    roll = live = finalized = None
+    roll = live = finalized = balance = None
     if not paused:
         _label_pods(kube, spec, pods)
         if not status.reconcile_failed(body.get("status") or {}, generation) or applied:
             roll = rollout.advance(kube, body, spec, pods, hashes, connect=connect)
+            roll_over = roll.over(spec, pods)
             live = keep_live_settings(kube, body, spec, pods, connect=connect)
             finalized = metadata.keep_metadata_version(
-                kube, body, spec, pods, roll_over=roll.over(spec, pods), connect=connect
+                kube, body, spec, pods, roll_over=roll_over, connect=connect
             )
-    problems = [work.problem for work in (live, finalized) if work and work.problem]
+            balance = keep_balanced(
+                kube,
+                body,
+                spec,
+                pods,
+                running=_running_brokers(kube, spec),
+                roll_over=roll_over,
+                connect=connect,
+                image=job_image,
+            )
+    kafka_work = (live, finalized, balance.progress if balance else None)
+    problems = [work.problem for work in kafka_work if work and work.problem]
 
     def observed(current: Obj) -> dict[str, Any]:
         context = _context(current, now)
@@ -147,6 +165,8 @@ def refresh_status(
             **context,
         )
         new["sizeDefaults"] = dict(spec.size_defaults)
+        if balance is not None:
+            new["rebalance"] = balance.progress.status
         if paused:
             return status.paused_status(observed=new, **context)
         if not applied and status.reconcile_failed(context["previous"], context["generation"]):
@@ -154,6 +174,9 @@ def refresh_status(
         return new
 
     written = _write_status(kube, body, observed)
+    if balance is not None and balance.shrink:
+        # The brokers that leave are drained (the status says so now): the StatefulSet shrinks.
+        _apply_children(kube, written, spec, cluster_id, now, pods=pods, brokers=spec.broker_count)
     ready = next(
         (c for c in (written.get("status") or {}).get("conditions", []) if c["type"] == "Ready"),
         {"status": "Unknown", "message": "no status written"},
@@ -164,7 +187,7 @@ def refresh_status(
         again=min(
             (
                 seconds
-                for work in (roll, live, finalized)
+                for work in (roll, *kafka_work)
                 if work is not None and (seconds := work.again)
             ),
             default=None,
@@ -290,36 +313,31 @@ def _record_cluster_id_on_claims(kube: Kube, spec: ClusterSpec, cluster_id: str)
         kube.add_metadata(claim, annotations={names.CLUSTER_ID_ANNOTATION: cluster_id})
 
 
-def _scale_down_refusal(kube: Kube, spec: ClusterSpec) -> str | None:
-    """Why fewer brokers cannot be applied yet, or None.
-
-    Shrinking the StatefulSet would delete brokers that may hold the only in-sync copies of
-    partitions, and leave them registered in KRaft. Until the drain and unregistration arrive
-    (rebalancing), a broker scale-down is refused and nothing changes.
-    """
+def _running_brokers(kube: Kube, spec: ClusterSpec) -> int:
+    """The replicas of the broker StatefulSet as it is (0 before it exists)."""
     pool = spec.broker_pool
-    if pool.role.is_controller:
-        return None  # combined nodes: their count is fixed at creation (CRD rule)
     live = kube.get("apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace)
-    running = int((live or {}).get("spec", {}).get("replicas") or 0)
-    if pool.replicas >= running:
-        return None
-    leaving = [
-        names.pod_name(spec.name, pool.role, ordinal) for ordinal in range(pool.replicas, running)
-    ]
-    return (
-        f"brokers.replicas {pool.replicas} is below the {running} brokers running: removing "
-        f"{', '.join(leaving)} needs their partitions moved away first, which kopfka cannot do "
-        f"yet; nothing was changed (set brokers.replicas back to {running})"
-    )
+    return int((live or {}).get("spec", {}).get("replicas") or 0)
 
 
 def _apply_children(
-    kube: Kube, body: Obj, spec: ClusterSpec, cluster_id: str, now: str, *, pods: list[Obj]
+    kube: Kube,
+    body: Obj,
+    spec: ClusterSpec,
+    cluster_id: str,
+    now: str,
+    *,
+    pods: list[Obj],
+    brokers: int,
 ) -> None:
-    """Apply every child, or none: the API server checks them all (dry run) before any write."""
+    """Apply every child, or none: the API server checks them all (dry run) before any write.
+    The broker StatefulSet gets `brokers` replicas (live/rebalance.py brokers_to_run)."""
+    pools = tuple(
+        dataclasses.replace(pool, replicas=brokers) if pool is spec.broker_pool else pool
+        for pool in spec.pools
+    )
     try:
-        desired = render_cluster(spec, cluster_id)
+        desired = render_cluster(dataclasses.replace(spec, pools=pools), cluster_id)
     except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
         logger.exception("rendering KafkaCluster %s/%s failed", spec.namespace, spec.name)
         message = internal_error_message(error)

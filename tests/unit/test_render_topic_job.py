@@ -17,7 +17,8 @@ from kopfka.handlers.cluster import POD_SELECTOR
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.render.cluster import owned_by
-from kopfka.render.topic_job import WORK_DIR, WORK_KEY, JobImage, render_topic_job
+from kopfka.render.operator_job import WORK_DIR, WORK_KEY, JobImage
+from kopfka.render.topic_job import render_topic_job
 from kopfka.topics.plan import ConfigChange, TopicCreate
 from kopfka.topics.wire import TopicWork, read_work_file, work_file, work_to_json
 

@@ -1,7 +1,7 @@
 """What every Job that runs one of Kafka's own tools shares (render/tool_job.py), checked for each
-kind there is (the settings Job, the features Job): it runs the cluster's broker image as its
-pods pull it; its name is a valid Job name even for the longest cluster; its pod is no Kafka node
-to the operator and the Job no other kind of Job; it sits in the cluster's namespace without
+kind there is (the settings, features and unregister Jobs): it runs the cluster's broker image as
+its pods pull it; its name is a valid Job name even for the longest cluster; its pod is no Kafka
+node to the operator and the Job no other kind of Job; it sits in the cluster's namespace without
 owners yet; it has no Kubernetes API access and meets the restricted Pod Security Standard; a
 failed one is retried briefly and cleaned up eventually; and it passes the Kubernetes schema.
 What differs (the command, what the name is made of) is tested in test_settings_job and
@@ -24,6 +24,7 @@ from kopfka.render.cluster import owned_by
 from kopfka.render.features_job import FEATURES_JOB_COMPONENT, render_features_job
 from kopfka.render.settings_job import SETTINGS_JOB_COMPONENT, render_settings_job
 from kopfka.render.tool_job import KIND_MAX, render_tool_job
+from kopfka.render.unregister_job import UNREGISTER_JOB_COMPONENT, render_unregister_job
 from tests.unit.test_render_topic_job import (
     DNS_LABEL,
     KUBERNETES_VERSION,
@@ -47,7 +48,15 @@ def _features(spec: ClusterSpec) -> dict[str, Any]:
     return render_features_job(spec, finalize, bootstrap=BOOTSTRAP)
 
 
-KINDS = {SETTINGS_JOB_COMPONENT: _settings, FEATURES_JOB_COMPONENT: _features}
+def _unregister(spec: ClusterSpec) -> dict[str, Any]:
+    return render_unregister_job(spec, 4, bootstrap=BOOTSTRAP)
+
+
+KINDS = {
+    SETTINGS_JOB_COMPONENT: _settings,
+    FEATURES_JOB_COMPONENT: _features,
+    UNREGISTER_JOB_COMPONENT: _unregister,
+}
 
 
 @pytest.fixture(params=sorted(KINDS))

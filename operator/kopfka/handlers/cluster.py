@@ -19,7 +19,15 @@ import kopf
 
 from kopfka import metrics, reconcile
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, indexed, interval_from_env, key_of, kube_of, now
+from kopfka.handlers.common import (
+    Key,
+    indexed,
+    interval_from_env,
+    job_image,
+    key_of,
+    kube_of,
+    now,
+)
 from kopfka.handlers.turns import Turns
 from kopfka.k8s.client import Kube
 from kopfka.model import names
@@ -42,7 +50,9 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
     kube = kube_of(memo)
     with metrics.reconciling(names.CLUSTER_KIND, "change") as ended:
         try:
-            outcome = reconcile.reconcile_cluster(kube, dict(body), now=now())
+            outcome = reconcile.reconcile_cluster(
+                kube, dict(body), now=now(), job_image=job_image()
+            )
         except reconcile.RetryLater as error:
             ended("retry")
             raise kopf.TemporaryError(str(error), delay=RETRY_SECONDS) from error
@@ -75,7 +85,9 @@ def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
             return None  # a change handler or a status refresh is at it, with a newer view
         with metrics.reconciling(names.CLUSTER_KIND, "drift") as ended:
             try:
-                outcome = reconcile.reconcile_cluster(kube_of(memo), body, now=now())
+                outcome = reconcile.reconcile_cluster(
+                    kube_of(memo), body, now=now(), job_image=job_image()
+                )
             except reconcile.RetryLater as error:
                 ended("retry")
                 logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
@@ -173,9 +185,13 @@ def _refresh(kube: Kube, key: Key) -> None:
         with metrics.reconciling(names.CLUSTER_KIND, "pods") as ended:
             try:
                 if full:
-                    outcome = reconcile.reconcile_cluster(kube, cluster, now=now())
+                    outcome = reconcile.reconcile_cluster(
+                        kube, cluster, now=now(), job_image=job_image()
+                    )
                 else:
-                    outcome = reconcile.refresh_status(kube, cluster, now=now())
+                    outcome = reconcile.refresh_status(
+                        kube, cluster, now=now(), job_image=job_image()
+                    )
             except reconcile.RetryLater as error:
                 ended("retry")
                 logger.warning("refresh of %s/%s after a pod event: %s", *key, error)

@@ -10,6 +10,7 @@ from typing import Any
 import kopf
 
 from kopfka.k8s.client import Kube
+from kopfka.render.operator_job import JobImage
 
 # (namespace, name): what identifies a KafkaCluster or a KafkaTopic.
 Key = tuple[str, str]
@@ -28,6 +29,14 @@ def interval_from_env(variable: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{variable} must be a positive number of seconds, not {raw!r}")
     return value
+
+
+def job_image() -> JobImage | None:
+    """The operator's own image, which its topic and rebalance Jobs run (the chart sets it)."""
+    image = os.environ.get("KOPFKA_JOB_IMAGE")
+    if not image:
+        return None
+    return JobImage(image, os.environ.get("KOPFKA_JOB_IMAGE_PULL_POLICY") or "IfNotPresent")
 
 
 def indexed(index: kopf.Index[Key, Any]) -> list[Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,10 +25,9 @@ import kopf
 
 from kopfka import metrics
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, indexed, interval_from_env, kube_of, now
+from kopfka.handlers.common import Key, indexed, interval_from_env, job_image, kube_of, now
 from kopfka.kafka.admin import operator_client
 from kopfka.model import names
-from kopfka.render.topic_job import JobImage
 from kopfka.topics.sync import Memory, Settings, sync_topics
 
 logger = logging.getLogger(__name__)
@@ -46,14 +44,6 @@ ERROR_RETRY_SECONDS = 10.0
 WORKERS = 4
 
 
-def _job_image() -> JobImage | None:
-    """The operator's own image, which topic Jobs run (the chart sets it)."""
-    image = os.environ.get("KOPFKA_JOB_IMAGE")
-    if not image:
-        return None
-    return JobImage(image, os.environ.get("KOPFKA_JOB_IMAGE_PULL_POLICY") or "IfNotPresent")
-
-
 class _Syncs:
     """Runs the sync of each cluster key at most once at a time, soon after it is asked for.
 
@@ -61,7 +51,7 @@ class _Syncs:
     """
 
     def __init__(self) -> None:
-        self.settings = Settings(connect=operator_client, job_image=_job_image())
+        self.settings = Settings(connect=operator_client, job_image=job_image())
         self.memory = Memory()
         self.index: kopf.Index[Key, periodic.Obj] | None = None
         self.memo: kopf.Memo | None = None

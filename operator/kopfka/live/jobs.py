@@ -105,7 +105,7 @@ def _found(kube: Kube, job: Obj) -> JobState:
     if failed and failed.get("status") == "True":
         component = (job["metadata"].get("labels") or {}).get("app.kubernetes.io/component", "")
         metrics.job_failed(component, job["metadata"]["uid"])
-        return JobState(name, Phase.FAILED, _kafkas_answer(kube, job))
+        return JobState(name, Phase.FAILED, kafkas_answer(kube, job))
     complete = conditions.get("Complete")
     if complete and complete.get("status") == "True":
         if _older_than(complete.get("lastTransitionTime"), STALE_JOB_SECONDS):
@@ -114,8 +114,9 @@ def _found(kube: Kube, job: Obj) -> JobState:
     return JobState(name, Phase.RUNNING)
 
 
-def _kafkas_answer(kube: Kube, job: Obj) -> str:
-    """The line of the Job's log that says why Kafka refused (its exception's message)."""
+def kafkas_answer(kube: Kube, job: Obj) -> str:
+    """The line of the Job's log that says why Kafka refused (its exception's message): the tools
+    of Kafka and kopfka's own Job commands end a failed run with such a line."""
     namespace = job["metadata"]["namespace"]
     pods = kube.list("v1", "Pod", namespace, {_JOB_NAME_LABEL: job["metadata"]["name"]})
     for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True):

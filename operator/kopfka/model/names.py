@@ -28,6 +28,8 @@ PAUSED_ANNOTATION = f"{GROUP}/paused"
 RESTART_HASH_ANNOTATION = f"{GROUP}/restart-hash"
 # On a KafkaCluster (a new value rolls every node) or on one of its pods (rolls that node).
 ROLL_ANNOTATION = f"{GROUP}/roll"
+# A new value on a KafkaCluster asks for a rebalance now (live/rebalance.py).
+REBALANCE_ANNOTATION = f"{GROUP}/rebalance"
 DESIRED_HASH_ANNOTATION = f"{GROUP}/desired-hash"
 # On volume claims: the KRaft cluster id their data was formatted with.
 CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"
@@ -48,6 +50,7 @@ ROLE_LABEL = f"{GROUP}/role"
 NODE_ID_LABEL = f"{GROUP}/node-id"
 
 TOPIC_JOB_COMPONENT = "topic-job"
+REBALANCE_JOB_COMPONENT = "rebalance-job"
 # The operator's server-side watch of its topic Jobs: the Jobs of every cluster, nothing else.
 TOPIC_JOB_SELECTOR = (
     f"app.kubernetes.io/component={TOPIC_JOB_COMPONENT},app.kubernetes.io/managed-by=kopfka"
@@ -170,21 +173,44 @@ def topic_job_name(cluster: str, digest: str) -> str:
 
 
 def topic_job_labels(cluster: str) -> dict[str, str]:
-    """Labels of a topic Job and its ConfigMap. Not `app.kubernetes.io/name: kafka`: the
-    operator lists a cluster's Kafka pods by `selector_labels`, and a Job's pod is no Kafka node."""
+    return operator_job_labels(cluster, "topics", TOPIC_JOB_COMPONENT)
+
+
+def topic_job_pod_labels(cluster: str) -> dict[str, str]:
+    return operator_job_pod_labels(cluster, "topics", TOPIC_JOB_COMPONENT)
+
+
+def rebalance_job_name(cluster: str, digest: str) -> str:
+    """The rebalance Job and its work ConfigMap, named like the topic Job's (61 characters at
+    most)."""
+    return f"{cluster}-rebalance-{digest}"
+
+
+def rebalance_job_labels(cluster: str) -> dict[str, str]:
+    return operator_job_labels(cluster, "rebalance", REBALANCE_JOB_COMPONENT)
+
+
+def rebalance_job_pod_labels(cluster: str) -> dict[str, str]:
+    return operator_job_pod_labels(cluster, "rebalance", REBALANCE_JOB_COMPONENT)
+
+
+def operator_job_labels(cluster: str, kind: str, component: str) -> dict[str, str]:
+    """Labels of an operator Job (render/operator_job.py) and its ConfigMap. Not
+    `app.kubernetes.io/name: kafka`: the operator lists a cluster's Kafka pods by
+    `selector_labels`, and a Job's pod is no Kafka node."""
     return {
-        **topic_job_pod_labels(cluster),
+        **operator_job_pod_labels(cluster, kind, component),
         "app.kubernetes.io/managed-by": "kopfka",
         CLUSTER_LABEL: cluster,
     }
 
 
-def topic_job_pod_labels(cluster: str) -> dict[str, str]:
-    """Labels of a topic Job's pod: without `app.kubernetes.io/managed-by` and the cluster label,
-    which the operator's watch of Kafka pods selects (handlers.cluster.POD_SELECTOR), so that a
-    Job's pod never reaches the handler of Kafka pods."""
+def operator_job_pod_labels(cluster: str, kind: str, component: str) -> dict[str, str]:
+    """Labels of an operator Job's pod: without `app.kubernetes.io/managed-by` and the cluster
+    label, which the operator's watch of Kafka pods selects (handlers.cluster.POD_SELECTOR), so
+    that a Job's pod never reaches the handler of Kafka pods."""
     return {
-        "app.kubernetes.io/name": "kopfka-topics",
+        "app.kubernetes.io/name": f"kopfka-{kind}",
         "app.kubernetes.io/instance": cluster,
-        "app.kubernetes.io/component": TOPIC_JOB_COMPONENT,
+        "app.kubernetes.io/component": component,
     }

@@ -529,6 +529,36 @@ def cluster_status() -> Schema:
                     ),
                 },
             ),
+            "rebalance": obj(
+                "Where partition replicas are moved to keep the brokers balanced: after a "
+                "scale-up, before a scale-down removes brokers, and on request "
+                "(kopfka.dev/rebalance).",
+                {
+                    "balancedBrokers": array(
+                        "The brokers the last finished rebalance balanced the replicas over.",
+                        integer("Node id."),
+                    ),
+                    "requested": string("The kopfka.dev/rebalance value last handled."),
+                    "job": string("The rebalance Job moving replicas now."),
+                    "moves": integer("Replicas the running rebalance copies to another broker."),
+                    "partitions": integer(
+                        "Partitions whose replicas the running rebalance changes."
+                    ),
+                    "done": integer("Of those, the partitions Kafka shows at their target."),
+                    "leaving": array(
+                        "Brokers a scale-down removes, kept until they hold no replicas.",
+                        integer("Node id."),
+                    ),
+                    "drained": array(
+                        "Brokers that hold no replicas any more: the StatefulSet shrinks.",
+                        integer("Node id."),
+                    ),
+                    "unregister": array(
+                        "Removed brokers still to be unregistered from the KRaft metadata.",
+                        integer("Node id."),
+                    ),
+                },
+            ),
             "rollout": obj(
                 "Progress of a change that needs pods restarted.",
                 {

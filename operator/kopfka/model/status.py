@@ -206,13 +206,21 @@ def _with_conditions(
     return status
 
 
-# What keeps kopfka's work inside Kafka from being done (live/apply.py, live/metadata.py), and the
-# condition each goes to: Kafka refused it (Degraded), or it is on its way (Reconciling).
+# What keeps kopfka's work inside Kafka from being done (live/apply.py, live/metadata.py,
+# live/rebalance.py), and the condition each goes to: Kafka refused it (Degraded), or it is on
+# its way (Reconciling).
 KAFKA_WORK_REASONS = {
     "LiveSettingRefused": DEGRADED,
     "MetadataVersionRefused": DEGRADED,
     "LiveSettingsPending": RECONCILING,
     "MetadataVersionPending": RECONCILING,
+    # live/rebalance.py
+    "RebalanceRefused": DEGRADED,
+    "RebalanceFailed": DEGRADED,
+    "UnregisterFailed": DEGRADED,
+    "RebalancePending": RECONCILING,
+    "Rebalancing": RECONCILING,
+    "ScalingDown": RECONCILING,
 }
 
 # Reasons of failed_status: the last reconcile of the generation could not act on the spec.
@@ -222,7 +230,6 @@ RECONCILE_FAILURES = frozenset(
         "ApplyFailed",
         "InternalError",
         "ObjectNotOwned",
-        "ScaleDownRefused",
         "ClusterIdConflict",
         "VersionDowngradeRefused",
     }

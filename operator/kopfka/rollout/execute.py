@@ -58,10 +58,19 @@ class Roll:
     again: float | None
 
     def over(self, spec: ClusterSpec, pods: Sequence[Obj]) -> bool:
-        """Nothing left to restart, and every node of the spec ready."""
-        expected = sum(pool.replicas for pool in spec.pools)
-        ready = [pod for pod in pods if pod_ready(pod)]
-        return self.step.kind is Kind.IDLE and self.in_flight is None and len(ready) == expected
+        """Nothing left to restart, and every node of the spec ready (brokers a scale-down
+        removes may still run beside them)."""
+        ready = {pod["metadata"]["name"] for pod in pods if pod_ready(pod)}
+        every = (
+            names.pod_name(spec.name, pool.role, ordinal)
+            for pool in spec.pools
+            for ordinal in range(pool.replicas)
+        )
+        return (
+            self.step.kind is Kind.IDLE
+            and self.in_flight is None
+            and all(name in ready for name in every)
+        )
 
     def status(self) -> dict[str, Any]:
         """The roll's part of `status.rollout`."""

@@ -48,7 +48,8 @@ from kopfka.model.conditions import ready_condition
 from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by
-from kopfka.render.topic_job import JobImage, render_topic_job
+from kopfka.render.operator_job import JobImage
+from kopfka.render.topic_job import render_topic_job
 from kopfka.topics import holds
 from kopfka.topics import plan as topic_plan
 from kopfka.topics.holds import Backoff, Held

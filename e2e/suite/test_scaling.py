@@ -1,0 +1,240 @@
+"""Scaling brokers on the real node under an acks=all producer: 3 -> 5 brokers rebalances replicas
+onto the new ones; 5 -> 3 is refused while a topic has 4 replicas, and removes nothing; once that
+topic is gone, 5 -> 3 drains the two brokers that leave, then removes and unregisters them, and
+keeps their volumes. No acknowledged value is lost on the way.
+
+The tests run in file order on one cluster of their own (one controller, to leave the node room
+for five brokers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import yaml
+
+from e2e.suite.conftest import NAMESPACE
+from e2e.suite.kafka_client import KafkaClient, RunningProducer
+from tests.support.clusters import wait_ready
+from tests.support.kube import Obj, TestKube, condition
+from tests.support.waiting import wait_for
+
+NAME = "scale"
+TOPIC = "e2e-scale"
+# Replication factor 4: 3 brokers cannot hold it.
+WIDE_TOPIC = "e2e-wide"
+PARTITIONS = 10
+VERSION = "4.4.0"
+READY_TIMEOUT = 300.0
+# New brokers start and join, then a rebalance Job moves replicas, on a 2-core node.
+REBALANCE_TIMEOUT = 600.0
+NODE = {
+    "resources": {"requests": {"cpu": "100m", "memory": "768Mi"}, "limits": {"memory": "768Mi"}},
+    "jvm": {"heap": "384Mi"},
+    "storage": {"type": "persistent-claim", "size": "1Gi"},
+}
+
+
+def manifest(brokers: int) -> Obj:
+    return {
+        "apiVersion": "kopfka.dev/v1alpha1",
+        "kind": "KafkaCluster",
+        "metadata": {"name": NAME, "namespace": NAMESPACE},
+        "spec": {
+            "kafka": {"version": VERSION},
+            "controllers": {"replicas": 1, **NODE},
+            "brokers": {"replicas": brokers, **NODE},
+        },
+    }
+
+
+@dataclass
+class Scaled:
+    kube: TestKube
+    client: KafkaClient
+    producer: RunningProducer
+
+    def get(self) -> Obj:
+        return self.kube.must_get("kopfka.dev/v1alpha1", "KafkaCluster", NAME, NAMESPACE)
+
+    def scale(self, brokers: int) -> None:
+        self.kube.kubectl(
+            "patch", "kafkacluster", NAME, "-n", NAMESPACE, "--type", "merge",
+            "-p", f'{{"spec": {{"brokers": {{"replicas": {brokers}}}}}}}',
+        )  # fmt: skip
+
+    def statefulset_replicas(self) -> int:
+        sts = self.kube.must_get("apps/v1", "StatefulSet", f"{NAME}-brokers", NAMESPACE)
+        return int(sts["spec"]["replicas"])
+
+    def broker_pods(self) -> set[str]:
+        pods = self.kube.list("v1", "Pod", NAMESPACE, labels={"kopfka.dev/role": "broker"})
+        return {
+            pod["metadata"]["name"]
+            for pod in pods
+            if pod["metadata"]["name"].startswith(f"{NAME}-brokers-")
+        }
+
+    def claims(self) -> set[str]:
+        claims = self.kube.list("v1", "PersistentVolumeClaim", NAMESPACE)
+        return {
+            c["metadata"]["name"]
+            for c in claims
+            if c["metadata"]["name"].startswith(f"data-{NAME}-brokers-")
+        }
+
+    def rebalance(self) -> Obj:
+        return dict(self.get().get("status", {}).get("rebalance") or {})
+
+    def describe(self) -> str:
+        status = self.get().get("status", {})
+        conditions = [
+            f"{c['type']}={c['status']} {c.get('reason')}: {c.get('message')}"
+            for c in status.get("conditions", [])
+        ]
+        return f"rebalance {status.get('rebalance')}; " + "; ".join(conditions)
+
+
+def assignment(client: KafkaClient) -> dict[str, tuple[int, list[int]]]:
+    """partition -> (leader, replicas) of every topic, as TopicCommand --describe shows them."""
+    output = client.run_tool(
+        "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", client.bootstrap, "--describe"
+    )
+    found = {}
+    line = re.compile(
+        r"Topic: (\S+)\s+Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: ([\d,]+)\s+Isr:"
+    )
+    for match in line.finditer(output):
+        topic, partition, leader, replicas = match.groups()
+        found[f"{topic}-{partition}"] = (int(leader), [int(r) for r in replicas.split(",")])
+    assert found, f"TopicCommand --describe listed no partition: {output[-2000:]}"
+    return found
+
+
+def registered_brokers(client: KafkaClient) -> set[int]:
+    """Every broker registered in the KRaft metadata, fenced ones too (kafka-cluster
+    list-endpoints --include-fenced-brokers)."""
+    output = client.run_tool(
+        "org.apache.kafka.tools.ClusterTool", "list-endpoints", "--bootstrap-server",
+        client.bootstrap, "--include-fenced-brokers",
+    )  # fmt: skip
+    return {int(line.split()[0]) for line in output.splitlines() if re.match(r"\d+\s", line)}
+
+
+def replica_counts(found: dict[str, tuple[int, list[int]]]) -> Counter[int]:
+    return Counter(broker for _, replicas in found.values() for broker in replicas)
+
+
+def assert_balanced(found: dict[str, tuple[int, list[int]]], brokers: range) -> None:
+    counts = replica_counts(found)
+    on = {broker: counts.get(broker, 0) for broker in brokers}
+    assert set(counts) <= set(brokers), f"replicas on brokers outside {list(brokers)}: {counts}"
+    assert max(on.values()) - min(on.values()) <= 1, f"replicas per broker not balanced: {on}"
+    preferred = Counter(replicas[0] for _, replicas in found.values())
+    leads = {broker: preferred.get(broker, 0) for broker in brokers}
+    assert max(leads.values()) - min(leads.values()) <= 1, f"preferred leaders: {leads}"
+
+
+def degraded(cluster: Obj, reason: str | None = None) -> Obj | None:
+    """The cluster's Degraded condition when it is True (with `reason`, if given), else None."""
+    found = condition(cluster, "Degraded")
+    if found is None or found.get("status") != "True":
+        return None
+    return found if reason is None or found.get("reason") == reason else None
+
+
+@pytest.fixture(scope="module")
+def scaled(kube: TestKube, namespace: str, operator: str) -> Iterator[Scaled]:
+    kube.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest(3)))
+    wait_ready(kube, NAME, namespace, timeout=READY_TIMEOUT)
+    client = KafkaClient(kube, namespace, bootstrap=f"{NAME}-kafka-bootstrap.{namespace}.svc:9092")
+    client.start(f"kopfka/kafka:{VERSION}")
+    client.create_topic(TOPIC, partitions=PARTITIONS, replicas=3, min_isr=2)
+    producer = client.start_producing(TOPIC, count=10_000_000, value_prefix=7, throughput=100)
+    yield Scaled(kube, client, producer)
+    kube.kubectl("delete", "kafkacluster", NAME, "-n", namespace, "--ignore-not-found")
+
+
+def test_three_to_five_brokers_moves_replicas_onto_the_new_ones_until_balanced(
+    scaled: Scaled,
+) -> None:
+    before = scaled.rebalance()
+    assert before.get("balancedBrokers") == [0, 1, 2], scaled.describe()
+    scaled.scale(5)
+    wait_for(
+        lambda: (
+            scaled.rebalance().get("balancedBrokers") == [0, 1, 2, 3, 4]
+            and not scaled.rebalance().get("job")
+        ),
+        timeout=REBALANCE_TIMEOUT,
+        what="the rebalance onto brokers 3 and 4 to finish",
+        describe=scaled.describe,
+        interval=2.0,
+    )
+    found = assignment(scaled.client)
+    assert_balanced(found, range(5))
+    assert replica_counts(found)[3] > 0, found
+    assert replica_counts(found)[4] > 0, found
+    jobs = scaled.kube.list(
+        "batch/v1", "Job", NAMESPACE, labels={"app.kubernetes.io/component": "rebalance-job"}
+    )
+    assert jobs, "no rebalance Job is left for people to read"
+    assert all(job["status"].get("succeeded") == 1 for job in jobs), [j["status"] for j in jobs]
+
+
+def test_a_scale_down_below_a_replication_factor_is_refused_and_removes_nothing(
+    scaled: Scaled,
+) -> None:
+    scaled.client.create_topic(WIDE_TOPIC, partitions=2, replicas=4, min_isr=2)
+    before = assignment(scaled.client)
+    scaled.scale(3)
+    refused = wait_for(
+        lambda: degraded(scaled.get(), "RebalanceRefused"),
+        timeout=READY_TIMEOUT,
+        what="the scale-down to 3 brokers to be refused",
+        describe=scaled.describe,
+    )
+    assert "brokers 3, 4 cannot be removed" in refused["message"], refused
+    assert f"{WIDE_TOPIC}-0" in refused["message"], refused
+    assert scaled.statefulset_replicas() == 5
+    assert scaled.broker_pods() == {f"{NAME}-brokers-{i}" for i in range(5)}
+    assert assignment(scaled.client) == before
+
+
+def test_five_to_three_drains_the_leaving_brokers_then_removes_and_unregisters_them(
+    scaled: Scaled,
+) -> None:
+    claims = scaled.claims()
+    assert {f"data-{NAME}-brokers-{i}" for i in range(5)} <= claims
+    # The spec asks for 3 brokers already; without the wide topic the drain can go ahead.
+    scaled.client.delete_topic(WIDE_TOPIC)
+    wait_for(
+        lambda: (
+            scaled.statefulset_replicas() == 3
+            and scaled.broker_pods() == {f"{NAME}-brokers-{i}" for i in range(3)}
+            and not scaled.rebalance().get("unregister")
+            and not scaled.rebalance().get("leaving")
+        ),
+        timeout=REBALANCE_TIMEOUT,
+        what="brokers 3 and 4 to be drained, removed and unregistered",
+        describe=scaled.describe,
+        interval=2.0,
+    )
+    found = assignment(scaled.client)
+    assert_balanced(found, range(3))
+    assert registered_brokers(scaled.client) == {0, 1, 2}
+    assert scaled.claims() == claims, "the removed brokers' volume claims were not kept"
+    ready = wait_ready(scaled.kube, NAME, NAMESPACE, timeout=READY_TIMEOUT)
+    assert degraded(ready) is None, scaled.describe()
+
+
+def test_no_acknowledged_value_was_lost_while_brokers_came_and_went(scaled: Scaled) -> None:
+    produced = scaled.producer.stop()
+    assert len(produced.acked) > 1000, f"only {len(produced.acked)} values were acknowledged"
+    values = set(scaled.client.consume_all(TOPIC, expected=len(produced.acked)))
+    missing = set(produced.acked) - values
+    assert not missing, f"{len(missing)} acknowledged values are lost, e.g. {sorted(missing)[:5]}"
