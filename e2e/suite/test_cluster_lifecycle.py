@@ -344,7 +344,7 @@ def roll_under_load(
     """Ask for a roll (`kopfka.dev/roll: token`) while an acks=all idempotent producer writes,
     call `meanwhile` while it runs, and check what a user relies on: every node restarted exactly
     once, controllers first, never two down at once, Ready again, every acknowledged write read
-    back exactly once, and (`events`) one NodeRestarted Event per node."""
+    back exactly once, and (`events`) one NodeRestarted Event per node, then one RollFinished."""
     kube = cluster.kube
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     watch = PodWatch(kube, NAMESPACE, cluster.name)
@@ -420,6 +420,13 @@ def roll_under_load(
     for pod in watch.nodes:
         said = [m for m in messages if m.startswith(f"{pod} restarted and caught up")]
         assert len(said) == 1, (pod, messages)
+    finished = json.loads(
+        kube.kubectl(
+            "get", "events", "-n", NAMESPACE, "-o", "json", "--field-selector",
+            f"involvedObject.name={cluster.name},reason=RollFinished",
+        )
+    )["items"]  # fmt: skip
+    assert len([e for e in finished if e["firstTimestamp"] >= started]) == 1, finished
 
 
 def test_a_requested_roll_restarts_every_node_once_never_two_down_and_loses_no_acked_write(

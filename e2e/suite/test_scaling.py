@@ -1,7 +1,8 @@
 """Scaling brokers on the real node under an acks=all producer: 3 -> 5 brokers rebalances replicas
-onto the new ones; 5 -> 3 is refused while a topic has 4 replicas, and removes nothing; once that
-topic is gone, 5 -> 3 drains the two brokers that leave, then removes and unregisters them, and
-keeps their volumes. No acknowledged value is lost on the way.
+onto the new ones; a rebalance asked for (kopfka.dev/rebalance) on the balanced cluster moves
+nothing; 5 -> 3 is refused while a topic has 4 replicas, and removes nothing; once that topic is
+gone, 5 -> 3 drains the two brokers that leave, with the operator killed during the drain, then
+removes and unregisters them, and keeps their volumes. No acknowledged value is lost on the way.
 
 The tests run in file order on one cluster of their own (one controller, to leave the node room
 for five brokers).
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from e2e.suite.conftest import NAMESPACE
+from e2e.suite.conftest import NAMESPACE, OPERATOR_NAMESPACE
 from e2e.suite.kafka_client import KafkaClient, RunningProducer
 from tests.support.clusters import wait_ready
 from tests.support.kube import Obj, TestKube, condition
@@ -86,6 +87,19 @@ class Scaled:
             for c in claims
             if c["metadata"]["name"].startswith(f"data-{NAME}-brokers-")
         }
+
+    def events(self, reason: str) -> list[Obj]:
+        return [
+            event
+            for event in self.kube.list("v1", "Event", NAMESPACE)
+            if event["involvedObject"]["name"] == NAME and event["reason"] == reason
+        ]
+
+    def rebalance_jobs(self) -> set[str]:
+        jobs = self.kube.list(
+            "batch/v1", "Job", NAMESPACE, labels={"app.kubernetes.io/component": "rebalance-job"}
+        )
+        return {job["metadata"]["name"] for job in jobs}
 
     def rebalance(self) -> Obj:
         return dict(self.get().get("status", {}).get("rebalance") or {})
@@ -186,6 +200,21 @@ def test_three_to_five_brokers_moves_replicas_onto_the_new_ones_until_balanced(
     assert all(job["status"].get("succeeded") == 1 for job in jobs), [j["status"] for j in jobs]
 
 
+def test_a_requested_rebalance_of_a_balanced_cluster_moves_nothing(scaled: Scaled) -> None:
+    before, jobs = assignment(scaled.client), scaled.rebalance_jobs()
+    scaled.kube.kubectl(
+        "annotate", "kafkacluster", NAME, "-n", NAMESPACE, "kopfka.dev/rebalance=after-scale-up"
+    )
+    wait_for(
+        lambda: scaled.rebalance().get("requested") == "after-scale-up",
+        timeout=READY_TIMEOUT,
+        what="the requested rebalance to be handled",
+        describe=scaled.describe,
+    )
+    assert scaled.rebalance_jobs() == jobs
+    assert assignment(scaled.client) == before
+
+
 def test_a_scale_down_below_a_replication_factor_is_refused_and_removes_nothing(
     scaled: Scaled,
 ) -> None:
@@ -212,6 +241,19 @@ def test_five_to_three_drains_the_leaving_brokers_then_removes_and_unregisters_t
     assert {f"data-{NAME}-brokers-{i}" for i in range(5)} <= claims
     # The spec asks for 3 brokers already; without the wide topic the drain can go ahead.
     scaled.client.delete_topic(WIDE_TOPIC)
+    # The operator is killed once the drain has started: the one it starts again picks the drain
+    # up where status and Kafka say it is, and starts no second rebalance Job for it.
+    wait_for(
+        lambda: scaled.rebalance().get("job") or scaled.statefulset_replicas() == 3,
+        timeout=REBALANCE_TIMEOUT,
+        what="the drain of brokers 3 and 4 to start",
+        describe=scaled.describe,
+        interval=0.5,
+    )
+    scaled.kube.kubectl(
+        "delete", "pod", "-n", OPERATOR_NAMESPACE, "-l", "app.kubernetes.io/name=kopfka",
+        "--wait=false",
+    )  # fmt: skip
     wait_for(
         lambda: (
             scaled.statefulset_replicas() == 3
@@ -227,6 +269,12 @@ def test_five_to_three_drains_the_leaving_brokers_then_removes_and_unregisters_t
     found = assignment(scaled.client)
     assert_balanced(found, range(3))
     assert registered_brokers(scaled.client) == {0, 1, 2}
+    # One rebalance Job for the scale-up, one for the drain; two brokers unregistered, once each.
+    assert len(scaled.events("RebalanceStarted")) == 2, scaled.events("RebalanceStarted")
+    unregistered = sorted(event["message"] for event in scaled.events("BrokerUnregistered"))
+    assert len(unregistered) == 2, unregistered
+    assert "broker 3 " in unregistered[0]
+    assert "broker 4 " in unregistered[1]
     assert scaled.claims() == claims, "the removed brokers' volume claims were not kept"
     ready = wait_ready(scaled.kube, NAME, NAMESPACE, timeout=READY_TIMEOUT)
     assert degraded(ready) is None, scaled.describe()

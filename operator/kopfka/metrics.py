@@ -53,6 +53,11 @@ ROLL_PENDING = Gauge(
     "Pods that still have to restart in a cluster's rolling restart.",
     ["namespace", "cluster"],
 )
+REBALANCE_PENDING = Gauge(
+    "kopfka_rebalance_pending_partitions",
+    "Partitions the running rebalance Job of a cluster has still to bring to their target.",
+    ["namespace", "cluster"],
+)
 JOBS_STARTED = Counter(
     "kopfka_jobs_started",
     "Jobs the operator started, by their component label (topic-job, settings-job, ...).",
@@ -93,6 +98,15 @@ def roll_pending(namespace: str, cluster: str, pending: int) -> None:
         return
     with suppress(KeyError):
         ROLL_PENDING.remove(namespace, cluster)
+
+
+def rebalance_pending(namespace: str, cluster: str, pending: int) -> None:
+    """A cluster's partitions still to move; the series goes when no rebalance runs."""
+    if pending:
+        REBALANCE_PENDING.labels(namespace, cluster).set(pending)
+        return
+    with suppress(KeyError):
+        REBALANCE_PENDING.remove(namespace, cluster)
 
 
 def job_failed(job: str, uid: str) -> None:

@@ -400,7 +400,20 @@ def _label_pods(kube: Kube, spec: ClusterSpec, pods: list[Obj]) -> None:
 
 
 def _write_status(kube: Kube, body: Obj, status_of: Callable[[Obj], dict[str, Any]]) -> Obj:
+    """Write the status, and post the Events its change of conditions is worth
+    (status.condition_events)."""
+    seen: list[Any] = []
+
+    def observed(current: Obj) -> dict[str, Any]:
+        seen[:] = [(current.get("status") or {}).get("conditions") or []]
+        return status_of(current)
+
     try:
-        return write_status(kube, body, status_of)
+        written = write_status(kube, body, observed)
     except StatusChurn as error:
         raise RetryLater(str(error)) from error
+    if seen:
+        after = (written.get("status") or {}).get("conditions") or []
+        for said in status.condition_events(seen[0], after):
+            kube.post_event(written, warning=said.warning, reason=said.reason, message=said.message)
+    return written

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kopfka import metrics
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
 from kopfka.kafka.admin import UNREACHABLE_SECONDS, Connect, KafkaAdmin, unreachable
 from kopfka.live.jobs import Phase, Progress, Started, kafkas_answer, run_tool_job
-from kopfka.metrics import JOBS_STARTED
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.status import pod_ready
@@ -84,9 +84,15 @@ def keep_balanced(
     image: JobImage | None,
 ) -> Balance:
     """One step toward balanced brokers; `running` is the broker StatefulSet's replicas."""
-    return _Pass(
+    balance = _Pass(
         kube, body, spec, pods, running=running, roll_over=roll_over, connect=connect, image=image
     ).run()
+    found = balance.progress.status
+    pending = (
+        int(found.get("partitions") or 0) - int(found.get("done") or 0) if "job" in found else 0
+    )
+    metrics.rebalance_pending(spec.namespace, spec.name, max(pending, 0))
+    return balance
 
 
 class _Pass:
@@ -276,7 +282,7 @@ class _Pass:
         except ApplyError as error:
             return self._pending(f"cannot start a rebalance Job: {error}")
         else:
-            JOBS_STARTED.labels(names.REBALANCE_JOB_COMPONENT).inc()
+            metrics.JOBS_STARTED.labels(names.REBALANCE_JOB_COMPONENT).inc()
             message = (
                 f"rebalance Job {name} started, {self._what()}: {len(plan.moves)} replica "
                 f"move(s) over {len(plan.reassignments)} partition(s); {plan.message}"

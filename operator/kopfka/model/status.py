@@ -7,6 +7,7 @@ which of those is missing, in words a person on call can act on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kopfka.model import names
@@ -318,3 +319,54 @@ def topic_status(
         base.update(facts)
     observed = [Condition(READY, status=ready, reason=reason, message=message)]
     return _with_conditions(base, observed, generation=generation, now=now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Said:
+    """A Kubernetes Event to post about a KafkaCluster."""
+
+    warning: bool
+    reason: str
+    message: str
+
+
+# Reconciling reasons whose start people want to read as an Event: (warning, what it says first).
+_STARTS = {
+    "Rolling": (False, "rolling restart: "),
+    "RollBlocked": (True, "rolling restart blocked: "),
+    "Rebalancing": (False, ""),
+    "RebalancePending": (False, ""),
+}
+
+
+def condition_events(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[Said]:
+    """The Events a status change from conditions `before` to `after` is worth, in words a person
+    reads: a problem that starts (Degraded, with its reason: a refused spec, Kafka refusing a
+    change), and work that starts or stops going on (a roll starts or is blocked, a rebalance).
+    A steady status says nothing, and progress within the same reason says nothing either."""
+    was = {item.get("type"): item for item in before}
+    now = {item.get("type"): item for item in after}
+    said: list[Said] = []
+    degraded, earlier = now.get(DEGRADED), was.get(DEGRADED)
+    if _true(degraded) and not (_true(earlier) and _reason(earlier) == _reason(degraded)):
+        assert degraded is not None
+        message = str(degraded.get("message", ""))
+        said.append(Said(warning=True, reason=_reason(degraded), message=message))
+    reconciling, earlier = now.get(RECONCILING), was.get(RECONCILING)
+    reason = _reason(reconciling) if _true(reconciling) else None
+    if reason in _STARTS and not (_true(earlier) and _reason(earlier) == reason):
+        assert reconciling is not None
+        warning, prefix = _STARTS[reason]
+        message = prefix + str(reconciling.get("message", ""))
+        said.append(Said(warning=warning, reason=reason, message=message))
+    return said
+
+
+def _true(condition: Mapping[str, Any] | None) -> bool:
+    return condition is not None and condition.get("status") == "True"
+
+
+def _reason(condition: Mapping[str, Any] | None) -> str:
+    return str((condition or {}).get("reason", ""))

@@ -125,6 +125,13 @@ def advance(
                 message=f"{pod} restarted and caught up ({in_flight.reason})",
             )
         in_flight = None
+        if step.kind is Kind.IDLE:
+            kube.post_event(
+                body,
+                warning=False,
+                reason="RollFinished",
+                message="the rolling restart is finished: every node restarted and caught up",
+            )
     if step.kind is Kind.RESTART and step.nodes:
         stale = _stale_template(kube, pods, [node.pod for node in step.nodes], hashes)
         if stale:
