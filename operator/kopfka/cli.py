@@ -254,39 +254,19 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     crd = commands.add_parser("crds", help="print the CustomResourceDefinitions as YAML")
     crd.set_defaults(func=_crds)
-    topics = commands.add_parser(
+    topics = _job_command(
+        commands,
         "topics-apply",
         help="carry out a topic plan's work in Kafka (the topic Job's command)",
-    )
-    topics.add_argument(
-        "--bootstrap-servers", required=True, help="HOST:PORT[,HOST:PORT...] of the brokers"
-    )
-    topics.add_argument(
-        "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
-    )
-    topics.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        help="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
+        timeout="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
     )
     topics.set_defaults(func=_topics_apply)
-    rebalance = commands.add_parser(
+    rebalance = _job_command(
+        commands,
         "rebalance-apply",
         help="carry out a rebalance's partition reassignments in Kafka (the rebalance Job's "
         "command)",
-    )
-    rebalance.add_argument(
-        "--bootstrap-servers", required=True, help="HOST:PORT[,HOST:PORT...] of the brokers"
-    )
-    rebalance.add_argument(
-        "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
-    )
-    rebalance.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        help="seconds to wait for Kafka: to connect, and for each answer (default: 60); the "
+        timeout="seconds to wait for Kafka: to connect, and for each answer (default: 60); the "
         "reassignments themselves take as long as their data takes to copy",
     )
     rebalance.add_argument(
@@ -297,6 +277,25 @@ def parser() -> argparse.ArgumentParser:
     )
     rebalance.set_defaults(func=_rebalance_apply)
     return root
+
+
+def _job_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    timeout: str,
+) -> argparse.ArgumentParser:
+    """A command an operator Job runs over its work file (render/operator_job.py)."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument(
+        "--bootstrap-servers", required=True, help="HOST:PORT[,HOST:PORT...] of the brokers"
+    )
+    command.add_argument(
+        "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
+    )
+    command.add_argument("--timeout", type=float, default=60.0, help=timeout)
+    return command
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,20 +40,19 @@ and the command exits non-zero. Other lines (the Kafka client's warnings) are sk
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kopfka.kafka.facts import TopicError
+from kopfka.model.work_files import compressed, json_object, work_text
 from kopfka.rebalance.plan import Reassignment
 
 WORK_VERSION = 1
 LOG_VERSION = 1
 DEFAULT_WAVE_SIZE = 10
 
-_GZIP_MAGIC = b"\x1f\x8b"
 # kopfka.live.jobs reads a failed Job's reason from the last log line holding "Exception: ".
 REFUSAL_PREFIX = "kopfka.rebalance.MovesRefusedException: "
 # A line of the log that is not what its event says is skipped, like any other line.
@@ -158,18 +157,12 @@ def _check_moves(moves: Sequence[Target]) -> None:
 def work_file(work: RebalanceWork) -> bytes:
     """The work as the ConfigMap carries it: gzip-compressed JSON, the same bytes for the same
     work (no timestamp), so that an unchanged plan writes nothing."""
-    return gzip.compress(work_to_json(work).encode(), mtime=0)
+    return compressed(work_to_json(work))
 
 
 def read_work_file(data: bytes) -> RebalanceWork:
     """The work from the mounted file, gzip-compressed or plain JSON."""
-    try:
-        if data.startswith(_GZIP_MAGIC):
-            data = gzip.decompress(data)
-        text = data.decode()
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise ValueError(f"the rebalance work file cannot be read: {error}") from error
-    return work_from_json(text)
+    return work_from_json(work_text(data))
 
 
 # -- the log -----------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ def read_rebalance_log(text: str) -> RebalanceLog:
     refused: list[tuple[Target, TopicError]] = []
     summary: Summary | None = None
     for line in text.splitlines():
-        entry = _json_object(line)
+        entry = json_object(line)
         if entry is None:
             continue
         if isinstance(entry.get("summary"), dict):
@@ -275,17 +268,6 @@ def _summary(found: dict[str, Any]) -> Summary | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
-    return entry if isinstance(entry, dict) else None
 
 
 def _string(value: object) -> str:

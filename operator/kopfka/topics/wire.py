@@ -38,13 +38,13 @@ Kafka has. Other lines in the log (the Kafka client's warnings on stderr) are sk
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kopfka.kafka.facts import TopicError
+from kopfka.model.work_files import compressed, json_object, work_text
 from kopfka.topics.plan import ConfigChange, TopicCreate, TopicPlan
 
 WORK_VERSION = 1
@@ -56,8 +56,6 @@ CREATE = "create"
 PARTITIONS = "partitions"
 CONFIG = "config"
 ACTIONS = (DELETE, CREATE, PARTITIONS, CONFIG)
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -144,14 +142,12 @@ def work_from_json(text: str) -> TopicWork:
 def work_file(work: TopicPlan | TopicWork) -> bytes:
     """The work as the ConfigMap carries it: gzip-compressed JSON, the same bytes for the same
     work (no timestamp), so that an unchanged plan writes nothing."""
-    return gzip.compress(work_to_json(work).encode(), mtime=0)
+    return compressed(work_to_json(work))
 
 
 def read_work_file(data: bytes) -> TopicWork:
     """The work from the mounted file, gzip-compressed or plain JSON."""
-    if data.startswith(_GZIP_MAGIC):
-        data = gzip.decompress(data)
-    return work_from_json(data.decode())
+    return work_from_json(work_text(data))
 
 
 @dataclass(frozen=True)
@@ -211,7 +207,7 @@ def read_batch_log(text: str) -> BatchLog:
     outcomes: list[Outcome] = []
     summary: Summary | None = None
     for line in text.splitlines():
-        entry = _json_object(line)
+        entry = json_object(line)
         if entry is None:
             continue
         if isinstance(entry.get("summary"), dict):
@@ -229,17 +225,6 @@ def _summary(found: dict[str, Any]) -> Summary | None:
         return Summary(int(found["outcomes"]), int(found["failed"]), float(found["seconds"]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
-    return entry if isinstance(entry, dict) else None
 
 
 def _string(value: object) -> str:
