@@ -1,7 +1,8 @@
 """The rebalance Job's command against real Kafka: `kopfka rebalance-apply` run as a process on a
 work file, as the Job runs it. Each case checks what a user would notice: where the replicas and
 leaders are afterwards, that no message was lost, that the throttle was there while data moved and
-is gone afterwards, that a killed run is taken up again, and that a refused move is named."""
+is gone afterwards, that the progress the operator reports (partitions done, bytes left) follows
+the move, that a killed run is taken up again, and that a refused move is named."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kopfka.cli import REBALANCE_REFUSED_EXIT
 from kopfka.kafka.admin import KafkaPythonAdmin
 from kopfka.kafka.facts import TopicFacts
 from kopfka.rebalance.execute import THROTTLE_RATE_KEYS, THROTTLE_REPLICA_KEYS
+from kopfka.rebalance.progress import Progress, progress
 from kopfka.rebalance.wire import (
     RebalanceLog,
     RebalanceWork,
@@ -126,6 +128,16 @@ class Rebalance:
         assert self.throttled_brokers() == set()
         assert self.throttled_topics(topics) == {}
 
+    def progress(self, moves: list[Target]) -> Progress:
+        """How far `moves` are, read from Kafka the way the operator reads it for its status."""
+        topics = self.admin.topics(sorted({move.topic for move in moves}))
+        replicas = {
+            (name, p.partition): p.replicas
+            for name, facts in topics.items()
+            for p in facts.partitions
+        }
+        return progress(moves, replicas, self.admin.replica_sizes(move.key for move in moves))
+
     def in_flight(self, moves: list[Target]) -> set[tuple[str, int]]:
         return {move.key for move in moves} & set(self.admin.reassignments())
 
@@ -192,6 +204,8 @@ def test_throttle_is_in_place_while_data_moves_and_removed_after(rebalance: Reba
             wait_for("the move in flight", lambda: rebalance.in_flight(moves), timeout=60)
             throttled = rebalance.throttled_brokers()
             topics = rebalance.throttled_topics([topic])
+            midway = rebalance.progress(moves)
+            full = rebalance.admin.replica_sizes([(topic, 0)])[(topic, 0)][source]
             still_moving = rebalance.in_flight(moves)
         finally:
             stdout, _ = job.communicate(timeout=600)
@@ -199,9 +213,14 @@ def test_throttle_is_in_place_while_data_moves_and_removed_after(rebalance: Reba
     assert still_moving, "the move finished before its throttle could be seen: more data"
     assert throttled == {source, target}
     assert topics == {topic: dict.fromkeys(THROTTLE_REPLICA_KEYS, "*")}
+    # What the operator reports meanwhile: not done, and at most the whole partition left.
+    assert full >= BIG_MESSAGES * BIG_MESSAGE_BYTES
+    assert midway.done == 0
+    assert 0 < midway.bytes_left <= full
     assert job.returncode == 0, stdout
     wait_for("the replica on its new broker", lambda: rebalance.at_targets(moves))
     rebalance.assert_unthrottled([topic])
+    assert rebalance.progress(moves) == Progress(done=1, bytes_left=0)
     log = read_rebalance_log(stdout)
     assert log.summary is not None, stdout
     assert log.summary.done == 1

@@ -136,6 +136,10 @@ class KafkaAdmin(Protocol):
 
     def reassignments(self) -> dict[PartitionKey, Reassigning]: ...
 
+    def replica_sizes(
+        self, partitions: Iterable[PartitionKey]
+    ) -> dict[PartitionKey, dict[int, int]]: ...
+
     def reassign(
         self, targets: Mapping[PartitionKey, Sequence[int]]
     ) -> dict[PartitionKey, TopicError | None]: ...
@@ -445,6 +449,32 @@ class KafkaPythonAdmin:
                 raw: dict[str, Any] = self._client.delete_topics(request, raise_errors=False)
             results.update(_errors_by_topic(raw["topics"], request=request))
         return results
+
+    def replica_sizes(
+        self, partitions: Iterable[PartitionKey]
+    ) -> dict[PartitionKey, dict[int, int]]:
+        """The bytes of each replica of `partitions`, by broker: DescribeLogDirs, one request per
+        broker. A replica being moved between log directories of its broker counts once (the
+        future copy is left out)."""
+        by_topic: dict[str, list[int]] = {}
+        for topic, index in sorted(set(partitions)):
+            by_topic.setdefault(topic, []).append(index)
+        if not by_topic:
+            return {}
+        with _unavailable_on_retriable_errors():
+            answers: list[dict[str, Any]] = self._client.describe_log_dirs(by_topic)
+        wanted = {(topic, index) for topic, indexes in by_topic.items() for index in indexes}
+        sizes: dict[PartitionKey, dict[int, int]] = {}
+        for answer in answers:
+            broker = int(answer["broker"])
+            for log_dir in answer["log_dirs"]:
+                for topic in log_dir.get("topics") or ():
+                    for partition in topic.get("partitions") or ():
+                        key = (str(topic["name"]), int(partition["partition_index"]))
+                        if key in wanted and not partition.get("is_future_key"):
+                            held = sizes.setdefault(key, {})
+                            held[broker] = held.get(broker, 0) + int(partition["partition_size"])
+        return sizes
 
     def reassignments(self) -> dict[PartitionKey, Reassigning]:
         """Every partition reassignment in progress, as Kafka's active controller knows it."""

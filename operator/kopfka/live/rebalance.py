@@ -37,6 +37,8 @@ from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.status import pod_ready
 from kopfka.rebalance.plan import Broker, Kind, Partition, Plan, place_replicas
+from kopfka.rebalance.progress import Progress as RebalanceProgress
+from kopfka.rebalance.progress import progress
 from kopfka.rebalance.wire import RebalanceWork, read_work_file, work_file
 from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import WORK_KEY, JobImage
@@ -46,6 +48,8 @@ from kopfka.render.unregister_job import UNREGISTER_JOB_COMPONENT, render_unregi
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
+# The fields of status.rebalance about the running Job.
+_JOB_FIELDS = ("job", "moves", "partitions", "done", "bytesLeft")
 # At most this many partitions reassign at once, each copying at most this fast (per broker,
 # leader and follower side): a rebalance never takes over the network that clients need.
 WAVE_SIZE = 10
@@ -223,7 +227,7 @@ class _Pass:
         return self._start(previous, plan)
 
     def _balanced(self, previous: dict[str, Any]) -> Balance:
-        found = {**_without(previous, "job", "moves", "done"), "balancedBrokers": self.staying}
+        found = {**_without(previous, *_JOB_FIELDS), "balancedBrokers": self.staying}
         if self.requested is not None:
             found["requested"] = self.requested
         if not self.leaving:
@@ -305,7 +309,7 @@ class _Pass:
         }
         if job is None or conditions.get("Complete") == "True":
             # Gone (someone deleted it, or its TTL) or done: plan again from what Kafka has.
-            self.previous = _without(previous, "job", "moves", "partitions", "done")
+            self.previous = _without(previous, *_JOB_FIELDS)
             if job is not None:  # kept for people to read until the next one starts
                 self.kube.post_event(
                     self.body,
@@ -320,7 +324,7 @@ class _Pass:
         if conditions.get("Failed") == "True":
             if self.requested is not None and self.requested != previous.get("requested"):
                 self.kube.delete(job, background=True)  # asked to try again
-                self.previous = _without(previous, "job", "moves", "partitions", "done")
+                self.previous = _without(previous, *_JOB_FIELDS)
                 return self._plan_and_start()
             answer = kafkas_answer(self.kube, job)
             message = (
@@ -329,16 +333,19 @@ class _Pass:
                 f"{names.REBALANCE_ANNOTATION} on the KafkaCluster to try again"
             )
             return Balance(Progress(previous, ("RebalanceFailed", message)))
-        done = self._done(name)
-        status = previous if done is None else {**previous, "done": done}
+        found = self._progress(name)
+        status = previous
+        if found is not None:
+            status = {**previous, "done": found.done, "bytesLeft": found.bytes_left}
         text = (
             f"{self._what()}: {status.get('done', 0)} of {status.get('partitions', '?')} "
-            f"partitions at their target (Job {name})"
+            f"partitions at their target, {_mib(status.get('bytesLeft'))} left to copy "
+            f"(Job {name})"
         )
         return Balance(Progress(status, ("Rebalancing", text), again=POLL_SECONDS))
 
-    def _done(self, name: str) -> int | None:
-        """How many partitions of the Job's work Kafka shows at their target, or None."""
+    def _progress(self, name: str) -> RebalanceProgress | None:
+        """How far the Job's work is, as Kafka shows it, or None when that cannot be read."""
         config_map = self.kube.get("v1", "ConfigMap", name, self.spec.namespace)
         data = ((config_map or {}).get("binaryData") or {}).get(WORK_KEY)
         if not data:
@@ -352,6 +359,7 @@ class _Pass:
             admin: KafkaAdmin = self.connect(bootstrap)
             try:
                 topics = admin.topics({target.topic for target in work.moves})
+                sizes = admin.replica_sizes(target.key for target in work.moves)
             finally:
                 admin.close()
         except Exception:  # progress is for people; the Job's end is what counts
@@ -361,11 +369,7 @@ class _Pass:
             for topic in topics.values()
             for partition in topic.partitions
         }
-        return sum(
-            1
-            for target in work.moves
-            if replicas.get((target.topic, target.partition)) == target.replicas
-        )
+        return progress(work.moves, replicas, sizes)
 
     def _unregister(self, brokers: list[int]) -> Balance:
         previous = {**self.previous, "unregister": brokers}
@@ -416,6 +420,10 @@ class _Pass:
             return Balance(Progress(previous, ("UnregisterFailed", message)))
         message = f"unregistering broker {broker} (Job {name})"
         return Balance(Progress(previous, ("ScalingDown", message), again=POLL_SECONDS))
+
+
+def _mib(size: object) -> str:
+    return f"{int(size) / 2**20:.1f} MiB" if isinstance(size, int) else "an unknown amount"
 
 
 def _pod_of(spec: ClusterSpec, node_id: int) -> str:

@@ -545,6 +545,10 @@ def cluster_status() -> Schema:
                         "Partitions whose replicas the running rebalance changes."
                     ),
                     "done": integer("Of those, the partitions Kafka shows at their target."),
+                    "bytesLeft": integer(
+                        "Bytes the replicas of the other partitions still have to copy, from the "
+                        "replica sizes Kafka reports."
+                    ),
                     "leaving": array(
                         "Brokers a scale-down removes, kept until they hold no replicas.",
                         integer("Node id."),
