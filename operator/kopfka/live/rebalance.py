@@ -181,7 +181,7 @@ class _Pass:
         """The plan from what Kafka has, or why Kafka cannot be read."""
         bootstrap = self.spec.bootstrap_servers
         if unreachable.recently(bootstrap):
-            return "Kafka could not be read a moment ago"
+            return "waits for Kafka, which could not be read a moment ago"
         try:
             admin = self.connect(bootstrap)
             try:
@@ -191,7 +191,7 @@ class _Pass:
                 admin.close()
         except Exception as error:  # unreachable, or Kafka answered and then failed
             unreachable.mark(bootstrap, reachable=False)
-            return f"Kafka cannot be read ({error})"
+            return f"waits for Kafka, which cannot be read ({error})"
         racks = {broker.node_id: broker.rack for broker in facts.brokers}
         missing = [node_id for node_id in self.staying if node_id not in racks]
         if missing:
@@ -278,13 +278,13 @@ class _Pass:
         except Conflict:
             pass  # an earlier pass made it and stopped before its Job
         except ApplyError as error:
-            return self._pending(f"cannot start a rebalance Job: {error}")
+            return self._pending(f"waits: a rebalance Job cannot be started ({error})")
         try:
             self.kube.create(owned_by(job, self.body))
         except Conflict:
             pass  # the same work's Job runs already
         except ApplyError as error:
-            return self._pending(f"cannot start a rebalance Job: {error}")
+            return self._pending(f"waits: a rebalance Job cannot be started ({error})")
         else:
             metrics.JOBS_STARTED.labels(names.REBALANCE_JOB_COMPONENT).inc()
             message = (
