@@ -173,7 +173,9 @@ def pod_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> N
 
 def _refresh(kube: Kube, key: Key) -> None:
     """The status of the cluster, and its rolling restart, from the pods as they are now; a full
-    reconcile when a broker pod was made since the last one."""
+    reconcile when a broker pod was made since the last one. A full reconcile that cannot apply
+    the spec (it records why) still observes the pods: their labels and the status follow them,
+    with the failure kept."""
     # Waits for a reconcile of the cluster that is going on, then reads the cluster as it left it.
     with _turns.take(key):
         with _new_brokers_lock:
@@ -185,10 +187,18 @@ def _refresh(kube: Kube, key: Key) -> None:
         with metrics.reconciling(names.CLUSTER_KIND, "pods") as ended:
             try:
                 if full:
-                    outcome = reconcile.reconcile_cluster(
-                        kube, cluster, now=now(), job_image=job_image()
-                    )
-                else:
+                    try:
+                        outcome = reconcile.reconcile_cluster(
+                            kube, cluster, now=now(), job_image=job_image()
+                        )
+                    except reconcile.RetryLater as error:
+                        logger.warning("reconcile of %s/%s after a new pod: %s", *key, error)
+                        # As the failed reconcile left it, its failure recorded.
+                        cluster = kube.get(names.API_VERSION, names.CLUSTER_KIND, key[1], key[0])
+                        if cluster is None:
+                            return
+                        full = False
+                if not full:
                     outcome = reconcile.refresh_status(
                         kube, cluster, now=now(), job_image=job_image()
                     )
