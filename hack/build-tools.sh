@@ -21,9 +21,9 @@ GO_DIR=$CACHE/go
 DEFAULT_TOOLS=(
   kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm kubeconform
 )
-# Built when asked for by name: only the e2e tier's real node runs kubelet and kube-proxy, and only
-# `make chart-check` promtool.
-OPTIONAL_TOOLS=(kubelet kube-proxy promtool)
+# Built when asked for by name: only the e2e tier's real node runs kubelet and kube-proxy, only
+# `make chart-check` promtool, and only the e2e tier's monitoring test the Prometheus server.
+OPTIONAL_TOOLS=(kubelet kube-proxy promtool prometheus)
 
 die() {
   echo "build-tools: error: $*" >&2
@@ -39,7 +39,7 @@ version_of() {
     kwok | kwokctl) echo "$KWOK_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
     kubeconform) echo "$KUBECONFORM_VERSION" ;;
-    promtool) echo "$PROMETHEUS_VERSION" ;;
+    promtool | prometheus) echo "$PROMETHEUS_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -161,15 +161,19 @@ build_tool() {
     kubeconform)
       go_install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$out" \
         "-X main.version=$KUBECONFORM_VERSION" ;;
-    promtool)
-      # The module's v0.3XX.Y tags stand for Prometheus 3.XX.Y; the release's own VERSION file
+    promtool | prometheus)
+      # The module's v0.3XX.Y tags stand for Prometheus 3.XX.Y: the release's own VERSION file
       # says which, and goes where Prometheus' release build (promu) puts it. remove_all_sd is
-      # Prometheus' own build tag that leaves out the cloud service discoveries (their SDKs are
-      # most of the build time), which checking and testing rules never uses.
-      local module=github.com/prometheus/prometheus@$PROMETHEUS_VERSION release
+      # Prometheus' own build tag that leaves out every service discovery but file and http
+      # (the cloud SDKs are most of the build time), which checking and testing rules never
+      # uses; the server keeps Kubernetes' with its enable_kubernetes_sd tag (plugins/
+      # plugin_kubernetes.go), which the e2e tier's Prometheus finds the pods with. Without the
+      # builtinassets tag the server has no web UI, and its HTTP API is all the tests use.
+      local module=github.com/prometheus/prometheus@$PROMETHEUS_VERSION release tags=remove_all_sd
+      if [[ $tool == prometheus ]]; then tags+=,enable_kubernetes_sd; fi
       release=$(<"$(cd / && go mod download "$module" && go list -m -f '{{.Dir}}' "$module")/VERSION")
-      go_install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" "$out" \
-        "-X github.com/prometheus/common/version.Version=$release" remove_all_sd ;;
+      go_install "github.com/prometheus/prometheus/cmd/$tool@$PROMETHEUS_VERSION" "$out" \
+        "-X github.com/prometheus/common/version.Version=$release" "$tags" ;;
   esac
 }
 

@@ -34,11 +34,14 @@ test-e2e-smoke: broker-image  ## e2e-down, e2e-up, e2e-smoke and e2e-down, the n
 	status=0; e2e/node.sh down >/dev/null && e2e/node.sh up >/dev/null && e2e/smoke.sh || status=$$?; \
 	e2e/node.sh down; exit $$status
 
+# The suite's monitoring test runs a Prometheus server on this host (e2e/suite/prometheus.py).
 e2e-suite: $(STAMP) e2e-up operator-image  ## the e2e suite (kopfka installed by its chart, a real cluster's life) on the running node
+	hack/build-tools.sh prometheus
 	e2e/node.sh images >/dev/null
 	$(PY) -m pytest e2e/suite
 
 test-e2e: $(STAMP) broker-images operator-image  ## e2e-down, e2e-up, the smoke test, the e2e suite and e2e-down, the node stopped even when a step fails
+	hack/build-tools.sh prometheus
 	status=0; e2e/node.sh down >/dev/null && e2e/node.sh up >/dev/null && e2e/smoke.sh && \
 	  $(PY) -m pytest e2e/suite || status=$$?; \
 	e2e/node.sh down; exit $$status

@@ -102,6 +102,17 @@ def namespace(kube: TestKube) -> Iterator[str]:
     delete_namespace(kube, NAMESPACE)
 
 
+def chart_values(namespace: str) -> dict[str, Any]:
+    """The values the suite installs the chart with (also what test_monitoring.py renders)."""
+    return {
+        "watchNamespaces": [namespace],
+        # Drift made in Kafka directly is found within seconds, not the default minute.
+        "extraEnv": [
+            {"name": "KOPFKA_TOPIC_RECHECK_INTERVAL", "value": str(TOPIC_RECHECK_SECONDS)}
+        ],
+    }
+
+
 @pytest.fixture(scope="session")
 def operator(kube: TestKube, namespace: str) -> Iterator[str]:
     """kopfka installed with its Helm chart, the way users install it, watching `namespace`;
@@ -116,16 +127,10 @@ def operator(kube: TestKube, namespace: str) -> Iterator[str]:
         "--namespace",
         OPERATOR_NAMESPACE,
         "--create-namespace",
-        "--set",
-        f"watchNamespaces={{{namespace}}}",
-        # Drift made in Kafka directly is found within seconds, not the default minute.
-        "--set",
-        "extraEnv[0].name=KOPFKA_TOPIC_RECHECK_INTERVAL",
-        "--set-string",
-        f"extraEnv[0].value={TOPIC_RECHECK_SECONDS}",
         "--wait",
         "--timeout",
         HELM_WAIT,
+        values=chart_values(namespace),
     )
     yield RELEASE
     helm(
