@@ -38,4 +38,4 @@ include $(wildcard mk/*.mk)
 # Fast tiers first, so a lint or unit failure stops the run before the slow ones start.
 test: lint test-unit chart-check test-integration test-kafka broker-image-check operator-image-check test-e2e  ## every tier: what CI runs
 
-bench: bench-integration bench-kafka bench-e2e bench-topics bench-roll bench-roll-by-rack bench-rebalance  ## every benchmark; results in bench/results/*.json
+bench: bench-integration bench-kafka bench-metrics bench-e2e bench-topics bench-roll bench-roll-by-rack bench-rebalance  ## every benchmark; results in bench/results/*.json
