@@ -455,6 +455,12 @@ def notes(
         "defaults except default.replication.factor (auto-created topics only); a ratio away "
         "from 1 is expected to be noise.",
     ]
+    return found + noise_notes(runs, foreign, cores)
+
+
+def noise_notes(runs: list[dict[str, Any]], foreign: float, cores: int) -> list[str]:
+    """What a result file says about other processes that ran beside the measurement."""
+    found = []
     noisy_starts = sum(1 for run in runs if run.get("quiet_before_start") is False)
     if noisy_starts:
         found.append(

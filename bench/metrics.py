@@ -60,6 +60,7 @@ from bench.kafka_throughput import (
     _terminate,
     full_isr,
     machine,
+    noise_notes,
     produce,
     running,
     summarize,
@@ -390,18 +391,7 @@ def notes(runs: list[dict[str, Any]], paired: list[float], interval: float) -> l
         "lies. exporter_objects counts only objects of io.prometheus.* classes (not the "
         "strings, maps and buffers they hold): a lower bound of the exporter's heap.",
     ]
-    noisy_starts = sum(1 for run in runs if run.get("quiet_before_start") is False)
-    if noisy_starts:
-        found.append(
-            f"{noisy_starts} of {len(runs)} runs started although other processes were still busy "
-            "(quiet_before_start false after --quiet-timeout)."
-        )
-    if foreign > 0.25:
-        found.append(
-            f"Other processes used up to {foreign} of {cores} cores during a measurement "
-            "(foreign_cpu_cores per run): those runs are noisy."
-        )
-    return found
+    return found + noise_notes(runs, foreign, cores)
 
 
 def main() -> int:
