@@ -30,6 +30,21 @@ def work_text(data: bytes) -> str:
         raise ValueError(f"the work file cannot be read: {error}") from error
 
 
+def work_document(text: str, *, kind: str, version: int) -> dict[str, Any]:
+    """The JSON object of a work file of `kind` ("topic", "rebalance") in format `version`;
+    ValueError when it is not one this kopfka reads."""
+    try:
+        document = json.loads(text)
+        found = document.get("version")
+    except (ValueError, AttributeError) as error:
+        raise ValueError(f"the {kind} work is not a JSON object: {error}") from error
+    if found != version:
+        raise ValueError(
+            f"the {kind} work has format version {found!r}; this kopfka reads {version}"
+        )
+    return dict(document)
+
+
 def json_object(line: str) -> dict[str, Any] | None:
     """The JSON object on one line of a Job's log, or None for any other line."""
     line = line.strip()

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kopfka.kafka.facts import TopicError
-from kopfka.model.work_files import compressed, json_object, work_text
+from kopfka.model.work_files import compressed, json_object, work_document, work_text
 from kopfka.rebalance.plan import Reassignment
 
 WORK_VERSION = 1
@@ -112,15 +112,7 @@ def work_to_json(work: RebalanceWork) -> str:
 
 def work_from_json(text: str) -> RebalanceWork:
     """The work in `text`; raises ValueError when it is not work this kopfka can carry out."""
-    try:
-        document = json.loads(text)
-        version = document.get("version")
-    except (ValueError, AttributeError) as error:
-        raise ValueError(f"the rebalance work is not a JSON object: {error}") from error
-    if version != WORK_VERSION:
-        raise ValueError(
-            f"the rebalance work has format version {version!r}; this kopfka reads {WORK_VERSION}"
-        )
+    document = work_document(text, kind="rebalance", version=WORK_VERSION)
     try:
         throttle = document["throttleBytesPerSecond"]
         work = RebalanceWork(

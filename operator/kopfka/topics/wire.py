@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kopfka.kafka.facts import TopicError
-from kopfka.model.work_files import compressed, json_object, work_text
+from kopfka.model.work_files import compressed, json_object, work_document, work_text
 from kopfka.topics.plan import ConfigChange, TopicCreate, TopicPlan
 
 WORK_VERSION = 1
@@ -102,15 +102,7 @@ def work_to_json(work: TopicPlan | TopicWork) -> str:
 
 def work_from_json(text: str) -> TopicWork:
     """The work in `text`; raises ValueError when it is not work this kopfka can carry out."""
-    try:
-        document = json.loads(text)
-        version = document.get("version")
-    except (ValueError, AttributeError) as error:
-        raise ValueError(f"the topic work is not a JSON object: {error}") from error
-    if version != WORK_VERSION:
-        raise ValueError(
-            f"the topic work has format version {version!r}; this kopfka reads {WORK_VERSION}"
-        )
+    document = work_document(text, kind="topic", version=WORK_VERSION)
     try:
         return TopicWork(
             creates=tuple(
