@@ -493,9 +493,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the nodes
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="runs per config")
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """The producer workload and the wait for a quiet machine, shared with bench.metrics."""
     parser.add_argument("--records", type=int, default=60_000, help="measured records per run")
     parser.add_argument("--warmup-records", type=int, default=30_000, help="before those, same run")
     parser.add_argument("--record-size", type=int, default=1024)
@@ -508,6 +507,12 @@ def main() -> int:
     parser.add_argument(
         "--quiet-cores", type=float, default=0.5, help="'quiet': others use fewer cores than this"
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="runs per config")
+    add_workload_arguments(parser)
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/kafka.json")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _terminate)

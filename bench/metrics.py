@@ -58,6 +58,7 @@ from bench.kafka_throughput import (
     BenchKafka,
     CpuMeter,
     _terminate,
+    add_workload_arguments,
     full_isr,
     machine,
     noise_notes,
@@ -397,20 +398,9 @@ def notes(runs: list[dict[str, Any]], paired: list[float], interval: float) -> l
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="runs per side")
-    parser.add_argument("--records", type=int, default=60_000, help="measured records per run")
-    parser.add_argument("--warmup-records", type=int, default=30_000, help="before those, same run")
-    parser.add_argument("--record-size", type=int, default=1024)
+    add_workload_arguments(parser)
     parser.add_argument(
         "--scrape-interval", type=float, default=5.0, help="seconds between scrapes of a node"
-    )
-    parser.add_argument(
-        "--quiet-timeout",
-        type=float,
-        default=60,
-        help="before each start, wait up to this long for other processes to go quiet (0: no)",
-    )
-    parser.add_argument(
-        "--quiet-cores", type=float, default=0.5, help="'quiet': others use fewer cores than this"
     )
     parser.add_argument("--output", type=Path, default=REPO / "bench/results/metrics.json")
     args = parser.parse_args()

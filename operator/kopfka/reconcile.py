@@ -85,7 +85,14 @@ def reconcile_cluster(
     # older kopfka, without that annotation, get it here.
     _record_cluster_id_on_claims(kube, spec, cluster_id)
     return refresh_status(
-        kube, body, now=now, applied=True, pods=pods, connect=connect, job_image=job_image
+        kube,
+        body,
+        now=now,
+        applied=True,
+        pods=pods,
+        running=brokers,
+        connect=connect,
+        job_image=job_image,
     )
 
 
@@ -96,6 +103,7 @@ def refresh_status(
     now: str,
     applied: bool = False,
     pods: list[Obj] | None = None,
+    running: int | None = None,
     connect: Connect = operator_client,
     job_image: JobImage | None = None,
 ) -> Outcome:
@@ -143,7 +151,8 @@ def refresh_status(
                 body,
                 spec,
                 pods,
-                running=_running_brokers(kube, spec),
+                # What the reconcile just applied, else the StatefulSet as it is.
+                running=_running_brokers(kube, spec) if running is None else running,
                 roll_over=roll_over,
                 connect=connect,
                 image=job_image,
