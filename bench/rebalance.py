@@ -60,7 +60,6 @@ from kafka.admin import NewTopic
 from bench.e2e import git_commit, python_command
 from bench.kafka_throughput import PRODUCER_LOG4J, CpuMeter, machine
 from kopfka.kafka.admin import KafkaPythonAdmin
-from kopfka.live.rebalance import THROTTLE_BYTES_PER_SECOND, WAVE_SIZE
 from kopfka.model.cluster import parse_cluster
 from kopfka.rebalance import wire
 from kopfka.rebalance.plan import Broker, Partition, Plan, place_replicas
@@ -79,6 +78,8 @@ SPEC = {
     "controllers": {"replicas": 1, **SMALL_POOL},
     "brokers": {"replicas": BROKERS, **SMALL_POOL},
 }
+# The waves and throttle the rebalance Job gets: the KafkaCluster's defaults (spec.rebalance).
+DEFAULTS = parse_cluster("rebalance", "kafka", SPEC).rebalance
 MIN_ISR = 2
 RECORD_BYTES = 1024
 SPREAD_FROM_BROKERS = 4  # the planning-only comparison: topics spread over brokers 0-3
@@ -363,7 +364,9 @@ def carry_out(
     work_path.write_bytes(
         wire.work_file(
             wire.RebalanceWork.of(
-                plan.reassignments, wave_size=WAVE_SIZE, throttle=THROTTLE_BYTES_PER_SECOND
+                plan.reassignments,
+                wave_size=cluster.spec.rebalance.wave_size,
+                throttle=cluster.spec.rebalance.throttle_bytes_per_second,
             )
         )
     )
@@ -543,8 +546,8 @@ def report(rounds: list[dict[str, Any]], args: argparse.Namespace, total: float)
         },
         "rebalance": {
             "command": "kopfka rebalance-apply (the rebalance Job's command, default --poll)",
-            "wave_size": WAVE_SIZE,
-            "throttle_bytes_per_second": THROTTLE_BYTES_PER_SECOND,
+            "wave_size": DEFAULTS.wave_size,
+            "throttle_bytes_per_second": DEFAULTS.throttle_bytes_per_second,
             "load": f"acks=all idempotent producer on the first topic, one record every "
             f"{LOAD_INTERVAL * 1000:.0f} ms, from before the command starts until after it ends",
         },

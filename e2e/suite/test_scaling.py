@@ -1,8 +1,10 @@
 """Scaling brokers on the real node under an acks=all producer: 3 -> 5 brokers rebalances replicas
 onto the new ones; a rebalance asked for (kopfka.dev/rebalance) on the balanced cluster moves
-nothing; 5 -> 3 is refused while a topic has 4 replicas, and removes nothing; once that topic is
-gone, 5 -> 3 drains the two brokers that leave, with the operator killed during the drain, then
-removes and unregisters them, and keeps their volumes. No acknowledged value is lost on the way.
+nothing; a KafkaTopic's replication factor raised and lowered is carried out by rebalances that
+keep the brokers balanced; 5 -> 3 is refused while a topic has 4 replicas, and removes nothing;
+once that topic is gone, 5 -> 3 drains the two brokers that leave, with the operator killed during
+the drain, then removes and unregisters them, and keeps their volumes. No acknowledged value is
+lost on the way.
 
 The tests run in file order on one cluster of their own (one controller, to leave the node room
 for five brokers).
@@ -10,6 +12,7 @@ for five brokers).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -20,14 +23,19 @@ import yaml
 
 from e2e.suite.conftest import NAMESPACE, OPERATOR_NAMESPACE
 from e2e.suite.kafka_client import KafkaClient, RunningProducer
+from kopfka.rebalance.wire import RebalanceWork, read_work_file
+from kopfka.render.operator_job import WORK_KEY
 from tests.support.clusters import wait_ready
 from tests.support.kube import Obj, TestKube, condition
+from tests.support.manifests import kafka_topic
 from tests.support.waiting import wait_for
 
 NAME = "scale"
 TOPIC = "e2e-scale"
 # Replication factor 4: 3 brokers cannot hold it.
 WIDE_TOPIC = "e2e-wide"
+# A KafkaTopic whose replication factor changes.
+FACTOR_TOPIC = "e2e-factor"
 PARTITIONS = 10
 VERSION = "4.4.0"
 READY_TIMEOUT = 300.0
@@ -100,6 +108,16 @@ class Scaled:
             "batch/v1", "Job", NAMESPACE, labels={"app.kubernetes.io/component": "rebalance-job"}
         )
         return {job["metadata"]["name"] for job in jobs}
+
+    def work_of(self, job: str) -> RebalanceWork:
+        """The work a rebalance Job was given (its ConfigMap has the Job's name)."""
+        config_map = self.kube.must_get("v1", "ConfigMap", job, NAMESPACE)
+        return read_work_file(base64.b64decode(config_map["binaryData"][WORK_KEY]))
+
+    def pod_uids(self) -> dict[str, str]:
+        labels = {"kopfka.dev/cluster": NAME, "app.kubernetes.io/name": "kafka"}
+        pods = self.kube.list("v1", "Pod", NAMESPACE, labels=labels)
+        return {pod["metadata"]["name"]: pod["metadata"]["uid"] for pod in pods}
 
     def rebalance(self) -> Obj:
         return dict(self.get().get("status", {}).get("rebalance") or {})
@@ -215,6 +233,78 @@ def test_a_requested_rebalance_of_a_balanced_cluster_moves_nothing(scaled: Scale
     assert assignment(scaled.client) == before
 
 
+def factors(found: dict[str, tuple[int, list[int]]], topic: str) -> list[int]:
+    """The replica count of each partition of `topic`, by partition."""
+    return [
+        len(replicas)
+        for name, (_, replicas) in sorted(
+            found.items(), key=lambda item: int(item[0].split("-")[-1])
+        )
+        if name.rsplit("-", 1)[0] == topic
+    ]
+
+
+def topic_in_sync(kube: TestKube, factor: int) -> Obj | None:
+    """The KafkaTopic once it reports, for its current spec, Ready with `factor` replicas."""
+    topic = kube.must_get("kopfka.dev/v1alpha1", "KafkaTopic", FACTOR_TOPIC, NAMESPACE)
+    ready, status = condition(topic, "Ready"), topic.get("status") or {}
+    return (
+        topic
+        if ready is not None
+        and ready["status"] == "True"
+        and status.get("observedGeneration") == topic["metadata"]["generation"]
+        and status.get("replicationFactor") == factor
+        else None
+    )
+
+
+def test_a_kafka_topics_replication_factor_is_raised_and_lowered_by_rebalances(
+    scaled: Scaled,
+) -> None:
+    kube = scaled.kube
+    spec = {"cluster": NAME, "partitions": 5, "replicationFactor": 2}
+    kube.apply(kafka_topic(FACTOR_TOPIC, NAMESPACE, spec))
+    wait_for(lambda: topic_in_sync(kube, 2), timeout=READY_TIMEOUT, what=f"{FACTOR_TOPIC} at 2")
+    sent = scaled.client.produce(FACTOR_TOPIC, count=2000, value_prefix=3)
+    started, jobs = len(scaled.events("RebalanceStarted")), scaled.rebalance_jobs()
+    # The rebalance's waves and throttle are the spec's; changing them restarts no pod.
+    pods = scaled.pod_uids()
+    kube.merge_patch(
+        "kopfka.dev/v1alpha1", "KafkaCluster", NAME, NAMESPACE,
+        {"spec": {"rebalance": {"throttle": "20Mi", "waveSize": 3}}},
+    )  # fmt: skip
+
+    for factor in (3, 2):
+        kube.merge_patch(
+            "kopfka.dev/v1alpha1", "KafkaTopic", FACTOR_TOPIC, NAMESPACE,
+            {"spec": {"replicationFactor": factor}},
+        )  # fmt: skip
+        wait_for(
+            lambda factor=factor: topic_in_sync(kube, factor),
+            timeout=REBALANCE_TIMEOUT,
+            what=f"{FACTOR_TOPIC} to report replication factor {factor} for its new spec",
+            describe=lambda: (
+                f"{scaled.describe()}; topic: "
+                + str(kube.must_get("kopfka.dev/v1alpha1", "KafkaTopic", FACTOR_TOPIC, NAMESPACE))
+            ),
+            interval=2.0,
+        )
+        found = assignment(scaled.client)
+        assert factors(found, FACTOR_TOPIC) == [factor] * 5, found
+        assert_balanced(found, range(5))
+        assert not scaled.rebalance().get("job"), scaled.describe()
+    # One rebalance Job each way, with the spec's waves and throttle, and the data is all there.
+    assert len(scaled.events("RebalanceStarted")) == started + 2, scaled.events("RebalanceStarted")
+    for job in scaled.rebalance_jobs() - jobs:
+        work = scaled.work_of(job)
+        assert (work.wave_size, work.throttle_bytes_per_second) == (3, 20 * 2**20), job
+    assert scaled.pod_uids() == pods, "a change of spec.rebalance restarted pods"
+    values = set(scaled.client.consume_all(FACTOR_TOPIC, expected=len(sent.acked)))
+    assert set(sent.acked) <= values, f"{len(set(sent.acked) - values)} values are lost"
+    # The topic stays in Kafka (deletionPolicy retain) for the scale-down to drain.
+    kube.kubectl("delete", "kafkatopic", FACTOR_TOPIC, "-n", NAMESPACE)
+
+
 def test_a_scale_down_below_a_replication_factor_is_refused_and_removes_nothing(
     scaled: Scaled,
 ) -> None:
@@ -239,6 +329,7 @@ def test_five_to_three_drains_the_leaving_brokers_then_removes_and_unregisters_t
 ) -> None:
     claims = scaled.claims()
     assert {f"data-{NAME}-brokers-{i}" for i in range(5)} <= claims
+    started = len(scaled.events("RebalanceStarted"))
     # The spec asks for 3 brokers already; without the wide topic the drain can go ahead.
     scaled.client.delete_topic(WIDE_TOPIC)
     # The operator is killed once the drain has started: the one it starts again picks the drain
@@ -269,8 +360,8 @@ def test_five_to_three_drains_the_leaving_brokers_then_removes_and_unregisters_t
     found = assignment(scaled.client)
     assert_balanced(found, range(3))
     assert registered_brokers(scaled.client) == {0, 1, 2}
-    # One rebalance Job for the scale-up, one for the drain; two brokers unregistered, once each.
-    assert len(scaled.events("RebalanceStarted")) == 2, scaled.events("RebalanceStarted")
+    # One rebalance Job for the drain; two brokers unregistered, once each.
+    assert len(scaled.events("RebalanceStarted")) == started + 1, scaled.events("RebalanceStarted")
     unregistered = sorted(event["message"] for event in scaled.events("BrokerUnregistered"))
     assert len(unregistered) == 2, unregistered
     assert "broker 3 " in unregistered[0]

@@ -16,7 +16,6 @@ local TOPIC_FAILURES = {
   Conflict = true,
   TopicNameChanged = true,
   PartitionDecrease = true,
-  ReplicationFactorChange = true,
   KafkaError = true,
 }
 

@@ -14,7 +14,7 @@ import base64
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,12 +62,15 @@ def reconcile_cluster(
     body: Obj,
     *,
     now: str,
+    topics: Sequence[Obj],
     make_cluster_id: Callable[[], str] = new_cluster_id,
     connect: Connect = operator_client,
     job_image: JobImage | None = None,
 ) -> Outcome:
+    """Apply the spec's children, then refresh_status; `topics` are the cluster's KafkaTopics as
+    last seen (their replication factor changes are the rebalance's work)."""
     if names.is_paused(body):
-        return refresh_status(kube, body, now=now)
+        return refresh_status(kube, body, now=now, topics=topics)
     spec = _parse(kube, body, now)
     if spec is None:
         return Outcome(ready=False, message="invalid spec")
@@ -89,6 +92,7 @@ def reconcile_cluster(
         body,
         now=now,
         applied=True,
+        topics=topics,
         pods=pods,
         running=brokers,
         connect=connect,
@@ -101,6 +105,7 @@ def refresh_status(
     body: Obj,
     *,
     now: str,
+    topics: Sequence[Obj],
     applied: bool = False,
     pods: list[Obj] | None = None,
     running: int | None = None,
@@ -154,6 +159,7 @@ def refresh_status(
                 # What the reconcile just applied, else the StatefulSet as it is.
                 running=_running_brokers(kube, spec) if running is None else running,
                 roll_over=roll_over,
+                topics=topics,
                 connect=connect,
                 image=job_image,
             )

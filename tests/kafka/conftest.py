@@ -36,6 +36,39 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
         yield cluster
 
 
+@pytest.fixture(autouse=True)
+def _shared_cluster_whole(request: pytest.FixtureRequest) -> None:
+    """A test of the shared cluster starts with every node of it running. A node that exited
+    by itself since the last test (every test that stops one starts it again) fails this test
+    with the node's exit code and the end of its log, and is started again, so that the tests
+    after it run on a whole cluster instead of failing for the same reason."""
+    if "kafka" not in request.fixturenames:
+        return
+    kafka: LocalKafka = request.getfixturevalue("kafka")
+    exited = {
+        node.pod: node.process.poll() if node.process else None
+        for node in kafka.nodes
+        if not node.running
+    }
+    if not exited:
+        return
+    logs = {
+        node.pod: node.log.read_text(errors="replace")[-4000:]
+        for node in kafka.nodes
+        if node.pod in exited
+    }
+    for node in kafka.nodes:
+        if node.pod in exited:
+            node.process = None
+            kafka.start_node(node)
+    kafka.wait_ready()
+    report = "\n".join(
+        f"{pod} exited with code {code}; end of its log:\n{logs[pod]}"
+        for pod, code in exited.items()
+    )
+    pytest.fail(f"a node of the shared cluster exited before this test began:\n{report}")
+
+
 @pytest.fixture
 def admin(kafka: LocalKafka) -> Iterator[KafkaPythonAdmin]:
     client = KafkaPythonAdmin(kafka.bootstrap())

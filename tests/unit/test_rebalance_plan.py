@@ -173,7 +173,7 @@ def test_a_scale_down_below_the_replication_factor_is_refused_naming_the_partiti
     plan = place_replicas(current, brokers(range(5), leaving=[2, 3, 4]))
     assert plan.kind is Kind.REFUSED
     assert plan.refused == ("audit-0", "orders-0", "orders-1")
-    assert "3 partition(s) have more replicas than the 2 staying broker(s) can hold" in plan.message
+    assert "3 partition(s) need more replicas than the 2 staying broker(s) can hold" in plan.message
     assert "audit-0, orders-0, orders-1" in plan.message
     assert (plan.reassignments, plan.moves) == ((), ())
     assert plan.assignment == tuple(sorted(current, key=lambda p: (p.topic, p.partition)))
@@ -185,6 +185,58 @@ def test_replicas_on_a_broker_no_longer_listed_move_like_those_on_a_leaving_one(
     assert plan.moves == (Move("orders", 0, 7, 1),)
     gone = [load for load in plan.summary.brokers if load.node_id == 7]
     assert [(g.leaving, g.replicas_before, g.replicas_after) for g in gone] == [(True, 1, 0)]
+
+
+def test_a_higher_replication_factor_adds_only_the_new_replicas() -> None:
+    current = partitions(*[(0, 1), (1, 2), (2, 0)] * 2)
+    wanted = [Partition(p.topic, p.partition, p.replicas, factor=3) for p in current]
+    plan = place_replicas(wanted, brokers([0, 1, 2]))
+    assert plan.kind is Kind.REASSIGN
+    assert [len(p.replicas) for p in plan.assignment] == [3] * 6
+    # One new replica per partition, copied from nowhere else; the old ones stay.
+    assert plan.summary.moves == len(plan.moves) == 6
+    assert {move.source for move in plan.moves} == {None}
+    assert all(
+        set(p.replicas) <= set(a.replicas) for p, a in zip(current, plan.assignment, strict=True)
+    )
+    assert replica_counts(plan, [0, 1, 2]) == [6, 6, 6]
+    assert plan.summary.leader_changes == 0
+
+
+def test_a_lower_replication_factor_drops_replicas_and_moves_none() -> None:
+    current = partitions(*[(0, 1, 2), (1, 2, 0), (2, 0, 1)] * 2)
+    wanted = [Partition(p.topic, p.partition, p.replicas, factor=2) for p in current]
+    plan = place_replicas(wanted, brokers([0, 1, 2]))
+    assert [len(p.replicas) for p in plan.assignment] == [2] * 6
+    assert plan.moves == ()
+    assert plan.summary.moves == 0
+    assert len(plan.reassignments) == 6
+    assert replica_counts(plan, [0, 1, 2]) == [4, 4, 4]
+    assert plan.summary.leader_changes == 0
+
+
+def test_a_lower_replication_factor_drops_the_replica_that_shares_a_zone() -> None:
+    racks = {0: "a", 1: "a", 2: "b", 3: "b"}
+    current = partitions((0, 1, 2), (2, 3, 0), (1, 0, 3), (3, 2, 1))
+    wanted = [Partition(p.topic, p.partition, p.replicas, factor=2) for p in current]
+    plan = place_replicas(wanted, brokers([0, 1, 2, 3], racks=racks))
+    assert plan.moves == ()
+    for p in plan.assignment:
+        assert sorted(racks[b] for b in p.replicas) == ["a", "b"], p
+
+
+def test_a_lower_replication_factor_during_a_scale_down_drops_the_leaving_replicas() -> None:
+    current = partitions((0, 1, 3), (1, 2, 3), (2, 0, 3))
+    wanted = [Partition(p.topic, p.partition, p.replicas, factor=2) for p in current]
+    plan = place_replicas(wanted, brokers([0, 1, 2, 3], leaving=[3]))
+    assert plan.moves == ()
+    assert [p.replicas for p in plan.assignment] == [(0, 1), (1, 2), (2, 0)]
+
+
+def test_a_factor_above_the_staying_brokers_is_refused() -> None:
+    current = [Partition("orders", 0, (0, 1), factor=4)]
+    plan = place_replicas(current, brokers([0, 1, 2]))
+    assert (plan.kind, plan.refused) == (Kind.REFUSED, ("orders-0",))
 
 
 def test_no_partitions_make_a_balanced_plan() -> None:
@@ -249,11 +301,26 @@ def clusters(
         for node_id in ids
     ]
     current = []
+    factors = st.integers(min_value=1, max_value=min(most_factor, count))
     for index in range(draw(st.integers(min_value=0, max_value=most_partitions), label="count")):
-        factor = draw(st.integers(min_value=1, max_value=min(most_factor, count)))
+        factor = draw(factors)
         order = draw(st.permutations(ids), label=f"replicas of {index}")
-        current.append(Partition(draw(st.sampled_from(["a", "b"])), index, tuple(order[:factor])))
+        # One partition in three is asked for a replication factor of its own.
+        wanted = draw(st.sampled_from([None, None, factors]), label=f"factor of {index}")
+        current.append(
+            Partition(
+                draw(st.sampled_from(["a", "b"])),
+                index,
+                tuple(order[:factor]),
+                factor=None if wanted is None else draw(wanted),
+            )
+        )
     return current, listed
+
+
+def factor(p: Partition) -> int:
+    """The replication factor a plan gives `p`."""
+    return len(p.replicas) if p.factor is None else p.factor
 
 
 def check_rules(current: Sequence[Partition], listed: Sequence[Broker], plan: Plan) -> None:
@@ -265,12 +332,14 @@ def check_rules(current: Sequence[Partition], listed: Sequence[Broker], plan: Pl
     assert [p.name for p in plan.assignment] == [p.name for p in before]
     for p in plan.assignment:
         assert set(p.replicas) <= set(staying)
-        assert len(set(p.replicas)) == len(p.replicas) == len(by_name[p.name].replicas)
+        assert len(set(p.replicas)) == len(p.replicas) == factor(by_name[p.name])
     if plan.assignment:
         assert is_even(replica_counts(plan, staying))
     assert plan.summary.moves == len(plan.moves) == moves_between(before, plan.assignment)
     changed = [
-        (a.topic, a.partition) for b, a in zip(before, plan.assignment, strict=True) if a != b
+        (a.topic, a.partition)
+        for b, a in zip(before, plan.assignment, strict=True)
+        if a.replicas != b.replicas
     ]
     assert [(r.topic, r.partition) for r in plan.reassignments] == changed
     assert (plan.kind is Kind.BALANCED) == (not changed)
@@ -287,14 +356,14 @@ def test_any_cluster_is_refused_exactly_when_a_partition_outnumbers_the_staying_
     current, listed = case
     plan = place_replicas(current, listed)
     staying = sum(not b.leaving for b in listed)
-    too_big = sorted((p.topic, p.partition) for p in current if len(p.replicas) > staying)
+    too_big = sorted((p.topic, p.partition) for p in current if factor(p) > staying)
     assert (plan.kind is Kind.REFUSED) == bool(too_big)
     assert plan.refused == tuple(f"{t}-{i}" for t, i in too_big)
 
 
 @settings(max_examples=300, deadline=None)
 @given(case=ANY_CLUSTER)
-def test_any_plan_empties_leaving_brokers_keeps_replication_factors_and_balances_replicas(
+def test_any_plan_empties_leaving_brokers_gives_the_factors_asked_and_balances_replicas(
     case: tuple[list[Partition], list[Broker]],
 ) -> None:
     current, listed = case
@@ -367,9 +436,9 @@ def fewest(current: Sequence[Partition], listed: Sequence[Broker]) -> tuple[int,
     """(shared-rack pairs, moves) of the best balanced placement, by trying every placement."""
     staying = [b.node_id for b in listed if not b.leaving]
     rack_of = {b.node_id: b.rack for b in listed}
-    low, _ = divmod(sum(len(p.replicas) for p in current), len(staying))
+    low, _ = divmod(sum(factor(p) for p in current), len(staying))
     best: tuple[int, int] | None = None
-    options = [list(itertools.combinations(staying, len(p.replicas))) for p in current]
+    options = [list(itertools.combinations(staying, factor(p))) for p in current]
     for choice in itertools.product(*options):
         counts = Counter(b for chosen in choice for b in chosen)
         if any(not low <= counts[b] <= low + 1 for b in staying):

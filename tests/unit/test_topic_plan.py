@@ -26,7 +26,7 @@ from kopfka.topics.plan import (
     IN_SYNC,
     INVALID_SPEC,
     PARTITION_DECREASE,
-    REPLICATION_FACTOR_CHANGE,
+    REPLICATION_FACTOR_CHANGING,
     RETAINED,
     TOPIC_NAME_CHANGED,
     UPDATING,
@@ -222,11 +222,31 @@ CASES = {
         state=State.REFUSED,
         reason=PARTITION_DECREASE,
     ),
-    "replication factor change refused": Case(
+    "replication factor change left to the rebalance, partitions and config planned": Case(
         resource(recorded="orders", replicationFactor=2, partitions=6, config={"retention.ms": 5}),
         kafka=(kafka_topic(factor=3),),
-        state=State.REFUSED,
-        reason=REPLICATION_FACTOR_CHANGE,
+        partition_increases={"orders": 6},
+        config_changes={"orders": ConfigChange({"retention.ms": "5"}, ())},
+        state=State.PENDING,
+        reason=REPLICATION_FACTOR_CHANGING,
+    ),
+    "replication factor change alone plans no topic Job": Case(
+        resource(recorded="orders", replicationFactor=2),
+        kafka=(kafka_topic(factor=3),),
+        state=State.PENDING,
+        reason=REPLICATION_FACTOR_CHANGING,
+    ),
+    "adoption with another replication factor adopts and changes it": Case(
+        resource(replicationFactor=2),
+        kafka=(kafka_topic(factor=3),),
+        state=State.PENDING,
+        reason=REPLICATION_FACTOR_CHANGING,
+    ),
+    "an unset replication factor is not compared": Case(
+        resource(recorded="orders"),
+        kafka=(kafka_topic(factor=1),),
+        state=State.READY,
+        reason=IN_SYNC,
     ),
     "topicName changed after creation refused": Case(
         resource(recorded="orders", topicName="orders.v2", partitions=6),
@@ -310,17 +330,12 @@ def test_create_without_partitions_says_the_cluster_default_applies() -> None:
             ["has 5 partitions", "Kafka cannot remove partitions", "set spec.partitions to 5"],
         ),
         (
-            {"replicationFactor": 2},
-            kafka_topic(factor=3),
-            ["has replication factor 3", "spec.replicationFactor is 2", "rebalancing"],
-        ),
-        (
             {"topicName": "orders.v2"},
             kafka_topic(),
             ["'orders.v2'", "manages Kafka topic 'orders'", "cannot rename"],
         ),
     ],
-    ids=["partitions", "replication factor", "topic name"],
+    ids=["partitions", "topic name"],
 )
 def test_refusals_say_why_and_that_nothing_changes(
     spec: dict[str, Any], kafka: TopicFacts, phrases: list[str]
@@ -330,16 +345,30 @@ def test_refusals_say_why_and_that_nothing_changes(
         assert phrase in verdict.message
 
 
+def test_a_replication_factor_change_names_both_factors_and_who_carries_it_out() -> None:
+    mixed = TopicFacts(
+        "orders",
+        "id-orders",
+        (Partition(0, 0, (0, 1), (0, 1)), Partition(1, 1, (1, 2, 0), (1, 2, 0))),
+    )
+    verdict = plan(resource(recorded="orders", replicationFactor=3), kafka=(mixed,)).verdicts[
+        "streaming/orders"
+    ]
+    assert (verdict.state, verdict.reason) == (State.PENDING, REPLICATION_FACTOR_CHANGING)
+    # Partitions half way (one at 2, one at 3) are not the factor asked for yet.
+    assert "replication factor 2 or 3 -> 3" in verdict.message
+    assert "rebalance of KafkaCluster events" in verdict.message
+
+
 def test_a_refusal_lists_every_problem_under_the_first_reason() -> None:
     result = plan(
-        resource(recorded="orders", partitions=2, replicationFactor=1, problems=("bad config",)),
+        resource(recorded="orders", partitions=2, problems=("bad config",)),
         kafka=(kafka_topic(partitions=3, factor=3),),
     )
     verdict = result.verdicts["streaming/orders"]
     assert verdict.reason == INVALID_SPEC
     assert "bad config" in verdict.message
     assert "Kafka cannot remove partitions" in verdict.message
-    assert "has replication factor 3" in verdict.message
 
 
 def test_adoption_says_so_and_names_the_topic_to_record() -> None:
@@ -472,7 +501,7 @@ def test_refused_kafka_topics_do_not_stop_the_others() -> None:
         "streaming/grows": UPDATING,
         "streaming/invalid": INVALID_SPEC,
         "streaming/new": CREATING,
-        "streaming/refactors": REPLICATION_FACTOR_CHANGE,
+        "streaming/refactors": REPLICATION_FACTOR_CHANGING,
         "streaming/renamed": TOPIC_NAME_CHANGED,
         "streaming/shrinks": PARTITION_DECREASE,
     }
@@ -669,6 +698,16 @@ def test_carrying_out_a_plan_leaves_nothing_to_do(
     topics, configs = kafka
     first = plan_topics(resources, actual=topics, configs=configs, cluster=CLUSTER)
     topics, configs = carry_out(first, topics, configs)
+    # The KafkaCluster's rebalance gives the topics the replication factors left to it.
+    for item in resources:
+        verdict = first.verdicts[item.key]
+        if verdict.reason == REPLICATION_FACTOR_CHANGING:
+            assert verdict.topic_name is not None
+            assert item.spec.replication_factor is not None
+            count = len(topics[verdict.topic_name].partitions)
+            topics[verdict.topic_name] = kafka_topic(
+                verdict.topic_name, partitions=count, factor=item.spec.replication_factor
+            )
     # What the operator does with the verdicts: record topic names, release finalizers.
     remaining = [
         replace(item, recorded_topic_name=first.verdicts[item.key].topic_name)

@@ -24,7 +24,13 @@ from kopfka.model import names
 
 # kopfka's handlers of raw watch events: one runs for every event of its kind (a KafkaTopic's
 # status write, a pod's readiness), so kopf's line for each success would be most of the log.
-WATCH_EVENT_HANDLERS = ("topic_event", "topic_job_event", "cluster_event", "pod_event")
+WATCH_EVENT_HANDLERS = (
+    "topic_event",
+    "topic_job_event",
+    "cluster_event",
+    "pod_event",
+    "topic_factor_event",
+)
 
 
 class QuietWatchEvents(logging.Filter):

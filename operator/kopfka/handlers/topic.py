@@ -18,6 +18,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -158,14 +159,22 @@ _syncs = _Syncs()
 _seen: dict[Key, tuple[Any, ...]] = {}
 
 
-def _cluster_key(body: kopf.Body) -> Key:
+def topic_cluster_key(body: Mapping[str, Any]) -> Key:
+    """The key of the KafkaCluster a KafkaTopic names."""
     return body["metadata"]["namespace"], str((body.get("spec") or {}).get("cluster") or "")
 
 
 @kopf.index(*TOPICS)
 async def topics_by_cluster(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
     """Every KafkaTopic as last seen, by the cluster it names."""
-    return {_cluster_key(body): periodic.snapshot(body)}
+    return {topic_cluster_key(body): periodic.snapshot(body)}
+
+
+def topics_of(key: Key) -> list[periodic.Obj]:
+    """The KafkaTopics that name cluster `key`, as last seen; none before the index is filled
+    (the startup handlers run first)."""
+    index = _syncs.index
+    return [] if index is None else list(index.get(key, []))
 
 
 @kopf.on.event(*TOPICS)
@@ -184,7 +193,7 @@ async def topic_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         return
     else:
         _seen[key] = seen
-    _syncs.request(_cluster_key(body))
+    _syncs.request(topic_cluster_key(body))
 
 
 @kopf.on.event("batch", "v1", "jobs")

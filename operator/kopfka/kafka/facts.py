@@ -6,7 +6,8 @@ with tables of hand-made facts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,21 @@ class TopicFacts:
     @property
     def replication_factor(self) -> int:
         return max((len(p.replicas) for p in self.partitions), default=0)
+
+    def settled(self, moving: Mapping[tuple[str, int], Reassigning]) -> TopicFacts:
+        """The topic with each partition Kafka is reassigning (`moving`, by topic and partition)
+        listed with its target replicas: while a replica is copied, Kafka's metadata lists the
+        old and the new ones together, which is no replication factor the topic has or will
+        have."""
+        return replace(
+            self,
+            partitions=tuple(
+                replace(p, replicas=target.target)
+                if (target := moving.get((self.name, p.partition))) is not None
+                else p
+                for p in self.partitions
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,18 @@ the moves run as a rebalance Job (render/rebalance_job.py) whose pod and log peo
   than them) is refused, and nothing moves.
 - `requested`: the `kopfka.dev/rebalance` value last handled; a new value asks for a rebalance even
   when the brokers did not change, and retries after a failed rebalance Job.
+
+A KafkaTopic whose replication factor differs from its spec is another reason: the topic sync
+(kopfka.topics.sync), which decides which KafkaTopic owns which topic, says so with the reason
+`ReplicationFactorChanging`, and the next plan asks for that factor for the topic's partitions.
+When the Job has ended, the topic sync reads Kafka again and the KafkaTopic becomes Ready.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,16 +49,13 @@ from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import WORK_KEY, JobImage
 from kopfka.render.rebalance_job import render_rebalance_job
 from kopfka.render.unregister_job import UNREGISTER_JOB_COMPONENT, render_unregister_job
+from kopfka.topics.plan import REPLICATION_FACTOR_CHANGING
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
 # The fields of status.rebalance about the running Job.
 _JOB_FIELDS = ("job", "moves", "partitions", "done", "bytesLeft")
-# At most this many partitions reassign at once, each copying at most this fast (per broker,
-# leader and follower side): a rebalance never takes over the network that clients need.
-WAVE_SIZE = 10
-THROTTLE_BYTES_PER_SECOND = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,26 @@ def brokers_to_run(spec: ClusterSpec, running: int, previous: dict[str, Any]) ->
     return pool.replicas if leaving <= drained else running
 
 
+def factor_changes(topics: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Kafka topic -> replication factor, for each of `topics` (KafkaTopics) whose last topic sync
+    left a change of its replication factor to the rebalance, for its current spec."""
+    found: dict[str, int] = {}
+    for topic in topics:
+        status = topic.get("status") or {}
+        ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
+        factor = (topic.get("spec") or {}).get("replicationFactor")
+        name = status.get("topicName")
+        if (
+            ready is not None
+            and ready.get("reason") == REPLICATION_FACTOR_CHANGING
+            and status.get("observedGeneration") == topic["metadata"].get("generation")
+            and isinstance(factor, int)
+            and isinstance(name, str)
+        ):
+            found[name] = factor
+    return dict(sorted(found.items()))
+
+
 def keep_balanced(
     kube: Kube,
     body: Obj,
@@ -84,12 +106,22 @@ def keep_balanced(
     *,
     running: int,
     roll_over: bool,
+    topics: Sequence[Obj],
     connect: Connect,
     image: JobImage | None,
 ) -> Balance:
-    """One step toward balanced brokers; `running` is the broker StatefulSet's replicas."""
+    """One step toward balanced brokers; `running` is the broker StatefulSet's replicas and
+    `topics` the cluster's KafkaTopics, as last seen."""
     balance = _Pass(
-        kube, body, spec, pods, running=running, roll_over=roll_over, connect=connect, image=image
+        kube,
+        body,
+        spec,
+        pods,
+        running=running,
+        roll_over=roll_over,
+        factors=factor_changes(topics),
+        connect=connect,
+        image=image,
     ).run()
     found = balance.progress.status
     pending = (
@@ -109,11 +141,12 @@ class _Pass:
         *,
         running: int,
         roll_over: bool,
+        factors: dict[str, int],
         connect: Connect,
         image: JobImage | None,
     ) -> None:
         self.kube, self.body, self.spec, self.pods = kube, body, spec, pods
-        self.roll_over, self.connect, self.image = roll_over, connect, image
+        self.roll_over, self.factors, self.connect, self.image = roll_over, factors, connect, image
         self.previous: dict[str, Any] = dict((body.get("status") or {}).get("rebalance") or {})
         pool = spec.broker_pool
         self.staying = list(pool.node_ids)
@@ -152,6 +185,7 @@ class _Pass:
             self.leaving
             or previous.get("balancedBrokers") != self.staying
             or (self.requested is not None and self.requested != previous.get("requested"))
+            or self.factors
         )
 
     def _what(self) -> str:
@@ -159,7 +193,10 @@ class _Pass:
             return f"draining broker(s) {_ids(self.leaving)} before they are removed"
         if self.previous.get("balancedBrokers") != self.staying:
             return f"rebalancing onto brokers {_ids(self.staying)}"
-        return f"the rebalance {names.REBALANCE_ANNOTATION}={self.requested} asks for"
+        if self.requested is not None and self.requested != self.previous.get("requested"):
+            return f"the rebalance {names.REBALANCE_ANNOTATION}={self.requested} asks for"
+        changes = ", ".join(f"{topic} to {factor}" for topic, factor in self.factors.items())
+        return f"changing the replication factor of topic(s) {changes}"
 
     def _not_ready(self) -> str | None:
         by_name = {pod["metadata"]["name"]: pod for pod in self.pods}
@@ -197,7 +234,12 @@ class _Pass:
         if missing:
             return f"waits for broker(s) {_ids(missing)} to join the cluster"
         partitions = [
-            Partition(topic.name, partition.partition, partition.replicas)
+            Partition(
+                topic.name,
+                partition.partition,
+                partition.replicas,
+                factor=self.factors.get(topic.name),
+            )
             for topic in topics.values()
             for partition in topic.partitions
         ]
@@ -247,8 +289,8 @@ class _Pass:
         work = work_file(
             RebalanceWork.of(
                 plan.reassignments,
-                wave_size=WAVE_SIZE,
-                throttle=THROTTLE_BYTES_PER_SECOND,
+                wave_size=self.spec.rebalance.wave_size,
+                throttle=self.spec.rebalance.throttle_bytes_per_second,
             )
         )
         config_map, job = render_rebalance_job(

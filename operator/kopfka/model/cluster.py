@@ -87,6 +87,16 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Rebalance:
+    """How a rebalance Job moves replicas: partitions reassigned at once, and the replication
+    throttle (per broker, leader and follower side) that keeps the moves from taking over the
+    network clients need. Read when a rebalance Job starts; changing them restarts nothing."""
+
+    throttle_bytes_per_second: int
+    wave_size: int
+
+
+@dataclass(frozen=True)
 class PodTemplate:
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
@@ -116,6 +126,7 @@ class ClusterSpec:
     # Rolling restarts take the brokers of one rack at once (when Kafka's ISRs allow it).
     roll_by_rack: bool
     metrics: Metrics
+    rebalance: Rebalance
     template: PodTemplate
 
     @property
@@ -189,6 +200,7 @@ def parse_cluster(
             for problem in kafka_rules.server_problems(kafka["version"], effective)
         )
     metrics = _metrics(raw["metrics"], problems)
+    rebalance = _rebalance(raw["rebalance"], problems)
     template = _template((raw.get("template") or {}).get("pod") or {}, problems)
     if problems:
         raise SpecError(problems)
@@ -206,6 +218,7 @@ def parse_cluster(
         rack_topology_key=(raw.get("rack") or {}).get("topologyKey"),
         roll_by_rack=bool((raw.get("rack") or {}).get("rollByRack", False)),
         metrics=metrics,
+        rebalance=rebalance,
         template=template,
     )
 
@@ -427,6 +440,15 @@ def _metrics(raw: Mapping[str, Any], problems: list[str]) -> Metrics:
         rules=rules,
         include_object_names=tuple(raw.get("includeObjectNames") or ()),
     )
+
+
+def _rebalance(raw: Mapping[str, Any], problems: list[str]) -> Rebalance:
+    """The schema bounds waveSize; a throttle of 0 (or below) would never let a moved replica
+    catch up, and Kafka's throttled rate is a whole number of bytes."""
+    throttle, problem = whole_bytes(raw["throttle"], "spec.rebalance.throttle")
+    if problem:
+        problems.append(problem)
+    return Rebalance(throttle_bytes_per_second=throttle or 0, wave_size=int(raw["waveSize"]))
 
 
 def _check_replication(

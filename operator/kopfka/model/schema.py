@@ -38,6 +38,7 @@ OBJECT_NAME_PATTERN = (
 )
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+MAX_REBALANCE_WAVE_SIZE = 1000
 
 
 def _kafka_config(description: str) -> Schema:
@@ -286,6 +287,30 @@ def _metrics() -> Schema:
     )
 
 
+def _rebalance() -> Schema:
+    return obj(
+        "How a rebalance moves partition replicas (docs/rebalance.md): how many partitions at "
+        "once, and how fast their data copies. Changing it restarts nothing; it applies from the "
+        "next rebalance Job (one already running keeps the values it started with).",
+        {
+            "throttle": quantity(
+                "Replication throttle of the moves, in bytes per second, on every broker that "
+                "sends or receives a replica (Kafka's leader and follower throttled rates), e.g. "
+                "50Mi, 100M or 52428800. A positive whole number of bytes: 0 would stop the moves "
+                "forever.",
+                default="50Mi",
+            ),
+            "waveSize": integer(
+                "Partitions reassigned at once; as each finishes, the next is submitted.",
+                minimum=1,
+                maximum=MAX_REBALANCE_WAVE_SIZE,
+                default=10,
+            ),
+        },
+        default={},
+    )
+
+
 def _pod_template() -> Schema:
     labels_rule = rule(
         "!self.exists(k, "
@@ -458,6 +483,7 @@ def cluster_spec() -> Schema:
                 required=["topologyKey"],
             ),
             "metrics": _metrics(),
+            "rebalance": _rebalance(),
             "template": obj("Customises what the operator creates.", {"pod": _pod_template()}),
         },
         rules=[

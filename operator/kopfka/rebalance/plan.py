@@ -37,9 +37,15 @@ each broker leads floor(P/B) or ceil(P/B) of the P partitions whenever the place
 and it usually does. Among such choices, the fewest partitions change leader. The other replicas
 keep their order; new ones follow, by id.
 
-Refusals. A partition whose replication factor exceeds the number of staying brokers cannot be
-placed: the plan is refused (`Kind.REFUSED`), naming every such partition, and nothing moves. The
-replication factor of a partition never changes here.
+Replication factors. A partition keeps its replication factor unless the input asks for another
+(`Partition.factor`, when a KafkaTopic's spec changes it). Then the rules above place that many
+replicas: a higher factor adds replicas (each one a move, with no broker it comes from), a lower
+one drops replicas, which moves nothing; which replicas stay and where new ones go follows from the
+same fewest moves, so dropping prefers replicas on leaving brokers and in crowded racks.
+
+Refusals. A partition whose replication factor (the one asked for, else its own) exceeds the number
+of staying brokers cannot be placed: the plan is refused (`Kind.REFUSED`), naming every such
+partition, and nothing moves.
 
 The plan is deterministic: the same partitions and brokers, in any order, give the same plan.
 """
@@ -50,6 +56,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import zip_longest
 
 from kopfka.rebalance.flow import Network
 
@@ -65,11 +72,13 @@ class Broker:
 
 @dataclass(frozen=True)
 class Partition:
-    """One partition and its replicas, the preferred leader first."""
+    """One partition and its replicas, the preferred leader first; `factor`, when set, is the
+    replication factor it should have instead of its current one."""
 
     topic: str
     partition: int
     replicas: tuple[int, ...]
+    factor: int | None = None
 
     @property
     def name(self) -> str:
@@ -78,11 +87,12 @@ class Partition:
 
 @dataclass(frozen=True)
 class Move:
-    """A replica of a partition that goes from one broker to another."""
+    """A replica of a partition placed on a broker that did not hold it: moved from `source`,
+    or new (`source` None) when the partition's replication factor grows."""
 
     topic: str
     partition: int
-    source: int
+    source: int | None
     target: int
 
 
@@ -177,7 +187,7 @@ def place_replicas(partitions: Iterable[Partition], brokers: Iterable[Broker]) -
     refused = tuple(p.name for p in current if _factor(p) > len(staying))
     if refused:
         message = (
-            f"{len(refused)} partition(s) have more replicas than the {len(staying)} staying "
+            f"{len(refused)} partition(s) need more replicas than the {len(staying)} staying "
             f"broker(s) can hold: {_some(refused)}"
         )
         summary = _summary(current, current, listed)
@@ -198,7 +208,8 @@ def place_replicas(partitions: Iterable[Partition], brokers: Iterable[Broker]) -
     moves = tuple(
         Move(change.topic, change.partition, source, destination)
         for change in reassignments
-        for source, destination in zip(change.removed, change.added, strict=True)
+        for source, destination in zip_longest(change.removed, change.added)
+        if destination is not None
     )
     summary = _summary(current, target, listed)
     if not reassignments:
@@ -212,10 +223,8 @@ def place_replicas(partitions: Iterable[Partition], brokers: Iterable[Broker]) -
 
 
 def _factor(partition: Partition) -> int:
-    """The replication factor a partition is placed with: its current one. A requested factor
-    would enter here; the placement takes any factor up to the number of staying brokers (the
-    moves would then pair removed and added replicas differently)."""
-    return len(partition.replicas)
+    """The replication factor a partition is placed with: the one asked for, else its own."""
+    return len(partition.replicas) if partition.factor is None else partition.factor
 
 
 def _check(partitions: Sequence[Partition], brokers: Sequence[Broker]) -> None:
@@ -228,6 +237,8 @@ def _check(partitions: Sequence[Partition], brokers: Sequence[Broker]) -> None:
     for p in partitions:
         if not p.replicas or len(set(p.replicas)) != len(p.replicas):
             raise ValueError(f"{p.name} has replicas {list(p.replicas)}")
+        if p.factor is not None and p.factor < 1:
+            raise ValueError(f"{p.name} is asked for replication factor {p.factor}")
 
 
 def _racks(staying: Sequence[Broker]) -> list[tuple[int, ...]]:

@@ -15,23 +15,25 @@ validity: a refused owner still keeps its topic from the others.
 Refusals touch nothing. A KafkaTopic whose spec failed its checks against the cluster
 (`InvalidSpec`), whose `topicName` differs from the name it manages (`TopicNameChanged`), that
 asks for fewer partitions than Kafka has (`PartitionDecrease`, also when partitions were added
-in Kafka directly: Kafka cannot remove partitions) or for another replication factor than Kafka
-has (`ReplicationFactorChange`, until rebalancing moves replicas) gets no action at all, not even
-its config changes. Its verdict lists every problem. Other KafkaTopics are planned as usual.
+in Kafka directly: Kafka cannot remove partitions) gets no action at all, not even its config
+changes. Its verdict lists every problem. Other KafkaTopics are planned as usual.
 
 The spec owns the topic. Once a KafkaTopic manages a topic, the spec is the whole truth for:
 - its dynamic topic configs: keys the spec names are set to the spec's values, and every other
   dynamic topic override Kafka has is removed (the topic falls back to the broker default), except
   the replication throttles, which rebalances set and clear;
 - its partition count when `spec.partitions` is set: raised to it, never lowered;
-- its replication factor when `spec.replicationFactor` is set: checked, never changed here.
+- its replication factor when `spec.replicationFactor` is set: when a partition has another
+  number of replicas, the verdict is `ReplicationFactorChanging` (its other changes are planned as
+  usual) and the KafkaCluster's rebalance (kopfka.live.rebalance) adds or drops the replicas: a
+  replication factor takes replica moves, which belong with the rebalance's waves and throttle.
 An unset `partitions` or `replicationFactor` takes the cluster's default at creation and is never
 compared afterwards. Config values are compared as Kafka reads them, after Java's trim.
 
 Adoption is the same rule applied to a topic that already exists in Kafka when its KafkaTopic
-first claims it: its configs and partitions are brought to the spec as above (overrides the spec
-does not name are removed), its data, topic id and replicas stay. A topic the spec cannot adopt
-(fewer partitions, another replication factor) is refused and left as it is, and not adopted.
+first claims it: its configs, partitions and replication factor are brought to the spec as above
+(overrides the spec does not name are removed), its data and topic id stay. A topic the spec
+cannot adopt (fewer partitions) is refused and left as it is, and not adopted.
 Drift is found the same way: a managed topic changed in Kafka directly is set back on the next
 plan, and a managed topic deleted in Kafka directly is created again.
 
@@ -71,7 +73,8 @@ INVALID_SPEC = "InvalidSpec"
 CONFLICT = "Conflict"
 TOPIC_NAME_CHANGED = "TopicNameChanged"
 PARTITION_DECREASE = "PartitionDecrease"
-REPLICATION_FACTOR_CHANGE = "ReplicationFactorChange"
+# Pending, the KafkaCluster's rebalance carries the change out:
+REPLICATION_FACTOR_CHANGING = "ReplicationFactorChanging"
 
 
 class State(enum.Enum):
@@ -313,16 +316,6 @@ def _refusals(owner: TopicResource, topic: TopicFacts | None) -> list[tuple[str,
                     f"set spec.partitions to {have} or more",
                 )
             )
-        factor = topic.replication_factor
-        if spec.replication_factor is not None and spec.replication_factor != factor:
-            found.append(
-                (
-                    REPLICATION_FACTOR_CHANGE,
-                    f"Kafka topic {topic.name!r} has replication factor {factor} and "
-                    f"spec.replicationFactor is {spec.replication_factor}: changing it moves "
-                    "replicas, which waits until kopfka's rebalancing carries it out",
-                )
-            )
     return found
 
 
@@ -350,7 +343,10 @@ def _update(owner: TopicResource, topic: TopicFacts, config: Mapping[str, str]) 
     have = len(topic.partitions)
     grow = spec.partitions if spec.partitions is not None and spec.partitions > have else None
     change = _config_change(spec.config, config)
-    if grow is None and change is None:
+    factor = spec.replication_factor
+    factors = sorted({len(p.replicas) for p in topic.partitions})
+    refactor = factor is not None and factors != [factor]
+    if grow is None and change is None and not refactor:
         if adopting:
             message = f"Kafka topic {name!r} existed already and matches the spec; adopted"
             return _verdict(owner, State.READY, ADOPTED, message, topic_name=name), None
@@ -363,12 +359,29 @@ def _update(owner: TopicResource, topic: TopicFacts, config: Mapping[str, str]) 
         steps.append(f"set {', '.join(change.to_set)}")
     if change is not None and change.to_delete:
         steps.append(f"remove {', '.join(change.to_delete)} (back to the broker default)")
+    actions = (
+        _Actions(name, partitions=grow, config=change)
+        if grow is not None or change is not None
+        else None
+    )
+    if refactor:
+        have_factor = " or ".join(str(count) for count in factors)
+        steps.append(
+            f"replication factor {have_factor} -> {factor}, by the rebalance of KafkaCluster "
+            f"{spec.cluster} (its status.rebalance shows the progress)"
+        )
+        doing = "adopting existing" if adopting else "updating"
+        message = f"{doing} Kafka topic {name!r}: {'; '.join(steps)}"
+        verdict = _verdict(
+            owner, State.PENDING, REPLICATION_FACTOR_CHANGING, message, topic_name=name
+        )
+        return verdict, actions
     if adopting:
         reason, message = ADOPTING, f"adopting existing Kafka topic {name!r}: {'; '.join(steps)}"
     else:
         reason, message = UPDATING, f"updating Kafka topic {name!r}: {'; '.join(steps)}"
     verdict = _verdict(owner, State.PENDING, reason, message, topic_name=name)
-    return verdict, _Actions(name, partitions=grow, config=change)
+    return verdict, actions
 
 
 def _config_change(wanted: Mapping[str, str], current: Mapping[str, str]) -> ConfigChange | None:

@@ -79,7 +79,6 @@ NEEDS_A_CHANGE = frozenset(
         topic_plan.CONFLICT,
         topic_plan.TOPIC_NAME_CHANGED,
         topic_plan.PARTITION_DECREASE,
-        topic_plan.REPLICATION_FACTOR_CHANGE,
         holds.KAFKA_ERROR,
         CLUSTER_NOT_FOUND,
         CLUSTER_INVALID,
@@ -92,6 +91,7 @@ IN_PROGRESS = frozenset(
         topic_plan.CREATING,
         topic_plan.ADOPTING,
         topic_plan.UPDATING,
+        topic_plan.REPLICATION_FACTOR_CHANGING,
         topic_plan.DELETING,
         CLUSTER_NOT_READY,
         KAFKA_UNREACHABLE,
@@ -517,6 +517,9 @@ class _ClusterSync:
         admin = self.settings.connect(cluster.bootstrap_servers)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
+            if actual:
+                moving = admin.reassignments()
+                actual = {name: facts.settled(moving) for name, facts in actual.items()}
             if self._metadata_lags(actual):
                 self.memory.created[self.key] = created
                 return None
@@ -862,10 +865,13 @@ def _waiting_for_brokers(
 
 
 def _pending_say(verdicts: Mapping[str, Verdict], waiting: str) -> dict[str, Verdict]:
-    """Pending verdicts say why no Job carries their change yet."""
+    """Pending verdicts say why no Job carries their change yet. A replication factor change
+    keeps its reason, which hands it to the cluster's rebalance: that goes ahead without the
+    topic Job."""
     return {
         key: replace(verdict, reason=JOB_FAILED, message=f"{verdict.message}; waiting: {waiting}")
         if verdict.state is State.PENDING
+        and verdict.reason != topic_plan.REPLICATION_FACTOR_CHANGING
         else verdict
         for key, verdict in verdicts.items()
     }
