@@ -195,8 +195,12 @@ class _Pass:
             return f"rebalancing onto brokers {_ids(self.staying)}"
         if self.requested is not None and self.requested != self.previous.get("requested"):
             return f"the rebalance {names.REBALANCE_ANNOTATION}={self.requested} asks for"
-        changes = ", ".join(f"{topic} to {factor}" for topic, factor in self.factors.items())
-        return f"changing the replication factor of topic(s) {changes}"
+        if self.factors:
+            changes = ", ".join(f"{topic} to {factor}" for topic, factor in self.factors.items())
+            return f"changing the replication factor of topic(s) {changes}"
+        # A Job that runs on after what asked for it is done (a KafkaTopic that became Ready
+        # once Kafka had its factor, while the Job still removes its throttles).
+        return "moving replicas"
 
     def _not_ready(self) -> str | None:
         by_name = {pod["metadata"]["name"]: pod for pod in self.pods}
