@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from kopfka.model.names import FIELD_MANAGER
 from tests.support.kube import Obj, TestKube, condition, status_summary
 from tests.support.waiting import wait_for
 
@@ -98,10 +101,31 @@ def children(kube: TestKube, name: str, namespace: str) -> dict[str, Obj]:
     return found
 
 
+# Kubernetes' own controllers write the status of these (ready replicas, healthy pods) whenever
+# pods change, a moment after kopfka has seen the pods: their resourceVersion is not kopfka's.
+_STATUS_WRITTEN_BY_CONTROLLERS = frozenset({"StatefulSet", "PodDisruptionBudget"})
+
+
+def _written_by_kopfka(kind: str, obj: Obj) -> str:
+    """What changes when kopfka writes `obj`: its resourceVersion, or for the kinds whose status
+    Kubernetes' controllers write, its spec's generation and kopfka's managed fields (the time
+    and the fields of each of kopfka's writes)."""
+    metadata = obj["metadata"]
+    if kind not in _STATUS_WRITTEN_BY_CONTROLLERS:
+        return str(metadata["resourceVersion"])
+    mine = [
+        [entry.get("operation"), entry.get("time"), entry.get("fieldsV1")]
+        for entry in metadata.get("managedFields") or ()
+        if entry.get("manager") == FIELD_MANAGER and entry.get("subresource") != "status"
+    ]
+    return json.dumps([metadata.get("generation"), mine], sort_keys=True)
+
+
 def resource_versions(kube: TestKube, name: str, namespace: str) -> dict[str, str]:
-    """resourceVersion of the KafkaCluster and of each child: any write changes one of them."""
+    """A version of the KafkaCluster and of each child that any write of kopfka's changes (and
+    no status write of Kubernetes' own controllers: _written_by_kopfka)."""
     versions = {
-        key: obj["metadata"]["resourceVersion"]
+        key: _written_by_kopfka(key.split("/")[0], obj)
         for key, obj in children(kube, name, namespace).items()
     }
     versions["KafkaCluster"] = kube.cluster(name, namespace)["metadata"]["resourceVersion"]  # type: ignore[index]
