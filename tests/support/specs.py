@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from kopfka.model import kafka_config
+from kopfka.model import kafka_config, schema
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError
 from tests.support.quantities import spelled
@@ -117,7 +117,7 @@ listeners = st.lists(
     unique_by=(lambda item: item[0], lambda item: item[1]),
 ).filter(
     lambda items: all(
-        port not in (9091, 9093) and name not in ("controller", "replication")
+        port not in schema.RESERVED_PORTS and name not in schema.RESERVED_LISTENER_NAMES
         for name, port in items
     )
 )
