@@ -40,6 +40,7 @@ from e2e.suite.prometheus import Prometheus, config
 from tests.support import chart
 from tests.support.clusters import wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube
+from tests.support.manifests import kafka_cluster, one_controller
 from tests.support.waiting import wait_for
 
 NAME = "monitoring"
@@ -76,16 +77,7 @@ HEALTHY = {
 
 
 def manifest() -> Obj:
-    return {
-        "apiVersion": "kopfka.dev/v1alpha1",
-        "kind": "KafkaCluster",
-        "metadata": {"name": NAME, "namespace": NAMESPACE},
-        "spec": {
-            "kafka": {"version": VERSION},
-            "controllers": {"replicas": 1, **NODE},
-            "brokers": {"replicas": BROKERS, **NODE},
-        },
-    }
+    return kafka_cluster(NAME, NAMESPACE, one_controller(VERSION, BROKERS, NODE))
 
 
 def of_cluster(**labels: str) -> str:
@@ -160,6 +152,17 @@ def unhealthy(prometheus: Prometheus) -> list[str]:
         if [value for _, value in values] != [healthy]:
             found.append(f"{family}: {values}")
     return found
+
+
+def wait_all_clear(prometheus: Prometheus, what: str) -> None:
+    """Until every family of HEALTHY has its healthy value and the cluster has no alert."""
+    wait_for(
+        lambda: not unhealthy(prometheus) and not cluster_alerts(prometheus),
+        timeout=RECOVERY_TIMEOUT,
+        what=what,
+        describe=lambda: f"{unhealthy(prometheus)}; alerts {cluster_alerts(prometheus)}",
+        interval=1.0,
+    )
 
 
 def jvm_pid(pod: Obj) -> int:
@@ -339,13 +342,7 @@ def test_a_hung_broker_is_a_down_target_and_kafka_pod_down_is_pending_until_it_r
     after = kube.must_get("v1", "Pod", pod_name, NAMESPACE)
     restarts = [s["restartCount"] for s in after["status"]["containerStatuses"]]
     assert restarts == [s["restartCount"] for s in pod["status"]["containerStatuses"]]
-    wait_for(
-        lambda: not unhealthy(prometheus) and not cluster_alerts(prometheus),
-        timeout=RECOVERY_TIMEOUT,
-        what="the cluster's series to be healthy again and no alert left",
-        describe=lambda: f"{unhealthy(prometheus)}; alerts {cluster_alerts(prometheus)}",
-        interval=1.0,
-    )
+    wait_all_clear(prometheus, "the cluster's series to be healthy again and no alert left")
 
 
 def test_a_stopped_broker_fires_offline_partitions_and_every_alert_resolves_when_it_is_back(
@@ -392,10 +389,4 @@ def test_a_stopped_broker_fires_offline_partitions_and_every_alert_resolves_when
         interval=1.0,
     )
     wait_ready(kube, NAME, NAMESPACE, timeout=RECOVERY_TIMEOUT)
-    wait_for(
-        lambda: not unhealthy(prometheus) and not cluster_alerts(prometheus),
-        timeout=RECOVERY_TIMEOUT,
-        what="every alert of the cluster to resolve",
-        describe=lambda: f"{unhealthy(prometheus)}; alerts {cluster_alerts(prometheus)}",
-        interval=1.0,
-    )
+    wait_all_clear(prometheus, "every alert of the cluster to resolve")

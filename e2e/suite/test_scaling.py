@@ -27,7 +27,7 @@ from kopfka.rebalance.wire import RebalanceWork, read_work_file
 from kopfka.render.operator_job import WORK_KEY
 from tests.support.clusters import wait_ready
 from tests.support.kube import Obj, TestKube, condition
-from tests.support.manifests import kafka_topic
+from tests.support.manifests import kafka_cluster, kafka_topic, one_controller
 from tests.support.waiting import wait_for
 
 NAME = "scale"
@@ -49,16 +49,7 @@ NODE = {
 
 
 def manifest(brokers: int) -> Obj:
-    return {
-        "apiVersion": "kopfka.dev/v1alpha1",
-        "kind": "KafkaCluster",
-        "metadata": {"name": NAME, "namespace": NAMESPACE},
-        "spec": {
-            "kafka": {"version": VERSION},
-            "controllers": {"replicas": 1, **NODE},
-            "brokers": {"replicas": brokers, **NODE},
-        },
-    }
+    return kafka_cluster(NAME, NAMESPACE, one_controller(VERSION, brokers, NODE))
 
 
 @dataclass

@@ -20,6 +20,16 @@ COMBINED_EPHEMERAL: dict[str, Any] = {
 }
 
 
+def one_controller(version: str, brokers: int, node: Mapping[str, Any]) -> dict[str, Any]:
+    """A dedicated cluster's spec with a single controller, which leaves one e2e node room for up
+    to five brokers; `node` sizes every node (resources, heap, storage)."""
+    return {
+        "kafka": {"version": version},
+        "controllers": {"replicas": 1, **node},
+        "brokers": {"replicas": brokers, **node},
+    }
+
+
 def kafka_cluster(
     name: str,
     namespace: str,
