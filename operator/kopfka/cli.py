@@ -125,6 +125,8 @@ def _run_kopf(args: argparse.Namespace) -> None:
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness,
         settings=settings,
+        # The KafkaTopic informer (handlers/topic.py) watches the same namespaces.
+        memo=kopf.Memo(namespaces=tuple(args.namespace or ())),
     )
 
 

@@ -23,8 +23,8 @@ def test_every_raw_watch_event_handler_is_quiet_and_nothing_else_is() -> None:
 
 def test_only_the_success_lines_of_watch_event_handlers_are_dropped() -> None:
     quiet = QuietWatchEvents()
-    assert not quiet.filter(record("Handler 'topic_event' succeeded."))
+    assert not quiet.filter(record("Handler 'topic_job_event' succeeded."))
     assert not quiet.filter(record("Handler 'pod_event' succeeded."))
-    assert quiet.filter(record("Handler 'topic_event' failed with an exception and will stop now"))
+    assert quiet.filter(record("Handler 'pod_event' failed with an exception and will stop now"))
     assert quiet.filter(record("Handler 'reconcile_cluster' succeeded."))
-    assert quiet.filter(record("Timer 'topic_event' succeeded."))
+    assert quiet.filter(record("Timer 'pod_event' succeeded."))

@@ -28,7 +28,7 @@ from kopfka.handlers.common import (
     kube_of,
     now,
 )
-from kopfka.handlers.topic import TOPICS, topic_cluster_key, topics_of
+from kopfka.handlers.topic import on_topic_event, topic_cluster_key, topics_of
 from kopfka.handlers.turns import Turns
 from kopfka.k8s.client import Kube
 from kopfka.live.rebalance import factor_changes
@@ -181,11 +181,10 @@ def pod_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> N
 _factor_changes_seen: dict[Key, dict[str, int]] = {}
 
 
-@kopf.on.event(*TOPICS)
-async def topic_factor_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+def topic_factor_event(type: str, body: periodic.Obj, memo: kopf.Memo) -> None:
     """A KafkaTopic whose topic sync left a replication factor change to the rebalance: its
-    cluster looks soon rather than at its next drift run. Async and cheap: every KafkaTopic
-    event comes here (10,000 at a bulk apply), and only a new change costs a thread."""
+    cluster looks soon rather than at its next drift run. On the event loop and cheap: every
+    KafkaTopic event comes here (10,000 at a bulk apply), and only a new change costs a thread."""
     key = key_of(body)
     wanted = {} if type == "DELETED" else factor_changes([body])
     if not wanted:
@@ -194,6 +193,9 @@ async def topic_factor_event(body: kopf.Body, memo: kopf.Memo, type: str | None,
     if _factor_changes_seen.get(key) != wanted:
         _factor_changes_seen[key] = wanted
         _look_again(kube_of(memo), topic_cluster_key(body), 0.0)
+
+
+on_topic_event(topic_factor_event)
 
 
 def _refresh(kube: Kube, key: Key) -> None:

@@ -25,18 +25,16 @@ from kopfka.model import names
 # kopfka's handlers of raw watch events: one runs for every event of its kind (a KafkaTopic's
 # status write, a pod's readiness), so kopf's line for each success would be most of the log.
 WATCH_EVENT_HANDLERS = (
-    "topic_event",
     "topic_job_event",
     "cluster_event",
     "pod_event",
-    "topic_factor_event",
 )
 
 
 class QuietWatchEvents(logging.Filter):
-    """Drops kopf's "Handler '...' succeeded." line for the raw watch-event handlers: 10,000
-    KafkaTopics applied at once made 20,000 such lines, a third of the operator's CPU in a
-    profile. Their failures, and every other handler's lines, stay."""
+    """Drops kopf's "Handler '...' succeeded." line for the raw watch-event handlers: when kopf
+    still watched KafkaTopics, 10,000 applied at once made 20,000 such lines, a third of the
+    operator's CPU in a profile. Their failures, and every other handler's lines, stay."""
 
     QUIET = frozenset(f"Handler {name!r} succeeded." for name in WATCH_EVENT_HANDLERS)
 

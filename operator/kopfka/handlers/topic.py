@@ -4,12 +4,16 @@ changed in Kafka directly.
 
 Syncs are per cluster, one at a time, and coalesced: a request while one is due or running folds
 into it, so 10,000 KafkaTopics applied at once make a few syncs (each a Kafka read and a Job), not
-10,000. The KafkaTopics come from a kopf index (filled from the watch: no list request per sync).
+10,000.
 
-Only raw watch events (`kopf.on.event`) and an index serve KafkaTopics: kopf's change handlers
-would write kopf's bookkeeping annotation into every KafkaTopic (a write per topic per change),
-and its timers a finalizer. A KafkaTopic's status writes come back as events too; those that
-change nothing a sync reads (generation, deletion, finalizers) are not worth a sync.
+kopf does not watch KafkaTopics: an informer (kopfka.k8s.informer) lists and watches them and
+keeps a small snapshot of each (`keep_topic`), by the cluster it names. kopf's per-object
+machinery cost too much at this count: its change handlers would write its bookkeeping annotation
+into every KafkaTopic and its timers a finalizer, and even its raw events and index gave each
+KafkaTopic a worker, a memory and a logger, and made a restart with 10,000 KafkaTopics spend
+minutes of CPU before the first sync (each object listed woke every waiting worker). A
+KafkaTopic's status writes come back as events too; those that change nothing a sync reads
+(generation, deletion, finalizers) are not worth a sync.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,7 +30,9 @@ import kopf
 
 from kopfka import metrics
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, indexed, interval_from_env, job_image, kube_of, now
+from kopfka.handlers.common import Key, interval_from_env, job_image, kube_of, now
+from kopfka.k8s.client import api_client
+from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
 from kopfka.model import names
 from kopfka.topics.sync import Memory, Settings, sync_topics
@@ -54,7 +60,7 @@ class _Syncs:
     def __init__(self) -> None:
         self.settings = Settings(connect=operator_client, job_image=job_image())
         self.memory = Memory()
-        self.index: kopf.Index[Key, periodic.Obj] | None = None
+        self.informer: Informer[Key] | None = None
         self.memo: kopf.Memo | None = None
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kopfka-topics")
         self._timers: dict[Key, asyncio.TimerHandle] = {}
@@ -80,9 +86,9 @@ class _Syncs:
 
     def _start(self, key: Key) -> None:
         self._timers.pop(key, None)
-        if self.index is None or self.memo is None:
-            return  # not started yet: the startup handler's first resync asks again
-        bodies = list(self.index.get(key, []))
+        if self.informer is None or not self.informer.synced.is_set() or self.memo is None:
+            return  # not listed yet: the startup handler's first resync asks again
+        bodies = self.informer.get(key)
         full = key in self._full
         self._full.discard(key)
         self._running.add(key)
@@ -131,9 +137,9 @@ class _Syncs:
         loop = asyncio.get_running_loop()
         due: dict[Key, float] = {}
         while True:
-            assert self.index is not None
+            assert self.informer is not None
             moment = loop.time()
-            present = set(self.index)
+            present = set(self.informer.groups())
             for gone in due.keys() - present:
                 del due[gone]
             for key in present:
@@ -157,6 +163,21 @@ _syncs = _Syncs()
 # What of each KafkaTopic a sync reads, as last seen: an event that changes none of it (the
 # status a sync wrote) asks for no sync.
 _seen: dict[Key, tuple[Any, ...]] = {}
+# What else follows KafkaTopic events (handlers/cluster.py): called on the event loop.
+TopicListener = Callable[[str, periodic.Obj, kopf.Memo], None]
+_listeners: list[TopicListener] = []
+# What of a KafkaTopic the operator keeps and reads: everything but labels, annotations and
+# managedFields (kubectl's last-applied annotation alone is as large as the rest).
+_KEPT_METADATA = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "finalizers",
+)
 
 
 def topic_cluster_key(body: Mapping[str, Any]) -> Key:
@@ -164,21 +185,40 @@ def topic_cluster_key(body: Mapping[str, Any]) -> Key:
     return body["metadata"]["namespace"], str((body.get("spec") or {}).get("cluster") or "")
 
 
-@kopf.index(*TOPICS)
-async def topics_by_cluster(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
-    """Every KafkaTopic as last seen, by the cluster it names."""
-    return {topic_cluster_key(body): periodic.snapshot(body)}
+def keep_topic(body: Mapping[str, Any]) -> periodic.Obj:
+    """The snapshot of a KafkaTopic the informer keeps."""
+    metadata = body["metadata"]
+    kept: periodic.Obj = {
+        "apiVersion": body.get("apiVersion") or names.API_VERSION,
+        "kind": body.get("kind") or names.TOPIC_KIND,
+        "metadata": {field: metadata[field] for field in _KEPT_METADATA if field in metadata},
+    }
+    for part in ("spec", "status"):
+        if part in body:
+            kept[part] = body[part]
+    return kept
 
 
 def topics_of(key: Key) -> list[periodic.Obj]:
-    """The KafkaTopics that name cluster `key`, as last seen; none before the index is filled
-    (the startup handlers run first)."""
-    index = _syncs.index
-    return [] if index is None else list(index.get(key, []))
+    """The KafkaTopics that name cluster `key`, as last seen; none before they are listed (the
+    startup handlers wait for that)."""
+    informer = _syncs.informer
+    return [] if informer is None else informer.get(key)
 
 
-@kopf.on.event(*TOPICS)
-async def topic_event(body: kopf.Body, type: str | None, **_: Any) -> None:
+def on_topic_event(listener: TopicListener) -> None:
+    """Have `listener` called with every KafkaTopic event (type, snapshot, kopf's memo)."""
+    _listeners.append(listener)
+
+
+def _topic_event(type: str, body: periodic.Obj) -> None:
+    """A KafkaTopic event from the informer, on the event loop."""
+    if _syncs.memo is not None:
+        for listener in _listeners:
+            try:
+                listener(type, body, _syncs.memo)
+            except Exception:
+                logger.exception("handling a KafkaTopic event failed")
     metadata = body["metadata"]
     key = (metadata["namespace"], metadata["name"])
     seen = (
@@ -217,19 +257,45 @@ async def topic_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
 async def cluster_event(body: kopf.Body, **_: Any) -> None:
     """A cluster that becomes ready, changes or goes: its KafkaTopics say so."""
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
-    if _syncs.index is not None and key in _syncs.index:
+    if _syncs.informer is not None and key in _syncs.informer:
         _syncs.request(key)
 
 
+def watched_namespaces(memo: kopf.Memo) -> Sequence[str] | None:
+    """The namespaces the operator serves (`kopfka run --namespace`, put in kopf's memo by
+    cli.py); None: every namespace."""
+    namespaces = memo.get("namespaces")
+    return list(namespaces) if namespaces else None
+
+
 @kopf.on.startup()
-async def start_topic_syncs(memo: kopf.Memo, **kwargs: Any) -> None:
-    # kopf passes each index as a keyword argument named after it.
-    _syncs.index = index = kwargs["topics_by_cluster"]
-    metrics.watch_resources(names.TOPIC_KIND, lambda: indexed(index))
+async def start_topic_syncs(memo: kopf.Memo, **_: Any) -> None:
+    """Lists the KafkaTopics before the operator starts (as kopf fills its indexes first), then
+    syncs every cluster that has some."""
+    loop = asyncio.get_running_loop()
+
+    def event(type: str, body: periodic.Obj) -> None:  # on the informer's threads
+        loop.call_soon_threadsafe(_topic_event, type, body)
+
+    informer: Informer[Key] = Informer(
+        api_client(),  # its own connections: a watch holds one for minutes
+        group=names.GROUP,
+        version=names.VERSION,
+        plural=names.TOPIC_PLURAL,
+        namespaces=watched_namespaces(memo),
+        keep=keep_topic,
+        key=topic_cluster_key,
+        on_event=event,
+        name="kafkatopics",
+    )
+    _syncs.informer = informer
     _syncs.memo = memo
+    metrics.watch_resources(names.TOPIC_KIND, informer.all)
+    informer.start()
+    await loop.run_in_executor(None, informer.synced.wait)
     task = asyncio.create_task(_syncs.resync_forever(RESYNC_INTERVAL_SECONDS))
     _syncs_tasks.add(task)
-    for key in list(_syncs.index):
+    for key in informer.groups():
         _syncs.request(key, full=True)  # the statuses may be older than what Kafka has now
 
 
@@ -243,3 +309,5 @@ async def stop_topic_syncs(**_: Any) -> None:
     await asyncio.gather(*_syncs_tasks, return_exceptions=True)
     _syncs_tasks.clear()
     await _syncs.stop()
+    if _syncs.informer is not None:
+        await asyncio.get_running_loop().run_in_executor(None, _syncs.informer.stop)

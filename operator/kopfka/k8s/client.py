@@ -40,18 +40,23 @@ class NotOwned(ApplyError):
     """An object of the name the operator would apply exists and belongs to someone else."""
 
 
+def api_client() -> kubernetes.client.ApiClient:
+    """A client with its own connections. In a pod: its service account; elsewhere: KUBECONFIG
+    or ~/.kube/config."""
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()
+    return kubernetes.client.ApiClient()
+
+
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._dynamic = DynamicClient(api_client)
 
     @classmethod
     def from_environment(cls) -> Kube:
-        """In a pod: its service account; elsewhere: KUBECONFIG or ~/.kube/config."""
-        try:
-            kubernetes.config.load_incluster_config()
-        except kubernetes.config.ConfigException:
-            kubernetes.config.load_kube_config()
-        return cls(kubernetes.client.ApiClient())
+        return cls(api_client())
 
     def _resource(self, api_version: str, kind: str) -> Any:
         return self._dynamic.resources.get(api_version=api_version, kind=kind)

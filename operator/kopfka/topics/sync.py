@@ -287,6 +287,11 @@ class _ClusterSync:
         if self.full:
             self.memory.full_pending.add(self.key)
         self.full = self.key in self.memory.full_pending
+        for body in self.bodies:
+            if names.FINALIZER in (body["metadata"].get("finalizers") or []):
+                # kopf's finalizer, which the timers of an older kopfka put on KafkaTopics:
+                # kopf removed it while it watched them; nothing waits for it now.
+                self._set_finalizer(body, present=False, finalizer=names.FINALIZER)
         namespace, cluster_name = self.key
         cluster_body = self.kube.get(names.API_VERSION, names.CLUSTER_KIND, cluster_name, namespace)
         if cluster_body is None or cluster_body["metadata"].get("deletionTimestamp"):
@@ -441,9 +446,11 @@ class _ClusterSync:
         wanted = (body.get("spec") or {}).get("deletionPolicy") == "delete"
         self._set_finalizer(body, present=wanted)
 
-    def _set_finalizer(self, body: Obj, *, present: bool) -> None:
+    def _set_finalizer(
+        self, body: Obj, *, present: bool, finalizer: str = names.TOPIC_FINALIZER
+    ) -> None:
         try:
-            self.kube.set_finalizer(body, names.TOPIC_FINALIZER, present=present)
+            self.kube.set_finalizer(body, finalizer, present=present)
         except Conflict:
             logger.debug("%s changed meanwhile; its event syncs again", _key_text(body))
 
