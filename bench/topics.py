@@ -1222,9 +1222,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--controller-memory", default="768Mi")
     parser.add_argument(
         "--broker-memory",
-        default="1Gi",
+        default="3Gi",
         help="more than the 768Mi of the other benchmarks: a broker keeps state for every "
-        "partition, 20,000 here",
+        "partition (10,000 ran the brokers out of the 512 MiB heap of a 1Gi limit)",
     )
     parser.add_argument(
         "--quiet-timeout",

@@ -1,4 +1,5 @@
-"""Periodic work on every KafkaCluster and KafkaTopic, with no finalizer on any of them.
+"""Periodic work on every KafkaCluster, with no finalizer on any of them (KafkaTopics have a resync
+of their own, handlers/topic.py, on the same principle).
 
 kopf puts its finalizer on every object a timer or a daemon serves, so that it can stop them before
 the object goes (`requires_finalizer=True` in `kopf.timer` and `kopf.daemon`, whatever the delete
