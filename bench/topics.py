@@ -1266,6 +1266,14 @@ def arguments() -> argparse.Namespace:
         default=REPO.parent / "shared/peers",
         help="the peers' scripts (strimzi/run-topic-operator.sh)",
     )
+    parser.add_argument(
+        "--peer-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="more environment for the reference (repeatable), e.g. STRIMZI_MAX_QUEUE_SIZE=16384: "
+        "with its default of 1024 it stops itself when 10,000 KafkaTopics come at once",
+    )
     return parser.parse_args()
 
 

@@ -505,6 +505,7 @@ class PeerRun(SizeRun):
             "STRIMZI_NAMESPACE": NAMESPACE,
             "STRIMZI_RESOURCE_LABELS": f"{CLUSTER_LABEL}={name}",
             "JAVA_OPTS": max_ram,
+            **dict(item.split("=", 1) for item in args.peer_env),
         }
         jvm = TopicOperatorJvm.start(_script(args), env, self.work / f"strimzi-{self.size}.log")
         undo.callback(jvm.stop)
