@@ -39,7 +39,6 @@ from kopfka.topics.sync import Memory, Settings, sync_topics
 
 logger = logging.getLogger(__name__)
 
-TOPICS = (names.GROUP, names.VERSION, names.TOPIC_PLURAL)
 CLUSTERS = (names.GROUP, names.VERSION, names.CLUSTER_PLURAL)
 # KOPFKA_TOPIC_RECHECK_INTERVAL, seconds: how often every cluster's topics are compared with
 # Kafka without an event (drift made in Kafka directly); the integration tests shorten it.
