@@ -1,8 +1,9 @@
 """The KafkaTopic informer (kopfka.k8s.informer) against the real API server: it lists in pages,
-keeps a small snapshot of each KafkaTopic grouped by the cluster it names, follows every change,
-and recovers from a watch that is too old by listing again, reporting what was deleted meanwhile.
-The operator's picture of the KafkaTopics is this cache: a change it missed is a topic never
-synced."""
+keeps a small snapshot of each KafkaTopic grouped by the cluster it names, and follows every
+change. A watch from a version the API server no longer keeps is Gone (on which the informer's
+loop lists again), and that new list reports what was deleted meanwhile: the two steps are run
+here one by one. The operator's picture of the KafkaTopics is this cache: a change it missed is a
+topic never synced."""
 
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def test_the_informer_lists_in_pages_and_follows_every_change(
     assert informer.seen("MODIFIED", "t-00")
 
 
-def test_a_watch_too_old_lists_again_and_reports_what_went_meanwhile(
+def test_a_watch_from_a_version_too_old_is_gone_and_a_new_list_reports_what_went_meanwhile(
     kube: TestKube, topics: str, informer: Recording
 ) -> None:
     namespace = topics
