@@ -20,10 +20,12 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from http import HTTPStatus
 from typing import Any, Generic, TypeVar
 
-import kubernetes
+from kopfka.k8s.rest import ApiError as RestError
+from kopfka.k8s.rest import RestClient, lines
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ PAGE_SIZE = 500
 # The API server ends a watch after this long; the client gives up reading a little later.
 WATCH_SECONDS = 300
 READ_TIMEOUT_SECONDS = WATCH_SECONDS + 30
-CONNECT_TIMEOUT_SECONDS = 10
 RETRY_MIN_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 
@@ -54,7 +55,7 @@ class Informer(Generic[K]):
 
     def __init__(
         self,
-        api_client: kubernetes.client.ApiClient,
+        api_client: RestClient,
         *,
         group: str,
         version: str,
@@ -153,23 +154,13 @@ class Informer(Generic[K]):
         return f"{self._api_path}{where}/{self._plural}"
 
     def _request(self, path: str, query: list[tuple[str, str]], *, read_timeout: float) -> Any:
-        params = self._api.param_serialize(
-            "GET",
-            path,
-            query_params=query,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        response = self._api.call_api(
-            *params, _request_timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout)
-        ).response
-        if response.status == 410:
-            response.release_conn()
-            raise Gone()
-        if response.status >= 300:
-            text = response.data.decode(errors="replace")[:500]
-            raise ApiError(f"GET {path}: HTTP {response.status}: {text}")
-        return response
+        """The response, unread (a list reads it whole, a watch line by line)."""
+        try:
+            return self._api.stream(path, query=query, read_timeout=read_timeout)
+        except RestError as error:
+            if error.status == HTTPStatus.GONE:
+                raise Gone() from error
+            raise ApiError(f"GET {path}: HTTP {error.status}: {error.summary()[:500]}") from error
 
     def _list(self, namespace: str | None) -> str:
         """Lists every object in pages, replaces the namespace's part of the cache with them
@@ -181,7 +172,10 @@ class Informer(Generic[K]):
             response = self._request(
                 self._collection(namespace), query, read_timeout=READ_TIMEOUT_SECONDS
             )
-            page = json.loads(response.data)
+            try:
+                page = json.loads(response.data)
+            finally:
+                response.release_conn()
             for item in page.get("items") or ():
                 kept = self._keep(item)
                 found[kept["metadata"]["uid"]] = kept
@@ -225,7 +219,7 @@ class Informer(Generic[K]):
         with self._lock:
             self._responses.add(response)
         try:
-            for line in _lines(response):
+            for line in lines(response):
                 if self._stopping.is_set():
                     break
                 event = json.loads(line)
@@ -262,14 +256,3 @@ class Informer(Generic[K]):
             self._on_event(kind, obj)
         except Exception:
             logger.exception("%s: handling a %s event failed", self._name, kind)
-
-
-def _lines(response: Any) -> Iterator[bytes]:
-    """The lines of a streamed response, as the API server sends watch events (one per line)."""
-    pending = b""
-    for chunk in response.stream(64 * 1024, decode_content=True):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from (line for line in lines if line.strip())
-    if pending.strip():
-        yield pending
