@@ -9,6 +9,11 @@ kopf's finalizer is named kopfka.dev/finalizer: no handler needs one today (hand
 says why), and kopf removes it, by that name, from objects an older kopfka gave it. The pod and Job
 watches ask the API server for kopfka's Kafka pods and topic Jobs only. Settings that follow the
 command line are in cli.py.
+
+kopf logs in with kopfka's own reading of the service account or kubeconfig (k8s/connection.py),
+so kopf and kopfka's own requests always reach the same API server as the same identity, whether
+or not the Kubernetes client happens to be installed (kopf would otherwise log in through it when
+it is, and with its own minimal readers when it is not).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import kopf
 
 from kopfka.handlers.cluster import POD_SELECTOR
+from kopfka.k8s import connection
 from kopfka.k8s.client import Kube
 from kopfka.model import names
 
@@ -61,3 +67,21 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.label_selectors["v1", "pods"] = POD_SELECTOR
     settings.watching.label_selectors["batch/v1", "jobs"] = names.TOPIC_JOB_SELECTOR
     memo["kube"] = Kube.from_environment()
+
+
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's credentials, read as kopfka reads them. kopf calls this again when the API server
+    answers 401, which reads a rotated service account token."""
+    found = connection.from_environment()
+    return kopf.ConnectionInfo(
+        server=found.server,
+        ca_path=found.ca_file if found.ca_data is None else None,
+        ca_data=found.ca_data,
+        insecure=found.insecure,
+        certificate_path=found.cert_file if found.cert_data is None else None,
+        certificate_data=found.cert_data,
+        private_key_path=found.key_file if found.key_data is None else None,
+        private_key_data=found.key_data,
+        token=found.bearer(fresh=True),
+    )
