@@ -88,7 +88,10 @@ class RestClient:
             num_pools=1,
             maxsize=pool_size,
             block=False,
-            retries=False,
+            # urllib3's default retries, as the Kubernetes client had them: a request that could
+            # not be sent (a kept connection the server had closed) is sent again, and an
+            # idempotent one (GET, PUT, DELETE) also after a failed read. Never on a status.
+            retries=urllib3.Retry(total=3, redirect=False),
             timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
             **options,
         )
