@@ -52,10 +52,8 @@ class UnknownKind(LookupError):
 _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("v1", "ConfigMap", "configmaps", True),
     ("v1", "Event", "events", True),
-    ("v1", "Namespace", "namespaces", False),
     ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True),
     ("v1", "Pod", "pods", True),
-    ("v1", "Secret", "secrets", True),
     ("v1", "Service", "services", True),
     ("v1", "ServiceAccount", "serviceaccounts", True),
     ("apps/v1", "StatefulSet", "statefulsets", True),
