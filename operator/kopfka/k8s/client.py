@@ -19,6 +19,7 @@ import kubernetes
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
 
+from kopfka.k8s.children import Children
 from kopfka.k8s.drift import contains
 from kopfka.model import names
 from kopfka.model.hashing import stable_hash
@@ -53,6 +54,12 @@ def api_client() -> kubernetes.client.ApiClient:
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._dynamic = DynamicClient(api_client)
+        self._children: Children | None = None
+
+    def read_children_from(self, children: Children) -> None:
+        """Answer gets and lists of the objects kopfka makes from `children` where it can
+        (k8s/children.py says when)."""
+        self._children = children
 
     @classmethod
     def from_environment(cls) -> Kube:
@@ -62,6 +69,10 @@ class Kube:
         return self._dynamic.resources.get(api_version=api_version, kind=kind)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
+        if self._children is not None:
+            cached = self._children.get(api_version, kind, name, namespace)
+            if cached is not None:
+                return cached
         try:
             found = self._resource(api_version, kind).get(name=name, namespace=namespace)
         except NotFoundError:
@@ -71,6 +82,10 @@ class Kube:
     def list(
         self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
     ) -> list[Obj]:
+        if self._children is not None:
+            cached = self._children.list(api_version, kind, namespace, labels)
+            if cached is not None:
+                return cached
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
         found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
         return [cast(Obj, item) for item in found.to_dict()["items"]]
