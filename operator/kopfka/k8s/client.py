@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, cast
 
+from kopfka.k8s.children import Children
 from kopfka.k8s.drift import contains
 from kopfka.k8s.resources import resource
 from kopfka.k8s.rest import ApiError, RestClient
@@ -55,6 +56,12 @@ def _path(obj: Obj, *, subresource: str = "") -> str:
 class Kube:
     def __init__(self, api_client: RestClient) -> None:
         self._api = api_client
+        self._children: Children | None = None
+
+    def read_children_from(self, children: Children) -> None:
+        """Answer gets and lists of the objects kopfka makes from `children` where it can
+        (k8s/children.py says when)."""
+        self._children = children
 
     @classmethod
     def from_environment(cls) -> Kube:
@@ -69,6 +76,10 @@ class Kube:
         )
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
+        if self._children is not None:
+            cached = self._children.get(api_version, kind, name, namespace)
+            if cached is not None:
+                return cached
         path = resource(api_version, kind).path(namespace=namespace, name=name)
         try:
             return cast(Obj, self._api.request("GET", path))
@@ -80,6 +91,10 @@ class Kube:
     def list(
         self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
     ) -> list[Obj]:
+        if self._children is not None:
+            cached = self._children.list(api_version, kind, namespace, labels)
+            if cached is not None:
+                return cached
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
         path = resource(api_version, kind).path(namespace=namespace)
         found = self._api.request("GET", path, query=[("labelSelector", selector)])

@@ -50,8 +50,9 @@ class ApiError(Exception):
 
 
 class Informer(Generic[K]):
-    """A cache of the objects at `path` (e.g. /apis/kopfka.dev/v1alpha1/kafkatopics) in
-    `namespaces` (None: every namespace), as `keep` snapshots them, grouped by `group`."""
+    """A cache of the objects of `plural` in API `group`/`version` ("" for the core group) in
+    `namespaces` (None: every namespace) that match `label_selector` (the API server filters),
+    as `keep` snapshots them, grouped by `key`."""
 
     def __init__(
         self,
@@ -65,9 +66,11 @@ class Informer(Generic[K]):
         key: Callable[[Obj], K],
         on_event: OnEvent,
         name: str,
+        label_selector: str = "",
     ) -> None:
         self._api = api_client
-        self._api_path = f"/apis/{group}/{version}"
+        self._api_path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        self._selector = [("labelSelector", label_selector)] if label_selector else []
         self._plural = plural
         self._namespaces: list[str | None] = list(namespaces) if namespaces else [None]
         self._keep = keep
@@ -168,7 +171,8 @@ class Informer(Generic[K]):
         found: dict[str, Obj] = {}
         token = ""
         while True:
-            query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
+            query = [("limit", str(PAGE_SIZE)), *self._selector]
+            query += [("continue", token)] if token else []
             response = self._request(
                 self._collection(namespace), query, read_timeout=READ_TIMEOUT_SECONDS
             )
@@ -208,6 +212,7 @@ class Informer(Generic[K]):
         """Follows changes from `version` until the API server ends the watch; returns the last
         resourceVersion seen."""
         query = [
+            *self._selector,
             ("watch", "true"),
             ("resourceVersion", version),
             ("allowWatchBookmarks", "true"),
