@@ -33,9 +33,10 @@ USER_AGENT = f"kopfka/{__version__}"
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The API server ends a request after 60 s by default (--request-timeout); a little more here.
 READ_TIMEOUT_SECONDS = 75.0
-# Every thread that may call the API at once: kopf's executor for sync handlers (asyncio's
-# default, up to 32), the periodic runs (4) and lag readers (2), topic syncs (4) and their status
-# writers (8). More threads than this still get a connection, which is then not kept.
+# Every thread that may call the API at once: kopf's executor for sync handlers (16,
+# handlers/settings.py), cluster refreshes (8), the periodic runs (4) and lag readers (2), topic
+# syncs (4) and their status writers (8). More threads than this still get a connection, which is
+# then not kept.
 POOL_SIZE = 50
 
 Query = Sequence[tuple[str, str]]
