@@ -58,9 +58,9 @@ _quiet_watch_events = QuietWatchEvents()
 
 # Threads for kopf's synchronous handlers (the KafkaCluster reconciles and pod-event refreshes).
 # A reconcile spends nearly all its time waiting for the API server, so threads, not cores, bound
-# how many clusters move at once. Python's default, min(32, CPUs + 4), is 6 on a 2-CPU node: 50
-# KafkaClusters applied together then waited in line, the last for 13 s before its first write,
-# where 16 threads leave the API server as the limit (bench/results/integration.json).
+# how many clusters move at once. Python's default, min(32, CPUs + 4), is 6 on a 2-CPU node, where
+# 50 KafkaClusters applied together waited in line for a thread; with 16 they wait for the API
+# server instead (bench/results/integration.json).
 HANDLER_WORKERS = 16
 
 
