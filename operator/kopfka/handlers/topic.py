@@ -30,7 +30,7 @@ from typing import Any
 import kopf
 
 from kopfka import metrics
-from kopfka.handlers import heap, periodic
+from kopfka.handlers import periodic
 from kopfka.handlers.common import Key, interval_from_env, job_image, kube_of, now
 from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
@@ -119,20 +119,17 @@ class _Syncs:
     def _sync(
         self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
     ) -> float | None:
-        try:
-            with metrics.reconciling(names.TOPIC_KIND, "resync" if full else "change"):
-                return sync_topics(
-                    kube_of(memo),
-                    key,
-                    bodies,
-                    settings=self.settings,
-                    memory=self.memory,
-                    now=now(),
-                    clock=time.monotonic(),
-                    full=full,
-                )
-        finally:
-            heap.release_free_memory()
+        with metrics.reconciling(names.TOPIC_KIND, "resync" if full else "change"):
+            return sync_topics(
+                kube_of(memo),
+                key,
+                bodies,
+                settings=self.settings,
+                memory=self.memory,
+                now=now(),
+                clock=time.monotonic(),
+                full=full,
+            )
 
     async def resync_forever(self, interval: float) -> None:
         """Ask for a sync of every cluster with KafkaTopics once per `interval`, each at its
