@@ -3,10 +3,15 @@ integration tier (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 
 Measures, per cluster, the time from `kubectl apply` to all children created and to status
 Ready=True (p50, p99, max); the operator's RSS (peak, and the median over the steady window), from
-/proc; and every write the operator sends during a steady window (goal: none), counted on the wire
-by the recording proxy of the integration tier (tests/support/apiproxy.py). The operator runs
-with its production intervals, so the periodic drift run reconciles every cluster every 60s during
-the window. Every process it starts is stopped; every wait has a deadline.
+/proc, and its CPU seconds; the API requests it sends per reconcile, while the clusters are made
+and in the steady window (counted on the wire by the recording proxy of the integration tier,
+tests/support/apiproxy.py, against the reconciles its own metrics count); and every write it
+sends during a steady window (goal: none). The operator runs with its production intervals, so the
+periodic drift run reconciles every cluster every 60s during the window. The clusters are
+production-shaped (resources, rack awareness, a pod template, config). Last, with the operator
+stopped, the same children are applied straight to the API server (bench/apply_floor.py): the
+floor that "apply → all children created" is compared with. Every process it starts is stopped;
+every wait has a deadline.
 
     python -m bench.integration [--clusters 50] [--shape 3+3] [--steady 300] [--output FILE]
 """
@@ -24,22 +29,25 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
+from bench import apply_floor
+from kopfka.handlers.settings import HANDLER_WORKERS
 from tests.integration.controlplane import ControlPlane
-from tests.support.apiproxy import ApiProxy
-from tests.support.kube import Obj, TestKube, condition
+from tests.support.apiproxy import ApiProxy, Request
+from tests.support.kube import Obj, TestKube, condition, condition_true
 from tests.support.manifests import kafka_cluster
-from tests.support.operator import KOPFKA, OperatorProcess
+from tests.support.operator import KOPFKA, OperatorProcess, free_port
 from tests.support.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NAMESPACES = 5
-CHILDREN_PER_CLUSTER = 10  # ServiceAccount, 2 ConfigMaps, 3 Services, 2 StatefulSets, 2 PDBs
 CHILD_KINDS = (
     ("v1", "ServiceAccount"),
     ("v1", "ConfigMap"),
@@ -48,16 +56,39 @@ CHILD_KINDS = (
     ("policy/v1", "PodDisruptionBudget"),
 )
 READY_TIMEOUT = 900.0
+# Issue 8's goals for apply -> all children created, p99, by the number of clusters.
+GOAL_P99 = {50: 2.0, 200: 5.0}
 SETTLE_QUIET = 20.0
 SETTLE_TIMEOUT = 300.0
 
 
 def _spec(shape: str) -> dict[str, Any]:
+    """Shaped like manifests/examples/kafkacluster-production.yaml, sized for kwok's nodes."""
     controllers, brokers = (int(part) for part in shape.split("+"))
     storage = {"type": "persistent-claim", "size": "1Gi"}
+    resources = {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
     return {
-        "controllers": {"replicas": controllers, "storage": dict(storage)},
-        "brokers": {"replicas": brokers, "storage": dict(storage)},
+        "mode": "dedicated",
+        "kafka": {"config": {"min.insync.replicas": 2, "log.retention.hours": 168}},
+        "controllers": {"replicas": controllers, "storage": dict(storage), "resources": resources},
+        "brokers": {"replicas": brokers, "storage": dict(storage), "resources": resources},
+        "rack": {"topologyKey": "topology.kubernetes.io/zone"},
+        "template": {
+            "pod": {
+                "metadata": {
+                    "labels": {"team": "payments"},
+                    "annotations": {"example.com/owner": "payments"},
+                },
+                "tolerations": [
+                    {
+                        "key": "dedicated",
+                        "operator": "Equal",
+                        "value": "kafka",
+                        "effect": "NoSchedule",
+                    }
+                ],
+            }
+        },
     }
 
 
@@ -145,11 +176,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         crds = [d for d in yaml.safe_load_all(_kopfka_crds()) if d]
         kube.apply(*crds)
         for crd in crds:
-            kube.kubectl(
-                "wait",
-                "--for=condition=Established",
-                f"crd/{crd['metadata']['name']}",
-                "--timeout=60s",
+            # Not `kubectl wait`: it fails instead of waiting while the CRD has no conditions yet.
+            wait_for(
+                lambda name=crd["metadata"]["name"]: condition_true(
+                    kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name),
+                    "Established",
+                ),
+                timeout=60,
+                what=f"CRD {crd['metadata']['name']} to be established",
             )
         for namespace in sorted({ns for ns, _ in names}):
             kube.kubectl("create", "namespace", namespace)
@@ -166,22 +200,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env.pop("KOPFKA_TOPIC_RECHECK_INTERVAL", None)
         log = workdir / "operator.log"
         log.unlink(missing_ok=True)
-        operator = OperatorProcess(env=env, log_path=log)
+        port = free_port()
+        metrics = f"http://127.0.0.1:{port}/metrics"
+        operator = OperatorProcess(env=env, log_path=log, args=["--metrics-port", str(port)])
         sampler = RssSampler(operator)
         try:
             operator.start()
             sampler.start()
             idle_rss, _ = operator.memory_kib()
             result["operator_rss_mib"] = {"idle_before_apply": round(idle_rss / 1024, 1)}
-            result.update(_apply_and_measure(kube, proxy, names, spec))
+            cpu_before = operator_cpu_seconds(operator)
+            result.update(_apply_and_measure(kube, proxy, names, spec, metrics=metrics))
+            result["operator_cpu_seconds_until_all_ready"] = round(
+                operator_cpu_seconds(operator) - cpu_before, 1
+            )
             result.update(
-                _steady_state(kube, proxy, seconds=args.steady, sampler=sampler, operator=operator)
+                _steady_state(
+                    kube,
+                    proxy,
+                    seconds=args.steady,
+                    sampler=sampler,
+                    operator=operator,
+                    metrics=metrics,
+                )
             )
         finally:
             sampler.stop()
             operator.stop()
+        try:
+            result.update(_floor(kube, proxy, len(names), spec))
+        finally:
             proxy.stop()
             kube.close()
+    operator_p99 = result["apply_to_all_children_created_s"]["p99"]
+    floor_p99 = result["floor"]["all_children_created_s"]["p99"]
+    result["children_p99_over_floor_p99"] = round(operator_p99 / floor_p99, 2)
+    result["goal"] = {"apply_to_all_children_created_p99_s": GOAL_P99.get(args.clusters)}
     result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
     result["operator_log"] = str(log)
     return result
@@ -193,10 +247,84 @@ def _kopfka_crds() -> str:
     ).stdout
 
 
+def operator_cpu_seconds(operator: OperatorProcess) -> float:
+    """User and system CPU seconds of the operator process so far, from /proc/PID/stat."""
+    fields = Path(f"/proc/{operator.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reconciles(metrics: str) -> Counter[str]:
+    """KafkaCluster reconciles and status refreshes so far, by what started them, as the
+    operator's own metrics count them."""
+    with urllib.request.urlopen(metrics, timeout=10) as response:
+        text = response.read().decode()
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "kopfka_reconciles_total" and labels.get("kind") == "KafkaCluster":
+                counts[labels["trigger"]] += int(sample.value)
+    return counts
+
+
+def calls(proxy: ApiProxy, *, since: float, until: float) -> list[Request]:
+    """The operator's API requests in [since, until], watches left out (one stream each, for
+    minutes; the lists that start them are counted)."""
+    return [
+        request
+        for request in proxy.requests(since=since)
+        if request.time <= until and "watch=" not in request.path
+    ]
+
+
+def per_reconcile(requests: list[Request], runs: Counter[str]) -> dict[str, Any]:
+    """Requests per reconcile: in all, reads and writes, and by verb and resource."""
+    count = sum(runs.values())
+    if not count:
+        return {"reconciles": 0}
+    by_kind = Counter(_call_kind(r.method, r.path) for r in requests)
+    writes = sum(r.is_write for r in requests)
+    return {
+        "reconciles": count,
+        "reconciles_by_trigger": dict(runs),
+        "requests": round(len(requests) / count, 2),
+        "reads": round((len(requests) - writes) / count, 2),
+        "writes": round(writes / count, 2),
+        "by_kind": {
+            kind: round(n / count, 2) for kind, n in sorted(by_kind.items(), key=lambda kv: -kv[1])
+        },
+    }
+
+
+def _floor(kube: TestKube, proxy: ApiProxy, clusters: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """The same children applied straight to the API server, the operator stopped."""
+    names = [(f"floor-{index % NAMESPACES}", f"kc-{index:02d}") for index in range(clusters)]
+    for namespace in sorted({ns for ns, _ in names}):
+        kube.kubectl("create", "namespace", namespace)
+    seconds = apply_floor.apply_all(proxy.kubeconfig, names, spec, threads=HANDLER_WORKERS)
+    return {
+        "floor": {
+            "what": (
+                "the same children applied by server-side apply, one cluster per task on "
+                f"{HANDLER_WORKERS} threads (the operator's handler threads), straight to the API "
+                "server through the same proxy, the operator stopped; seconds from the first "
+                "write until each cluster's last child was written"
+            ),
+            "all_children_created_s": _summary(seconds),
+        }
+    }
+
+
 def _apply_and_measure(
-    kube: TestKube, proxy: ApiProxy, names: list[tuple[str, str]], spec: dict[str, Any]
+    kube: TestKube,
+    proxy: ApiProxy,
+    names: list[tuple[str, str]],
+    spec: dict[str, Any],
+    *,
+    metrics: str,
 ) -> dict[str, Any]:
     manifests = [kafka_cluster(name, namespace, spec) for namespace, name in names]
+    runs_before = reconciles(metrics)
     applied_at = time.time()
     kube.apply(*manifests)
     apply_seconds = time.time() - applied_at
@@ -219,6 +347,8 @@ def _apply_and_measure(
         interval=1.0,
     )
     all_ready_seconds = time.time() - applied_at
+    runs = reconciles(metrics) - runs_before
+    requests = calls(proxy, since=applied_at, until=applied_at + all_ready_seconds)
 
     children: dict[tuple[str, str], list[float]] = {}
     for api_version, kind in CHILD_KINDS:
@@ -230,6 +360,8 @@ def _apply_and_measure(
         key = (pod["metadata"]["namespace"], pod["metadata"]["labels"]["kopfka.dev/cluster"])
         ready_pod = next(c for c in pod["status"].get("conditions") or [] if c["type"] == "Ready")
         pods_ready.setdefault(key, []).append(_timestamp(ready_pod["lastTransitionTime"]))
+    # ServiceAccount, ConfigMaps, Services, StatefulSets, PodDisruptionBudgets, as rendered.
+    expected = len(apply_floor.children("expected", "expected", spec))
     to_children: list[float] = []
     to_pods_ready: list[float] = []
     to_ready: list[float] = []
@@ -237,8 +369,8 @@ def _apply_and_measure(
     for cluster in clusters:
         key = (cluster["metadata"]["namespace"], cluster["metadata"]["name"])
         made = children.get(key, [])
-        if len(made) != CHILDREN_PER_CLUSTER:
-            raise AssertionError(f"{key}: {len(made)} children, not {CHILDREN_PER_CLUSTER}")
+        if len(made) != expected:
+            raise AssertionError(f"{key}: {len(made)} children, not {expected}")
         to_children.append(max(made) - applied_at)
         ready = condition(cluster, "Ready")
         assert ready is not None
@@ -256,12 +388,13 @@ def _apply_and_measure(
         "timestamp_resolution_s": 1,
         "writes_until_all_ready": len(writes),
         "writes_until_all_ready_by_kind": dict(
-            Counter(_write_kind(w.method, w.path) for w in writes)
+            Counter(_call_kind(w.method, w.path) for w in writes)
         ),
+        "requests_per_reconcile_until_all_ready": per_reconcile(requests, runs),
     }
 
 
-def _write_kind(method: str, path: str) -> str:
+def _call_kind(method: str, path: str) -> str:
     parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
     resource = parts[-1]
     if "namespaces" in parts:
@@ -278,6 +411,7 @@ def _steady_state(
     seconds: float,
     sampler: RssSampler,
     operator: OperatorProcess,
+    metrics: str,
 ) -> dict[str, Any]:
     # Settled: the operator has sent no write for SETTLE_QUIET seconds (pod events of the last
     # clusters may still be arriving when the last one turns Ready).
@@ -290,6 +424,8 @@ def _steady_state(
     settled_after = time.time() - settle_start
 
     start = time.time()
+    runs_before = reconciles(metrics)
+    cpu_before = operator_cpu_seconds(operator)
     versions_before = _versions(kube)
     end = start + seconds
     # The steady window is the measurement itself: its length is the benchmark's parameter.
@@ -297,19 +433,12 @@ def _steady_state(
         time.sleep(min(5.0, end - time.time()))
         if operator.process is None or operator.process.poll() is not None:
             raise RuntimeError("the operator exited during the steady window")
+    runs = reconciles(metrics) - runs_before
+    cpu = operator_cpu_seconds(operator) - cpu_before
     writes = proxy.writes(since=start)
+    requests = calls(proxy, since=start, until=end)
     versions_after = _versions(kube)
     changed = sorted(key for key, rv in versions_after.items() if versions_before.get(key) != rv)
-    drift_runs = (
-        len(
-            [
-                r
-                for r in proxy.requests(since=start, method="GET")
-                if "/poddisruptionbudgets/" in r.path
-            ]
-        )
-        / 2
-    )  # a reconcile reads both PDBs of a cluster
     rss = sampler.between(start, end)
     _, peak = operator.memory_kib()
     return {
@@ -320,7 +449,9 @@ def _steady_state(
         "steady_objects_changed": len(changed),
         "steady_objects_changed_detail": changed[:50],
         "steady_objects_compared": len(versions_before),
-        "steady_drift_reconciles": drift_runs,
+        "steady_drift_reconciles": runs["drift"],
+        "steady_requests_per_reconcile": per_reconcile(requests, runs),
+        "steady_operator_cpu_seconds": round(cpu, 1),
         "operator_rss_mib_steady_median": round(statistics.median(rss) / 1024, 1),
         "operator_rss_mib_peak": round(peak / 1024, 1),
         "clusters_ready_at_end": sum(

@@ -151,6 +151,16 @@ else
   fail "build tools in the image: $(echo "$found" | tr '\n' ' ')"
 fi
 
+# The operator talks to the API server through its own transport (k8s/rest.py): the Kubernetes
+# client is a dev dependency only, and took 118 MiB of the image when it was installed.
+# shellcheck disable=SC2016  # the image's sh expands the glob
+kube_client=$(in_image sh -c 'ls -d /opt/kopfka/lib/python3*/site-packages/kubernetes 2>/dev/null' || true)
+if [[ -z $kube_client ]]; then
+  pass "no Kubernetes client package"
+else
+  fail "the Kubernetes client is installed: $kube_client"
+fi
+
 size=$(docker image inspect -f '{{.Size}}' "$image")
 log "size of $image: $((size / 1048576)) MiB"
 

@@ -5,6 +5,7 @@
 # within a test; production defaults are 60 and 30.
 INTEGRATION_TEST_TIMEOUT ?= 600
 BENCH_CLUSTERS ?= 50
+BENCH_CLUSTERS_LARGE ?= 200
 BENCH_SHAPE ?= 3+3
 BENCH_STEADY_SECONDS ?= 300
 
@@ -16,8 +17,10 @@ test-integration: $(STAMP)  ## operator against a real control plane with kwok n
 	hack/lua.sh
 	$(PY) -m pytest tests/integration --timeout=$(INTEGRATION_TEST_TIMEOUT)
 
-bench-integration: $(STAMP)  ## 50 KafkaClusters at once: time to Ready, operator RSS, steady writes
+bench-integration: $(STAMP)  ## 50, then 200 KafkaClusters at once: time to children and Ready, requests per reconcile, RSS, steady writes
 	hack/build-tools.sh
 	$(PY) -m bench.integration --clusters $(BENCH_CLUSTERS) --shape $(BENCH_SHAPE) \
 		--steady $(BENCH_STEADY_SECONDS) --output bench/results/integration.json
+	$(PY) -m bench.integration --clusters $(BENCH_CLUSTERS_LARGE) --shape $(BENCH_SHAPE) \
+		--steady $(BENCH_STEADY_SECONDS) --output bench/results/integration-200.json
 

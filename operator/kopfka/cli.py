@@ -21,6 +21,7 @@ import kopf
 
 import kopfka.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from kopfka import metrics
+from kopfka.k8s import connection
 from kopfka.k8s.client import Kube
 from kopfka.k8s.lease import LeaderElector, LeaseSettings
 from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable
@@ -43,6 +44,7 @@ LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
 
 def _run(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose, log_format=LOG_FORMATS[args.log_format])
+    _check_connection()
     if args.metrics_port is not None:
         # Standbys too: their process metrics show they are there, their counters stay at 0.
         metrics.serve(args.metrics_port)
@@ -60,6 +62,18 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         elector.release()
     return 0
+
+
+def _check_connection() -> None:
+    """Stop at once, saying why, when the kubeconfig cannot be used (an exec plugin, a missing
+    file): it never will be. With no configuration at all, kopf's startup keeps trying, as it
+    would while a mounted service account token is not there yet."""
+    try:
+        connection.from_environment()
+    except connection.NoConfig:
+        return
+    except connection.ConfigError as error:
+        raise SystemExit(f"kopfka: {error}") from error
 
 
 @contextlib.contextmanager

@@ -379,9 +379,12 @@ def _prune_config_revisions(kube: Kube, body: Obj, spec: ClusterSpec) -> None:
     current = {config_map_name(spec, pool) for pool in spec.pools}
     prefixes = tuple(names.config_map_prefix(spec.name, role) for role in names.Role)
     owner = body["metadata"]["uid"]
+    # Every config revision carries MANAGED_BY: with it in the selector, the cache of kopfka's
+    # objects answers (k8s/children.py).
+    labels = {**names.selector_labels(spec.name), **names.MANAGED_BY}
     candidates = [
         config
-        for config in kube.list("v1", "ConfigMap", spec.namespace, names.selector_labels(spec.name))
+        for config in kube.list("v1", "ConfigMap", spec.namespace, labels)
         if config["metadata"]["name"] not in current
         and config["metadata"]["name"].startswith(prefixes)
         and owner in {ref.get("uid") for ref in config["metadata"].get("ownerReferences") or []}

@@ -52,11 +52,12 @@ def _replace_pods(kube: TestKube, namespace: str, names: list[str]) -> None:
 
 
 def _prune_ran_since(api_proxy: ApiProxy, namespace: str, mark: float) -> None:
-    """Wait until the operator has listed the namespace's ConfigMaps (its prune step) after
-    `mark`: a later reconcile has had its chance to delete what it should not."""
+    """Wait until a reconcile has run its prune step after `mark`: a later reconcile has had its
+    chance to delete what it should not. The prune step reads the ConfigMaps from the operator's
+    cache; the step after it lists the cluster's volume claims, which only a reconcile does."""
     wait_for(
         lambda: api_proxy.requests(
-            since=mark, path=f"/api/v1/namespaces/{namespace}/configmaps", method="GET"
+            since=mark, path=f"/api/v1/namespaces/{namespace}/persistentvolumeclaims", method="GET"
         ),
         timeout=RECONCILE_TIMEOUT,
         what="a reconcile that lists the cluster's ConfigMaps",

@@ -7,9 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import kubernetes
-
 from kopfka.k8s.client import Kube
+from kopfka.k8s.rest import RestClient
 from tests.integration.controlplane import ControlPlane
 from tests.support.clusters import (
     children,
@@ -250,7 +249,7 @@ def test_a_pod_gone_before_its_label_is_added_is_skipped(
     kube.apply(pod)
     listed = kube.must_get("v1", "Pod", "events-brokers-0", namespace)
     kube.kubectl("delete", "pod", "events-brokers-0", "-n", namespace, "--wait=true")
-    api_client = kubernetes.config.new_client_from_config(config_file=str(control_plane.kubeconfig))
+    api_client = RestClient.from_kubeconfig(control_plane.kubeconfig)
     try:
         Kube(api_client).add_metadata(listed, labels={"kopfka.dev/node-id": "0"})
     finally:

@@ -26,9 +26,9 @@ from tests.support.rbac import (
     unused_grants,
 )
 
-# kopf's own client, and the Kubernetes Python client the operator's reconciler uses. Requests
+# kopf's own client, and kopfka's own (k8s/rest.py), which the operator's reconciler uses. Requests
 # through the proxy with other user agents come from tests (test_zero_writes' applier).
-OPERATOR_USER_AGENTS = ("kopf/", "OpenAPI-Generator/")
+OPERATOR_USER_AGENTS = ("kopf/", "kopfka/")
 
 
 # What only a real node exercises: the topic Job runs, and its pod's log is read, only where pods

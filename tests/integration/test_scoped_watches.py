@@ -134,8 +134,9 @@ def test_an_operator_restricted_to_a_namespace_needs_only_a_role_there(
         wait_topic_reason(kube, "orders", namespace, NO_KAFKA_REASON)
         ready_at = max(request.time for request in namespaced_proxy.requests())
         wait_for(
+            # Each reconcile lists the cluster's volume claims; no status refresh does.
             lambda: namespaced_proxy.requests(
-                since=ready_at, path="/poddisruptionbudgets/", method="GET"
+                since=ready_at, path="/persistentvolumeclaims?", method="GET"
             ),
             timeout=TIER_DRIFT_INTERVAL * 4,
             what="a periodic reconcile of the cluster",

@@ -16,6 +16,7 @@ import pytest
 from kopfka.handlers.topic import keep_topic, topic_cluster_key
 from kopfka.k8s import informer as informer_module
 from kopfka.k8s.informer import Gone, Informer
+from kopfka.k8s.rest import RestClient
 from kopfka.model import names
 from tests.support.kube import TestKube
 from tests.support.manifests import GROUP_VERSION, kafka_topic
@@ -29,8 +30,9 @@ class Recording(Informer[tuple[str, str]]):
     """The informer, with the queries of its requests and the events it reported kept."""
 
     def __init__(self, kube: TestKube, namespace: str) -> None:
+        self.rest = RestClient.from_kubeconfig(kube.kubeconfig)
         super().__init__(
-            kube.api_client,
+            self.rest,
             group=names.GROUP,
             version=names.VERSION,
             plural=names.TOPIC_PLURAL,
@@ -78,6 +80,7 @@ def informer(kube: TestKube, topics: str, monkeypatch: pytest.MonkeyPatch) -> It
     made = Recording(kube, topics)
     yield made
     made.stop()
+    made.rest.close()
 
 
 def test_the_informer_lists_in_pages_and_follows_every_change(

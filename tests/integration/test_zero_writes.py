@@ -24,13 +24,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import kubernetes
 import pytest
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from kopfka.k8s.client import Kube
 from kopfka.k8s.drift import contains
+from kopfka.k8s.rest import RestClient
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.quantity import canonical
 from kopfka.render.cluster import owned_by, render_cluster
@@ -52,8 +52,7 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 def applier(api_proxy: ApiProxy) -> Iterator[Kube]:
     """The operator's own client, through the recording proxy, with its own user agent so that
     its requests are told apart from the operator's."""
-    api_client = kubernetes.config.new_client_from_config(config_file=str(api_proxy.kubeconfig))
-    api_client.user_agent = USER_AGENT
+    api_client = RestClient.from_kubeconfig(api_proxy.kubeconfig, user_agent=USER_AGENT)
     yield Kube(api_client)
     api_client.close()
 

@@ -86,19 +86,21 @@ Call with (dict "clusterWide" true|false).
   resources: ["persistentvolumeclaims"]
   verbs: ["list", "patch"]
 # Broker configuration; the ConfigMaps of config revisions no pod uses any more are deleted.
+# What kopfka makes is read from a cache that lists and watches it (labelled managed-by=kopfka);
+# `get` is for names not in the cache (an object of the name that kopfka did not make).
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The rest of a cluster, made and kept in place with server-side apply (create + patch).
 - apiGroups: [""]
   resources: ["services", "serviceaccounts"]
-  verbs: ["get", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
-  verbs: ["get", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 # Topic Jobs: one at a time per cluster, watched to completion (by label selector), annotated
 # once their outcome is read, deleted when the next one starts.
 - apiGroups: ["batch"]

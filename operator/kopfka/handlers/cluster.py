@@ -9,10 +9,10 @@ at a time.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -28,6 +28,7 @@ from kopfka.handlers.common import (
     kube_of,
     now,
 )
+from kopfka.handlers.refreshes import POD_EVENT_DELAY, Refreshes
 from kopfka.handlers.topic import on_topic_event, topic_cluster_key, topics_of
 from kopfka.handlers.turns import Turns
 from kopfka.k8s.client import Kube
@@ -63,7 +64,7 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
     # write the CRD schema prunes, followed by a warning Event), so a steady cluster would not
     # be write-free.
     logger.debug("reconciled: %s", outcome.message)
-    _look_again(kube, key_of(body), outcome.again)
+    _look_again(key_of(body), outcome.again)
 
 
 @kopf.on.resume(*CLUSTERS)
@@ -99,7 +100,7 @@ def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
                 logger.warning("drift reconcile of %s/%s: %s", *key_of(body), error)
                 return RETRY_SECONDS
             ended(_outcome(outcome))
-    _look_again(kube_of(memo), key_of(body), outcome.again)
+    _look_again(key_of(body), outcome.again)
     return None
 
 
@@ -120,61 +121,36 @@ async def start_drift_runs(memo: kopf.Memo, **kwargs: Any) -> None:
     )
 
 
-class _OneAtATime:
-    """Runs at most one status refresh per cluster at a time.
-
-    Events of a cluster's pods arrive in bursts and kopf handles different pods in parallel
-    threads. Parallel refreshes each list the pods at a different moment; the one with the oldest
-    view could write its status last (the status said 5/6 ready with every pod ready), and each
-    labelled the pods the others were labelling. An event that arrives during a refresh makes the
-    running refresh go once more, with a fresh view, instead.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: set[Key] = set()
-        self._again: set[Key] = set()
-
-    def run(self, key: Key, refresh: Callable[[], None]) -> None:
-        with self._lock:
-            if key in self._running:
-                self._again.add(key)
-                return
-            self._running.add(key)
-        try:
-            while True:
-                refresh()
-                with self._lock:
-                    if key not in self._again:
-                        self._running.discard(key)
-                        return
-                    self._again.discard(key)
-        except BaseException:
-            with self._lock:
-                self._running.discard(key)
-                self._again.discard(key)
-            raise
-
-
-_status_refreshes = _OneAtATime()
 # Clusters with a broker pod made since their last reconcile; guarded by _new_brokers_lock.
 _new_brokers: set[Key] = set()
 _new_brokers_lock = threading.Lock()
+_refreshes = Refreshes()
+
+
+@kopf.on.startup()
+async def start_refreshes(memo: kopf.Memo, **_: Any) -> None:
+    # The API client is looked up when a refresh runs: settings.py puts it in the memo in a
+    # startup handler of its own.
+    _refreshes.start(asyncio.get_running_loop(), lambda key: _refresh(kube_of(memo), key))
+
+
+@kopf.on.cleanup()
+async def stop_refreshes(**_: Any) -> None:
+    _refreshes.stop()
 
 
 @kopf.on.event("v1", "pods")
-def pod_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+async def pod_event(body: kopf.Body, type: str | None, **_: Any) -> None:
     """Only kopfka's pods come here: the watch asks for POD_SELECTOR (a pod that stops matching
     comes once more, as deleted, with the labels it had). `type` is None for the pods listed
-    when the watch starts, which the resume handler's reconcile has seen."""
-    kube = kube_of(memo)
+    when the watch starts. The refresh comes a moment later, for the whole burst
+    (handlers/refreshes.py)."""
     labels = body["metadata"]["labels"]
     key = (body["metadata"]["namespace"], labels[names.CLUSTER_LABEL])
     if type == "ADDED" and labels.get(names.ROLE_LABEL) == names.Role.BROKER.value:
         with _new_brokers_lock:
             _new_brokers.add(key)
-
-    _status_refreshes.run(key, functools.partial(_refresh, kube, key))
+    _refreshes.ask(key, POD_EVENT_DELAY)
 
 
 # Per KafkaTopic with a replication factor change: the change last handed to its cluster.
@@ -192,7 +168,7 @@ def topic_factor_event(type: str, body: periodic.Obj, memo: kopf.Memo) -> None:
         return
     if _factor_changes_seen.get(key) != wanted:
         _factor_changes_seen[key] = wanted
-        _look_again(kube_of(memo), topic_cluster_key(body), 0.0)
+        _look_again(topic_cluster_key(body), 0.0)
 
 
 on_topic_event(topic_factor_event)
@@ -234,41 +210,12 @@ def _refresh(kube: Kube, key: Key) -> None:
                 logger.warning("refresh of %s/%s after a pod event: %s", *key, error)
                 return
             ended(_outcome(outcome))
-    _look_again(kube, key, outcome.again)
+    _look_again(key, outcome.again)
 
 
-class _LookAgain:
-    """One timer per cluster that refreshes it again after a while: a rolling restart waits for a
-    restarted broker to catch up, and no Kubernetes event says when it has."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._timers: dict[Key, threading.Timer] = {}
-
-    def schedule(self, kube: Kube, key: Key, seconds: float) -> None:
-        with self._lock:
-            if key in self._timers:
-                return  # one is due already, as soon or sooner (the same interval each time)
-            timer = threading.Timer(seconds, self._fire, args=(kube, key))
-            timer.daemon = True
-            self._timers[key] = timer
-        timer.start()
-
-    def _fire(self, kube: Kube, key: Key) -> None:
-        with self._lock:
-            self._timers.pop(key, None)
-        try:
-            _status_refreshes.run(key, functools.partial(_refresh, kube, key))
-        except Exception:  # a bug or an API error: the next event or drift run tries again
-            logger.exception("refresh of %s/%s for its rolling restart failed", *key)
-
-
-_look_again_timers = _LookAgain()
-
-
-def _look_again(kube: Kube, key: Key, seconds: float | None) -> None:
+def _look_again(key: Key, seconds: float | None) -> None:
     if seconds is not None:
-        _look_again_timers.schedule(kube, key, seconds)
+        _refreshes.ask(key, seconds)
 
 
 @kopf.on.delete(*CLUSTERS, optional=True)

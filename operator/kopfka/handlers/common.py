@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import kopf
@@ -58,3 +58,10 @@ def kube_of(memo: kopf.Memo) -> Kube:
 
 def key_of(body: Mapping[str, Any]) -> Key:
     return body["metadata"]["namespace"], body["metadata"]["name"]
+
+
+def watched_namespaces(memo: kopf.Memo) -> Sequence[str] | None:
+    """The namespaces the operator serves (`kopfka run --namespace`, put in kopf's memo by
+    cli.py); None: every namespace."""
+    namespaces = memo.get("namespaces")
+    return list(namespaces) if namespaces else None

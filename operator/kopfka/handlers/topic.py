@@ -23,7 +23,7 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,7 +31,14 @@ import kopf
 
 from kopfka import metrics
 from kopfka.handlers import periodic
-from kopfka.handlers.common import Key, interval_from_env, job_image, kube_of, now
+from kopfka.handlers.common import (
+    Key,
+    interval_from_env,
+    job_image,
+    kube_of,
+    now,
+    watched_namespaces,
+)
 from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
@@ -279,13 +286,6 @@ async def cluster_event(body: kopf.Body, **_: Any) -> None:
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
     if _syncs.informer is not None and key in _syncs.informer:
         _syncs.request(key)
-
-
-def watched_namespaces(memo: kopf.Memo) -> Sequence[str] | None:
-    """The namespaces the operator serves (`kopfka run --namespace`, put in kopf's memo by
-    cli.py); None: every namespace."""
-    namespaces = memo.get("namespaces")
-    return list(namespaces) if namespaces else None
 
 
 @kopf.on.startup()

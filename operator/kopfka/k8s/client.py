@@ -2,7 +2,8 @@
 
 Writes go through `apply` (server-side apply, field manager `kopfka`), which first compares the live
 object with the desired one and sends nothing when it is already in place: a reconcile of an
-unchanged resource makes no write.
+unchanged resource makes no write. Requests go through kopfka's own transport (k8s/rest.py), to
+paths from a fixed table of kinds (k8s/resources.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, cast
 
-import kubernetes
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
-
+from kopfka.k8s.children import Children
 from kopfka.k8s.drift import contains
+from kopfka.k8s.resources import resource
+from kopfka.k8s.rest import ApiError, RestClient
 from kopfka.model import names
 from kopfka.model.hashing import stable_hash
 
@@ -40,40 +40,70 @@ class NotOwned(ApplyError):
     """An object of the name the operator would apply exists and belongs to someone else."""
 
 
-def api_client() -> kubernetes.client.ApiClient:
+def api_client() -> RestClient:
     """A client with its own connections. In a pod: its service account; elsewhere: KUBECONFIG
-    or ~/.kube/config."""
-    try:
-        kubernetes.config.load_incluster_config()
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config()
-    return kubernetes.client.ApiClient()
+    (its first file) or ~/.kube/config (k8s/connection.py)."""
+    return RestClient.from_environment()
+
+
+def _path(obj: Obj, *, subresource: str = "") -> str:
+    metadata = obj["metadata"]
+    return resource(obj["apiVersion"], obj["kind"]).path(
+        namespace=metadata.get("namespace"), name=metadata["name"], subresource=subresource
+    )
 
 
 class Kube:
-    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
-        self._dynamic = DynamicClient(api_client)
+    def __init__(self, api_client: RestClient) -> None:
+        self._api = api_client
+        self._children: Children | None = None
+
+    def read_children_from(self, children: Children) -> None:
+        """Answer gets and lists of the objects kopfka makes from `children` where it can
+        (k8s/children.py says when)."""
+        self._children = children
 
     @classmethod
     def from_environment(cls) -> Kube:
         return cls(api_client())
 
-    def _resource(self, api_version: str, kind: str) -> Any:
-        return self._dynamic.resources.get(api_version=api_version, kind=kind)
+    def _merge_patch(self, path: str, body: Obj, *, query: Sequence[tuple[str, str]] = ()) -> Obj:
+        return cast(
+            Obj,
+            self._api.request(
+                "PATCH", path, query=query, body=body, content_type="application/merge-patch+json"
+            ),
+        )
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
+        if self._children is not None:
+            cached = self._children.get(api_version, kind, name, namespace)
+            if cached is not None:
+                return cached
+        path = resource(api_version, kind).path(namespace=namespace, name=name)
         try:
-            found = self._resource(api_version, kind).get(name=name, namespace=namespace)
-        except NotFoundError:
-            return None
-        return cast(Obj, found.to_dict())
+            return cast(Obj, self._api.request("GET", path))
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
 
     def list(
         self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
     ) -> list[Obj]:
+        if self._children is not None:
+            cached = self._children.list(api_version, kind, namespace, labels)
+            if cached is not None:
+                return cached
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
-        return [cast(Obj, item) for item in found.to_dict()["items"]]
+        path = resource(api_version, kind).path(namespace=namespace)
+        found = self._api.request("GET", path, query=[("labelSelector", selector)])
+        items: list[Obj] = found.get("items") or []
+        # The API server leaves them out of a list's items; callers pass items on as objects.
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
 
     def apply_all(self, objects: Sequence[Obj]) -> None:
         """Server-side apply every object of `objects` that is not already in place.
@@ -107,21 +137,21 @@ class Kube:
             logger.info(
                 "applying %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"]
             )
-        resource = self._resource(applied["apiVersion"], applied["kind"])
-        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        path = _path(applied)
+        dry: builtins.list[tuple[str, str]] = [("dryRun", "All")] if dry_run else []
         try:
             result = cast(
                 Obj,
-                resource.server_side_apply(
+                self._api.request(
+                    "PATCH",
+                    path,
+                    query=[("fieldManager", names.FIELD_MANAGER), ("force", "true"), *dry],
                     body=applied,
-                    name=metadata["name"],
-                    namespace=metadata["namespace"],
-                    field_manager=names.FIELD_MANAGER,
-                    force_conflicts=True,
-                    **extra,
-                ).to_dict(),
+                    # JSON is YAML: an apply patch may be sent as JSON.
+                    content_type="application/apply-patch+yaml",
+                ),
             )
-        except DynamicApiError as error:
+        except ApiError as error:
             if live is None or error.status != HTTPStatus.UNPROCESSABLE_ENTITY:
                 raise ApplyError(
                     f"{applied['kind']} {metadata['name']}: {error.summary()}"
@@ -140,15 +170,8 @@ class Kube:
                 metadata["name"],
             )
         try:
-            resource.patch(
-                body=applied,
-                name=metadata["name"],
-                namespace=metadata["namespace"],
-                content_type="application/merge-patch+json",
-                field_manager=names.FIELD_MANAGER,
-                **extra,
-            )
-        except DynamicApiError as error:
+            self._merge_patch(path, applied, query=[("fieldManager", names.FIELD_MANAGER), *dry])
+        except ApiError as error:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
 
     def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
@@ -159,15 +182,11 @@ class Kube:
         if expect_version:
             body["metadata"] = {"resourceVersion": metadata["resourceVersion"]}
         try:
-            result = self._resource(owner["apiVersion"], owner["kind"]).status.patch(
-                body=body,
-                name=metadata["name"],
-                namespace=metadata["namespace"],
-                content_type="application/merge-patch+json",
-            )
-        except (ConflictError, NotFoundError) as error:
-            raise Conflict(str(error)) from error
-        return cast(Obj, result.to_dict())
+            return self._merge_patch(_path(owner, subresource="status"), body)
+        except ApiError as error:
+            if error.conflict or error.not_found:
+                raise Conflict(str(error)) from error
+            raise
 
     def add_metadata(
         self,
@@ -187,39 +206,32 @@ class Kube:
         if not patch:
             return
         try:
-            self._resource(obj["apiVersion"], obj["kind"]).patch(
-                body={"metadata": patch},
-                name=obj["metadata"]["name"],
-                namespace=obj["metadata"]["namespace"],
-                content_type="application/merge-patch+json",
-            )
-        except NotFoundError:
+            self._merge_patch(_path(obj), {"metadata": patch})
+        except ApiError as error:
+            if not error.not_found:
+                raise
             logger.debug("%s %s is gone", obj["kind"], obj["metadata"]["name"])
 
     def create(self, obj: Obj) -> Obj:
         """Create `obj`; Conflict if an object of its name exists, ApplyError if the API server
         refuses it otherwise (forbidden, invalid, over quota), with its reason."""
         metadata = obj["metadata"]
+        path = resource(obj["apiVersion"], obj["kind"]).path(namespace=metadata["namespace"])
         try:
-            made = self._resource(obj["apiVersion"], obj["kind"]).create(
-                body=obj, namespace=metadata["namespace"]
-            )
-        except ConflictError as error:
-            raise Conflict(str(error)) from error
-        except DynamicApiError as error:
+            return cast(Obj, self._api.request("POST", path, body=obj))
+        except ApiError as error:
+            if error.conflict:
+                raise Conflict(str(error)) from error
             raise ApplyError(f"{obj['kind']} {metadata.get('name')}: {error.summary()}") from error
-        return cast(Obj, made.to_dict())
 
     def replace(self, obj: Obj) -> Obj:
         """Write `obj` whole, guarded by its resourceVersion; Conflict if it changed meanwhile."""
-        metadata = obj["metadata"]
         try:
-            written = self._resource(obj["apiVersion"], obj["kind"]).replace(
-                body=obj, name=metadata["name"], namespace=metadata["namespace"]
-            )
-        except ConflictError as error:
-            raise Conflict(str(error)) from error
-        return cast(Obj, written.to_dict())
+            return cast(Obj, self._api.request("PUT", _path(obj), body=obj))
+        except ApiError as error:
+            if error.conflict:
+                raise Conflict(str(error)) from error
+            raise
 
     def delete(self, obj: Obj, *, background: bool = False) -> None:
         """Delete exactly this object: not one made again under its name since it was read
@@ -231,13 +243,14 @@ class Kube:
         if background:
             body["propagationPolicy"] = "Background"
         try:
-            self._resource(obj["apiVersion"], obj["kind"]).delete(
-                name=metadata["name"], namespace=metadata["namespace"], body=body
-            )
-        except NotFoundError:
-            logger.debug("%s %s is gone", obj["kind"], metadata["name"])
-        except ConflictError:
-            logger.debug("%s %s was made again; kept", obj["kind"], metadata["name"])
+            self._api.request("DELETE", _path(obj), body=body)
+        except ApiError as error:
+            if error.not_found:
+                logger.debug("%s %s is gone", obj["kind"], metadata["name"])
+            elif error.conflict:
+                logger.debug("%s %s was made again; kept", obj["kind"], metadata["name"])
+            else:
+                raise
 
     def evict(self, pod: Obj) -> bool:
         """Evict exactly this pod through the Eviction API, which keeps its PodDisruptionBudget:
@@ -251,10 +264,8 @@ class Kube:
             "deleteOptions": {"preconditions": {"uid": metadata["uid"]}},
         }
         try:
-            kubernetes.client.CoreV1Api(self._dynamic.client).create_namespaced_pod_eviction(
-                metadata["name"], metadata["namespace"], body
-            )
-        except kubernetes.client.ApiException as error:
+            self._api.request("POST", _path(pod, subresource="eviction"), body=body)
+        except ApiError as error:
             if error.status == 429:
                 return False
             if error.status in (404, 409):  # gone, or made again under its name since it was read
@@ -278,34 +289,26 @@ class Kube:
             metadata["namespace"],
             metadata["name"],
         )
+        body = {"metadata": {"finalizers": after, "resourceVersion": metadata["resourceVersion"]}}
         try:
-            self._resource(obj["apiVersion"], obj["kind"]).patch(
-                body={
-                    "metadata": {
-                        "finalizers": after,
-                        "resourceVersion": metadata["resourceVersion"],
-                    }
-                },
-                name=metadata["name"],
-                namespace=metadata["namespace"],
-                content_type="application/merge-patch+json",
-            )
-        except NotFoundError:
-            logger.debug("%s %s is gone", obj["kind"], metadata["name"])
-        except ConflictError as error:
-            raise Conflict(str(error)) from error
+            self._merge_patch(_path(obj), body)
+        except ApiError as error:
+            if error.not_found:
+                logger.debug("%s %s is gone", obj["kind"], metadata["name"])
+            elif error.conflict:
+                raise Conflict(str(error)) from error
+            else:
+                raise
 
     def pod_log(self, name: str, namespace: str) -> str | None:
         """The log of a pod's only container, or None when there is none to read (the pod is
         gone, or never started its container)."""
+        path = resource("v1", "Pod").path(namespace=namespace, name=name, subresource="log")
         try:
-            text = kubernetes.client.CoreV1Api(self._dynamic.client).read_namespaced_pod_log(
-                name=name, namespace=namespace
-            )
-        except kubernetes.client.ApiException as error:
+            return self._api.request_text("GET", path)
+        except ApiError as error:
             logger.debug("no log of pod %s/%s: %s", namespace, name, error.reason)
             return None
-        return str(text)
 
     def post_event(self, obj: Obj, *, warning: bool, reason: str, message: str) -> None:
         """Record a Kubernetes Event about `obj` for people (kubectl describe, kubectl events).
@@ -335,9 +338,10 @@ class Kube:
             "source": {"component": names.FIELD_MANAGER},
             "reportingComponent": f"{names.GROUP}/operator",
         }
+        path = resource("v1", "Event").path(namespace=metadata["namespace"])
         try:
-            self._resource("v1", "Event").create(body=event, namespace=metadata["namespace"])
-        except DynamicApiError as error:
+            self._api.request("POST", path, body=event)
+        except ApiError as error:
             logger.warning(
                 "event %s on %s %s not recorded: %s", reason, obj["kind"], metadata["name"], error
             )

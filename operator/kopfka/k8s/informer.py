@@ -20,10 +20,12 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from http import HTTPStatus
 from typing import Any, Generic, TypeVar
 
-import kubernetes
+from kopfka.k8s.rest import ApiError as RestError
+from kopfka.k8s.rest import RestClient, lines
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ PAGE_SIZE = 500
 # The API server ends a watch after this long; the client gives up reading a little later.
 WATCH_SECONDS = 300
 READ_TIMEOUT_SECONDS = WATCH_SECONDS + 30
-CONNECT_TIMEOUT_SECONDS = 10
 RETRY_MIN_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 
@@ -49,12 +50,13 @@ class ApiError(Exception):
 
 
 class Informer(Generic[K]):
-    """A cache of the objects at `path` (e.g. /apis/kopfka.dev/v1alpha1/kafkatopics) in
-    `namespaces` (None: every namespace), as `keep` snapshots them, grouped by `group`."""
+    """A cache of the objects of `plural` in API `group`/`version` ("" for the core group) in
+    `namespaces` (None: every namespace) that match `label_selector` (the API server filters),
+    as `keep` snapshots them, grouped by `key`."""
 
     def __init__(
         self,
-        api_client: kubernetes.client.ApiClient,
+        api_client: RestClient,
         *,
         group: str,
         version: str,
@@ -64,9 +66,11 @@ class Informer(Generic[K]):
         key: Callable[[Obj], K],
         on_event: OnEvent,
         name: str,
+        label_selector: str = "",
     ) -> None:
         self._api = api_client
-        self._api_path = f"/apis/{group}/{version}"
+        self._api_path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        self._selector = [("labelSelector", label_selector)] if label_selector else []
         self._plural = plural
         self._namespaces: list[str | None] = list(namespaces) if namespaces else [None]
         self._keep = keep
@@ -153,23 +157,13 @@ class Informer(Generic[K]):
         return f"{self._api_path}{where}/{self._plural}"
 
     def _request(self, path: str, query: list[tuple[str, str]], *, read_timeout: float) -> Any:
-        params = self._api.param_serialize(
-            "GET",
-            path,
-            query_params=query,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        response = self._api.call_api(
-            *params, _request_timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout)
-        ).response
-        if response.status == 410:
-            response.release_conn()
-            raise Gone()
-        if response.status >= 300:
-            text = response.data.decode(errors="replace")[:500]
-            raise ApiError(f"GET {path}: HTTP {response.status}: {text}")
-        return response
+        """The response, unread (a list reads it whole, a watch line by line)."""
+        try:
+            return self._api.stream(path, query=query, read_timeout=read_timeout)
+        except RestError as error:
+            if error.status == HTTPStatus.GONE:
+                raise Gone() from error
+            raise ApiError(f"GET {path}: HTTP {error.status}: {error.summary()[:500]}") from error
 
     def _list(self, namespace: str | None) -> str:
         """Lists every object in pages, replaces the namespace's part of the cache with them
@@ -177,11 +171,15 @@ class Informer(Generic[K]):
         found: dict[str, Obj] = {}
         token = ""
         while True:
-            query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
+            query = [("limit", str(PAGE_SIZE)), *self._selector]
+            query += [("continue", token)] if token else []
             response = self._request(
                 self._collection(namespace), query, read_timeout=READ_TIMEOUT_SECONDS
             )
-            page = json.loads(response.data)
+            try:
+                page = json.loads(response.data)
+            finally:
+                response.release_conn()
             for item in page.get("items") or ():
                 kept = self._keep(item)
                 found[kept["metadata"]["uid"]] = kept
@@ -214,6 +212,7 @@ class Informer(Generic[K]):
         """Follows changes from `version` until the API server ends the watch; returns the last
         resourceVersion seen."""
         query = [
+            *self._selector,
             ("watch", "true"),
             ("resourceVersion", version),
             ("allowWatchBookmarks", "true"),
@@ -225,7 +224,7 @@ class Informer(Generic[K]):
         with self._lock:
             self._responses.add(response)
         try:
-            for line in _lines(response):
+            for line in lines(response):
                 if self._stopping.is_set():
                     break
                 event = json.loads(line)
@@ -262,14 +261,3 @@ class Informer(Generic[K]):
             self._on_event(kind, obj)
         except Exception:
             logger.exception("%s: handling a %s event failed", self._name, kind)
-
-
-def _lines(response: Any) -> Iterator[bytes]:
-    """The lines of a streamed response, as the API server sends watch events (one per line)."""
-    pending = b""
-    for chunk in response.stream(64 * 1024, decode_content=True):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from (line for line in lines if line.strip())
-    if pending.strip():
-        yield pending

@@ -46,6 +46,8 @@ CLUSTER_NAME_RULE = (
 )
 
 CLUSTER_LABEL = f"{GROUP}/cluster"
+# Every object the operator makes carries it; the operator's caches watch by it (k8s/children.py).
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kopfka"}
 ROLE_LABEL = f"{GROUP}/role"
 NODE_ID_LABEL = f"{GROUP}/node-id"
 
@@ -160,7 +162,7 @@ def labels(
     return {
         **selector_labels(cluster, role),
         "app.kubernetes.io/component": component,
-        "app.kubernetes.io/managed-by": "kopfka",
+        **MANAGED_BY,
         "app.kubernetes.io/version": version,
     }
 
