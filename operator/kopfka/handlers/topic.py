@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -192,17 +193,37 @@ def topic_cluster_key(body: Mapping[str, Any]) -> Key:
 
 
 def keep_topic(body: Mapping[str, Any]) -> periodic.Obj:
-    """The snapshot of a KafkaTopic the informer keeps."""
+    """The snapshot of a KafkaTopic the informer keeps, its short strings shared (_shared)."""
     metadata = body["metadata"]
     kept: periodic.Obj = {
-        "apiVersion": body.get("apiVersion") or names.API_VERSION,
-        "kind": body.get("kind") or names.TOPIC_KIND,
-        "metadata": {field: metadata[field] for field in _KEPT_METADATA if field in metadata},
+        "apiVersion": sys.intern(body.get("apiVersion") or names.API_VERSION),
+        "kind": sys.intern(body.get("kind") or names.TOPIC_KIND),
+        "metadata": {
+            field: _shared(metadata[field]) for field in _KEPT_METADATA if field in metadata
+        },
     }
     for part in ("spec", "status"):
         if part in body:
-            kept[part] = body[part]
+            kept[part] = _shared(body[part])
     return kept
+
+
+# Strings up to this long are interned in the snapshots: what thousands of KafkaTopics repeat
+# (namespace, cluster, condition types, statuses and reasons, the timestamps of a bulk apply).
+_SHARED_LENGTH = 32
+
+
+def _shared(value: Any) -> Any:
+    """`value` (decoded JSON) with its short strings interned. Each KafkaTopic's JSON is decoded
+    on its own, so without this 10,000 snapshots held 10,000 copies of each ("Ready", "True",
+    the namespace, ...): about a tenth of their size."""
+    if isinstance(value, str):
+        return sys.intern(value) if len(value) <= _SHARED_LENGTH else value
+    if isinstance(value, dict):
+        return {sys.intern(key): _shared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shared(item) for item in value]
+    return value
 
 
 def topics_of(key: Key) -> list[periodic.Obj]:

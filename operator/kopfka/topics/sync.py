@@ -52,6 +52,7 @@ from kopfka.render.operator_job import JobImage
 from kopfka.render.topic_job import render_topic_job
 from kopfka.topics import holds
 from kopfka.topics import plan as topic_plan
+from kopfka.topics.bounded import call_each
 from kopfka.topics.holds import Backoff, Held
 from kopfka.topics.plan import State, TopicResource, Verdict, plan_topics
 from kopfka.topics.wire import BatchLog, TopicWork, read_batch_log, work_file
@@ -109,6 +110,8 @@ _JOB_POD_LABEL = "batch.kubernetes.io/controller-uid"
 # Status writes in flight at once, across every cluster's sync.
 STATUS_WRITERS = 8
 _status_writers = ThreadPoolExecutor(max_workers=STATUS_WRITERS, thread_name_prefix="kopfka-status")
+# Status writes one sync hands to the pool at a time (kopfka.topics.bounded says why not all).
+STATUS_WRITES_IN_FLIGHT = 2 * STATUS_WRITERS
 
 
 # After Kafka refuses a topic's change: 1 min, doubling up to an hour (kopfka.topics.holds).
@@ -486,9 +489,12 @@ class _ClusterSync:
             for body, report in writes:
                 self._write_report(body, report)
             return
-        futures = [_status_writers.submit(self._write_report, *write) for write in writes]
-        for future in futures:
-            future.result()
+        call_each(
+            _status_writers,
+            lambda write: self._write_report(*write),
+            writes,
+            in_flight=STATUS_WRITES_IN_FLIGHT,
+        )
 
     def _write_report(self, body: Obj, report: _Report) -> None:
         def status_of(current: Obj) -> dict[str, Any]:
