@@ -1,9 +1,9 @@
 """The objects kopfka makes for its KafkaClusters (ServiceAccounts, ConfigMaps, Services,
 StatefulSets, PodDisruptionBudgets), as last seen, so that reconciles read them from memory.
 
-Why: a drift reconcile of a steady cluster read each of its eleven children and listed its
-ConfigMaps, 15 requests of its 17, every minute, for every cluster (bench/results/integration.json
-has the counts). One informer per kind (k8s/informer.py) now follows the objects labelled
+Why: a drift reconcile of a steady cluster read each of its children and listed its ConfigMaps:
+13 of its 15 requests, every minute, for every cluster (bench/results/integration.json counts
+them; 2 are left). One informer per kind (k8s/informer.py) now follows the objects labelled
 `app.kubernetes.io/managed-by=kopfka` in the watched namespaces (the API server filters), and
 `Kube.get` and `Kube.list` answer from it what it can answer completely:
 
