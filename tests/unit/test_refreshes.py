@@ -48,6 +48,26 @@ class Recorder:
         await asyncio.to_thread(wait)
 
 
+class Firing(Refreshes):
+    """Refreshes that count the timers that fired, so a test can wait for one to fire."""
+
+    def __init__(self, *, workers: int) -> None:
+        super().__init__(workers=workers)
+        self.fired = 0
+        self._changed = asyncio.Event()
+
+    def _fire(self, key: Key) -> None:
+        super()._fire(key)
+        self.fired += 1
+        self._changed.set()
+
+    async def wait_fired(self, count: int) -> None:
+        async with asyncio.timeout(DEADLINE):
+            while self.fired < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+
 def test_a_burst_of_asks_is_one_refresh_per_cluster() -> None:
     async def scenario() -> Counter[Key]:
         work = Recorder()
@@ -104,24 +124,25 @@ def test_an_ask_during_a_refresh_makes_it_go_once_more_never_beside_it() -> None
 
 
 def test_refreshes_waiting_for_a_thread_are_one_per_cluster() -> None:
-    async def scenario() -> Counter[Key]:
+    async def scenario() -> tuple[int, Counter[Key]]:
         work = Recorder()
         work.hold.clear()
-        refreshes = Refreshes(workers=1)
+        refreshes = Firing(workers=1)
         refreshes.start(asyncio.get_running_loop(), work)
         refreshes.ask(EVENTS, 0.0)
         assert await asyncio.to_thread(work.inside.wait, DEADLINE)
-        # Three timers fire while the only thread is busy (the sleeps only space the asks, so
-        # each gets a timer of its own; nothing waits for an outcome here).
-        for delay in (0.0, 0.05, 0.1):
-            refreshes.ask(EVENTS, delay)
-            await asyncio.sleep(delay)
-        refreshes.ask(SENTINEL, 0.2)
+        # Three more timers fire, one after the other, while the only thread is busy.
+        for fired in (2, 3, 4):
+            refreshes.ask(EVENTS, 0.0)
+            await refreshes.wait_fired(fired)
+        refreshes.ask(SENTINEL, 0.0)
         work.hold.set()
         await work.wait_runs(SENTINEL, 1)
-        return work.runs
+        return refreshes.fired, work.runs
 
-    assert asyncio.run(scenario()) == Counter({EVENTS: 2, SENTINEL: 1})
+    fired, runs = asyncio.run(scenario())
+    assert fired == 5  # the held refresh's timer, three more for EVENTS, the sentinel's
+    assert runs == Counter({EVENTS: 2, SENTINEL: 1})
 
 
 def test_a_failing_refresh_does_not_stop_later_ones() -> None:
