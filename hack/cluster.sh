@@ -27,6 +27,9 @@ export KWOK_WORKDIR=${KWOK_WORKDIR:-$CACHE/kwok}
 NODES=${KOPFKA_NODES:-3}
 TIMEOUT=${KOPFKA_CLUSTER_TIMEOUT:-180}
 ZONES=(zone-a zone-b zone-c)
+# kwokctl's default Service range is a /24: 254 ClusterIPs, which the 200-cluster benchmark (two
+# Services per KafkaCluster, plus the copies its floor measurement makes) runs out of.
+SERVICE_CIDR=10.0.0.0/16
 TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl kubectl)
 # Ports are a host-wide resource, whatever KWOK_WORKDIR or KOPFKA_CACHE each caller uses.
 PORTS_LOCK=/tmp/kopfka-cluster-ports.lock
@@ -118,6 +121,13 @@ apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   bindAddress: 127.0.0.1
+componentsPatches:
+  - name: kube-apiserver
+    extraArgs:
+      - {key: service-cluster-ip-range, value: "$SERVICE_CIDR"}
+  - name: kube-controller-manager
+    extraArgs:
+      - {key: service-cluster-ip-range, value: "$SERVICE_CIDR"}
 EOF
 }
 
