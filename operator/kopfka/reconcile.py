@@ -312,7 +312,9 @@ def _cluster_ids_on_claims(kube: Kube, spec: ClusterSpec) -> list[str]:
 
 def _cluster_id_from_env(kube: Kube, spec: ClusterSpec) -> str | None:
     pool = spec.controller_pool
-    live = kube.get("apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace)
+    live = kube.get_made(
+        "apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace
+    )
     if live is None:
         return None
     for container in live["spec"]["template"]["spec"]["containers"]:
@@ -331,7 +333,9 @@ def _record_cluster_id_on_claims(kube: Kube, spec: ClusterSpec, cluster_id: str)
 def _running_brokers(kube: Kube, spec: ClusterSpec) -> int:
     """The replicas of the broker StatefulSet as it is (0 before it exists)."""
     pool = spec.broker_pool
-    live = kube.get("apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace)
+    live = kube.get_made(
+        "apps/v1", "StatefulSet", names.pool_name(spec.name, pool.role), spec.namespace
+    )
     return int((live or {}).get("spec", {}).get("replicas") or 0)
 
 

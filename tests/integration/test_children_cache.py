@@ -2,11 +2,13 @@
 server: gets and lists of kopfka's objects are answered from memory, a name the cache does not hold
 is read from the API server (an object kopfka did not make must still be seen, so that it is never
 taken over), a list is answered from memory only when its selector covers the cache's, the cache
-follows changes and deletions, and every read gets its own copy."""
+follows changes and deletions, and every read gets its own copy. `Kube.apply_all` makes a new object
+without reading it first, and still refuses an object of that name that kopfka did not make."""
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,11 @@ import urllib3
 import yaml
 
 from kopfka.k8s.children import Children
-from kopfka.k8s.client import Kube
+from kopfka.k8s.client import Kube, NotOwned
 from kopfka.k8s.informer import Informer
 from kopfka.k8s.rest import RestClient
 from kopfka.model import names
+from tests.support.apiproxy import ApiProxy
 from tests.support.kube import TestKube
 from tests.support.waiting import wait_for
 
@@ -159,3 +162,121 @@ def test_every_read_is_a_copy_without_managed_fields(
     again = client.get("v1", "ConfigMap", "ours-a", namespace)
     assert again is not None
     assert again["data"] == {"value": "1"}
+
+
+@pytest.fixture
+def through_proxy(api_proxy: ApiProxy, namespace: str) -> Iterator[Kube]:
+    """A Kube reading from the cache, as the operator's ServiceAccount, through the recording
+    proxy (which counts what it asks the API server)."""
+    rest = RestClient.from_kubeconfig(api_proxy.kubeconfig)
+    children = Children(functools.partial(Informer, rest), [namespace])
+    children.start()
+    try:
+        wait_for(
+            lambda: (
+                children.covers("v1", "ConfigMap") and children.covers("apps/v1", "StatefulSet")
+            ),
+            timeout=60,
+            what="the cache to list ConfigMaps and StatefulSets",
+        )
+        client = Kube(rest)
+        client.read_children_from(children)
+        yield client
+    finally:
+        children.stop()
+
+
+def _owned(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    reference = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+    }
+    return {**obj, "metadata": {**obj["metadata"], "ownerReferences": [reference]}}
+
+
+def _owner(kube: TestKube, namespace: str) -> dict[str, Any]:
+    kube.apply(config_map("owner", namespace, {}, "0"))
+    return kube.must_get("v1", "ConfigMap", "owner", namespace)
+
+
+def test_apply_all_makes_a_new_object_without_reading_it_first(
+    kube: TestKube, through_proxy: Kube, api_proxy: ApiProxy, namespace: str
+) -> None:
+    owner = _owner(kube, namespace)
+    mark = time.time()
+    through_proxy.apply_all([_owned(config_map("fresh", namespace, OURS, "new"), owner)])
+    made = kube.must_get("v1", "ConfigMap", "fresh", namespace)
+    assert made["data"] == {"value": "new"}
+    asked = api_proxy.requests(since=mark, path=f"/namespaces/{namespace}/configmaps/fresh")
+    # The dry run, then the write; no read of an object the cache says kopfka never made.
+    assert [(r.method, "dryRun=All" in r.path, r.status) for r in asked] == [
+        ("PATCH", True, 201),
+        ("PATCH", False, 201),
+    ]
+
+
+def test_apply_all_refuses_objects_of_the_name_that_kopfka_did_not_make(
+    kube: TestKube, through_proxy: Kube, namespace: str
+) -> None:
+    owner = _owner(kube, namespace)
+    theirs_set = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "theirs-set", "namespace": namespace},
+        "spec": {
+            "serviceName": "theirs",
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "theirs"}},
+            "template": {
+                "metadata": {"labels": {"app": "theirs"}},
+                "spec": {"containers": [{"name": "c", "image": "theirs:1"}]},
+            },
+        },
+    }
+    kube.apply(config_map("theirs", namespace, {}, "3"), theirs_set)
+    ours_set = {
+        **theirs_set,
+        "metadata": {**theirs_set["metadata"], "labels": OURS},
+        "spec": {
+            **theirs_set["spec"],
+            "serviceName": "ours",  # immutable: the dry run alone would be refused for it
+            "selector": {"matchLabels": {"app": "ours"}},
+            "template": {
+                "metadata": {"labels": {"app": "ours"}},
+                "spec": {"containers": [{"name": "c", "image": "ours:1"}]},
+            },
+        },
+    }
+    for desired, kind in [
+        (config_map("theirs", namespace, OURS, "ours"), "ConfigMap"),
+        (ours_set, "StatefulSet"),
+    ]:
+        with pytest.raises(NotOwned, match=f"{kind} {namespace}/theirs.* already exists"):
+            through_proxy.apply_all([_owned(desired, owner)])
+    left = kube.must_get("v1", "ConfigMap", "theirs", namespace)
+    assert left["data"] == {"value": "3"}
+    assert not left["metadata"].get("labels")
+    assert not left["metadata"].get("ownerReferences")
+    left_set = kube.must_get("apps/v1", "StatefulSet", "theirs-set", namespace)
+    assert left_set["spec"]["serviceName"] == "theirs"
+    assert not left_set["metadata"].get("ownerReferences")
+
+
+def test_apply_all_puts_back_the_label_of_an_object_it_made(
+    kube: TestKube, through_proxy: Kube, namespace: str
+) -> None:
+    owner = _owner(kube, namespace)
+    desired = _owned(config_map("relabel", namespace, OURS, "v"), owner)
+    through_proxy.apply_all([desired])
+    managed_by = next(iter(names.MANAGED_BY))
+    kube.kubectl("label", "configmap", "relabel", "-n", namespace, f"{managed_by}-")
+    wait_for(
+        lambda: through_proxy.get_made("v1", "ConfigMap", "relabel", namespace) is None,
+        timeout=30,
+        what="the cache to drop the ConfigMap without kopfka's label",
+    )
+    through_proxy.apply_all([desired])
+    labels = kube.must_get("v1", "ConfigMap", "relabel", namespace)["metadata"]["labels"]
+    assert labels == OURS

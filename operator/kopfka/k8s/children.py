@@ -7,9 +7,11 @@ them; 2 are left). One informer per kind (k8s/informer.py) now follows the objec
 `app.kubernetes.io/managed-by=kopfka` in the watched namespaces (the API server filters), and
 `Kube.get` and `Kube.list` answer from it what it can answer completely:
 
-- a get of a cached kind whose object is in the cache. A miss is no answer: an object kopfka did
-  not make has no such label, and `Kube.apply_all` must see it to refuse taking it over, so a miss
-  is read from the API server;
+- a get of a cached kind whose object is in the cache. For `Kube.get` a miss is no answer (an
+  object kopfka did not make has no such label) and is read from the API server; `Kube.get_made`
+  and `Kube.apply_all` take a miss as "kopfka made none": apply_all learns from its dry run
+  whether an object of that name exists all the same, and only then reads it, to refuse taking
+  it over;
 - a list whose label selector includes the cache's own, so every object it asks for is in the
   cache.
 
@@ -110,6 +112,11 @@ class Children:
     def _synced(self, api_version: str, kind: str) -> Informer[Key] | None:
         informer = self._informers.get((api_version, kind))
         return informer if informer is not None and informer.synced.is_set() else None
+
+    def covers(self, api_version: str, kind: str) -> bool:
+        """Whether the cache holds every object of this kind that kopfka made (its first list is
+        complete): then a miss means kopfka made no object of that name."""
+        return self._synced(api_version, kind) is not None
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
         """The object if the cache has it; None is no answer (not cached, or not made by

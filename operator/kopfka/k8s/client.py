@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import dataclasses
 import datetime
 import logging
 from collections.abc import Mapping, Sequence
@@ -80,6 +81,17 @@ class Kube:
             cached = self._children.get(api_version, kind, name, namespace)
             if cached is not None:
                 return cached
+        return self._read(api_version, kind, name, namespace)
+
+    def get_made(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
+        """The object of that name if kopfka made it (it carries kopfka's managed-by label), else
+        None; from the cache of kopfka's objects when it covers the kind."""
+        if self._children is not None and self._children.covers(api_version, kind):
+            return self._children.get(api_version, kind, name, namespace)
+        live = self._read(api_version, kind, name, namespace)
+        return live if live is not None and _made_by_kopfka(live) else None
+
+    def _read(self, api_version: str, kind: str, name: str, namespace: str) -> Obj | None:
         path = resource(api_version, kind).path(namespace=namespace, name=name)
         try:
             return cast(Obj, self._api.request("GET", path))
@@ -111,27 +123,52 @@ class Kube:
         All or nothing as far as the API server can tell in advance: every object that needs a
         write is first sent as a dry run, so an object the API server refuses stops the whole set
         before anything changes (no half-made cluster).
+
+        The live objects come from the cache of kopfka's objects where it covers their kind. A
+        name it does not hold is taken to be new; if its dry run finds an object of that name all
+        the same (made by someone else, or stripped of kopfka's label), that object is read and
+        checked like any other before anything is written.
         """
-        pending: builtins.list[tuple[Obj, Obj | None]] = []
+        pending: builtins.list[_Pending] = []
         for desired in objects:
             stamped = copy.deepcopy(desired)
             annotations = stamped["metadata"].setdefault("annotations", {})
             annotations[names.DESIRED_HASH_ANNOTATION] = stable_hash(desired)
-            metadata = stamped["metadata"]
-            live = self.get(
-                stamped["apiVersion"], stamped["kind"], metadata["name"], metadata["namespace"]
-            )
-            if live is not None:
-                _check_owned(live, stamped)
-                _keep_immutable(stamped, live)
-            if live is None or not contains(live, stamped):
-                pending.append((stamped, live))
-        for stamped, live in pending:
-            self._apply(stamped, live, dry_run=True)
-        for stamped, live in pending:
-            self._apply(stamped, live, dry_run=False)
+            key = _key(stamped)
+            if self._children is not None and self._children.covers(*key[:2]):
+                live = self._children.get(*key)
+                item = _Pending(stamped, live, seen=live is not None)
+            else:
+                item = _Pending(stamped, self._read(*key), seen=True)
+            if item.wanted():
+                pending.append(item)
+        checked: builtins.list[_Pending] = []
+        for item in pending:
+            if not item.seen and self._there_after_all(item):
+                found = _Pending(item.applied, self._read(*_key(item.applied)), seen=True)
+                if found.wanted():
+                    self._apply(found.applied, found.live, dry_run=True)
+                    checked.append(found)
+            elif item.seen:
+                self._apply(item.applied, item.live, dry_run=True)
+                checked.append(item)
+            else:
+                checked.append(item)
+        for item in checked:
+            self._apply(item.applied, item.live, dry_run=False)
 
-    def _apply(self, applied: Obj, live: Obj | None, *, dry_run: bool) -> None:
+    def _there_after_all(self, item: _Pending) -> bool:
+        """Whether the dry run of an object not in the cache finds one of its name. A refusal
+        counts as found: what is there must be read and checked (a StatefulSet of someone
+        else's is refused for its immutable fields, yet must be reported as not kopfka's), and
+        a refusal of a new object comes again from the dry run that follows."""
+        try:
+            return self._apply(item.applied, None, dry_run=True)
+        except ApplyError:
+            return True
+
+    def _apply(self, applied: Obj, live: Obj | None, *, dry_run: bool) -> bool:
+        """Apply `applied`; whether an object of its name was there."""
         metadata = applied["metadata"]
         if not dry_run:
             logger.info(
@@ -140,25 +177,24 @@ class Kube:
         path = _path(applied)
         dry: builtins.list[tuple[str, str]] = [("dryRun", "All")] if dry_run else []
         try:
-            result = cast(
-                Obj,
-                self._api.request(
-                    "PATCH",
-                    path,
-                    query=[("fieldManager", names.FIELD_MANAGER), ("force", "true"), *dry],
-                    body=applied,
-                    # JSON is YAML: an apply patch may be sent as JSON.
-                    content_type="application/apply-patch+yaml",
-                ),
+            status, answer = self._api.exchange(
+                "PATCH",
+                path,
+                query=[("fieldManager", names.FIELD_MANAGER), ("force", "true"), *dry],
+                body=applied,
+                # JSON is YAML: an apply patch may be sent as JSON.
+                content_type="application/apply-patch+yaml",
             )
+            result = cast(Obj, answer)
         except ApiError as error:
             if live is None or error.status != HTTPStatus.UNPROCESSABLE_ENTITY:
                 raise ApplyError(
                     f"{applied['kind']} {metadata['name']}: {error.summary()}"
                 ) from error
-            result = None
+            result, status = None, HTTPStatus.OK
+        existed = status != HTTPStatus.CREATED
         if result is not None and (live is None or contains(result, applied)):
-            return
+            return existed
         # Drift that server-side apply cannot undo: it keeps list items another field manager
         # owns (a Service port someone edited by hand stays next to ours, or makes the object
         # invalid with a duplicate port name). A JSON merge patch replaces lists whole.
@@ -173,6 +209,7 @@ class Kube:
             self._merge_patch(path, applied, query=[("fieldManager", names.FIELD_MANAGER), *dry])
         except ApiError as error:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
+        return existed
 
     def patch_status(self, owner: Obj, status: Obj, *, expect_version: bool = False) -> Obj:
         """Merge-patch the status; with `expect_version`, fail if the object changed meanwhile
@@ -345,6 +382,35 @@ class Kube:
             logger.warning(
                 "event %s on %s %s not recorded: %s", reason, obj["kind"], metadata["name"], error
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    """An object apply_all may write: as it would be applied, the live one, and whether the live
+    one was looked at (None then means there is none; unseen, the dry run tells)."""
+
+    applied: Obj
+    live: Obj | None
+    seen: bool
+
+    def wanted(self) -> bool:
+        """Whether it needs a write; raises NotOwned for an object kopfka must not take over.
+        Keeps the live object's immutable fields in `applied`."""
+        if self.live is None:
+            return True
+        _check_owned(self.live, self.applied)
+        _keep_immutable(self.applied, self.live)
+        return not contains(self.live, self.applied)
+
+
+def _key(obj: Obj) -> tuple[str, str, str, str]:
+    metadata = obj["metadata"]
+    return obj["apiVersion"], obj["kind"], metadata["name"], metadata["namespace"]
+
+
+def _made_by_kopfka(obj: Obj) -> bool:
+    labels = obj["metadata"].get("labels") or {}
+    return all(labels.get(key) == value for key, value in names.MANAGED_BY.items())
 
 
 def _check_owned(live: Obj, desired: Obj) -> None:

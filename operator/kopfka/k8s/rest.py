@@ -118,12 +118,25 @@ class RestClient:
         content_type: str = "application/json",
     ) -> Any:
         """Send one request; the decoded JSON answer (None if it had no body)."""
-        data = self._send(method, path, query=query, body=body, content_type=content_type)
-        return json.loads(data) if data.strip() else None
+        return self.exchange(method, path, query=query, body=body, content_type=content_type)[1]
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, Any]:
+        """`request`, with the answer's status: a server-side apply answers 201 when it made the
+        object and 200 when the object was there."""
+        status, data = self._send(method, path, query=query, body=body, content_type=content_type)
+        return status, json.loads(data) if data.strip() else None
 
     def request_text(self, method: str, path: str, *, query: Query = ()) -> str:
         """Send one request whose answer is text (a pod's log)."""
-        return self._send(method, path, query=query, accept="*/*").decode("utf-8", "replace")
+        return self._send(method, path, query=query, accept="*/*")[1].decode("utf-8", "replace")
 
     def stream(self, path: str, *, query: Query = (), read_timeout: float) -> Any:
         """GET `path` and return the urllib3 response unread, to read as it arrives (a watch);
@@ -145,7 +158,7 @@ class RestClient:
         body: Any = None,
         content_type: str = "application/json",
         accept: str = "application/json",
-    ) -> bytes:
+    ) -> tuple[int, bytes]:
         payload = None if body is None else json.dumps(body).encode()
         response = self._open(
             method,
@@ -158,7 +171,7 @@ class RestClient:
         )
         if response.status >= 300:
             raise _error(method, path, response.status, response.reason, response.data)
-        return bytes(response.data)
+        return int(response.status), bytes(response.data)
 
     def _open(
         self,
