@@ -7,7 +7,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from kopfka.k8s.client import Kube
+from kopfka.k8s.drift import contains
 from kopfka.k8s.rest import RestClient
 from tests.integration.controlplane import ControlPlane
 from tests.support.clusters import (
@@ -146,23 +149,36 @@ def test_a_cluster_made_again_over_kept_volumes_gets_its_cluster_id_back(
     assert {"name": "KOPFKA_CLUSTER_ID", "value": cluster_id} in env
 
 
-def test_an_object_kopfka_did_not_make_is_not_taken_over(
-    kube: TestKube, operator: OperatorProcess, namespace: str
-) -> None:
-    theirs = {
+THEIRS = {
+    "Service": {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": "events-kafka-bootstrap", "namespace": namespace},
+        "metadata": {"name": "events-kafka-bootstrap"},
         "spec": {"selector": {"app": "another-team"}, "ports": [{"name": "web", "port": 80}]},
-    }
+    },
+    "ServiceAccount": {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "events-kafka", "annotations": {"team": "another-team"}},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(THEIRS))
+def test_an_object_kopfka_did_not_make_is_not_taken_over(
+    kube: TestKube, operator: OperatorProcess, namespace: str, kind: str
+) -> None:
+    theirs = copy.deepcopy(THEIRS[kind])
+    theirs["metadata"]["namespace"] = namespace
+    name = theirs["metadata"]["name"]
     kube.apply(theirs)
     kube.apply(kafka_cluster("events", namespace))
     message = _refused(kube, namespace, "ObjectNotOwned")
-    assert f"Service {namespace}/events-kafka-bootstrap already exists" in message
-    left = kube.must_get("v1", "Service", "events-kafka-bootstrap", namespace)
-    assert left["spec"]["selector"] == {"app": "another-team"}
-    assert [port["port"] for port in left["spec"]["ports"]] == [80]
+    assert f"{kind} {namespace}/{name} already exists" in message
+    left = kube.must_get("v1", kind, name, namespace)
+    assert contains(left, theirs)  # as they made it
     assert not left["metadata"].get("ownerReferences")
+    assert not left["metadata"].get("labels")
     assert children(kube, "events", namespace) == {}
 
 
