@@ -44,12 +44,23 @@ def dies_with_parent(argv: list[str]) -> list[str]:
 
 
 class OperatorProcess:
-    """One `kopfka run [ARGS]` at a time; every start appends to the same log file."""
+    """One `kopfka run [ARGS]` at a time; every start appends to the same log file.
 
-    def __init__(self, *, env: Mapping[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
+    `program` replaces the `kopfka` console script (a benchmark runs the operator without the dev
+    dependencies that kopf imports when it finds them)."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        log_path: Path,
+        args: Sequence[str] = (),
+        program: Sequence[str] = (str(KOPFKA),),
+    ) -> None:
         self.env = dict(env)
         self.log_path = log_path
         self.args = list(args)
+        self.program = list(program)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -67,7 +78,7 @@ class OperatorProcess:
             log.write(f"===== kopfka run: start #{self.starts} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                dies_with_parent([str(KOPFKA), "run", "--verbose", *self.args]),
+                dies_with_parent([*self.program, "run", "--verbose", *self.args]),
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdin=subprocess.DEVNULL,
