@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 
 from kopfka.certs.issue import new_authority
-from kopfka.certs.keep import CA_INVALID, CA_NOT_FOUND, CaProblem, Certificates, keep_certificates
+from kopfka.certs.keep import CaProblem, Certificates, keep_certificates
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from tests.support.tls import NOW
 
@@ -109,30 +109,30 @@ def test_certificates_end_with_a_users_ca_and_are_not_issued_again_and_again() -
 
 
 @pytest.mark.parametrize(
-    ("extra", "ca_data", "reason", "message"),
+    ("extra", "ca_data", "missing", "message"),
     [
         (
             {"clusterCa": {"secretName": "my-ca"}},
             None,
-            CA_NOT_FOUND,
+            True,
             "spec.clusterCa.secretName: Secret my-ca is not found in namespace streaming",
         ),
         (
             {"clusterCa": {"secretName": "my-ca"}},
             {"ca.crt": b"x"},
-            CA_INVALID,
+            False,
             "Secret my-ca has no ca.key",
         ),
-        ({}, {"ca.crt": b"x", "ca.key": b"y"}, CA_INVALID, "delete the Secret"),
+        ({}, {"ca.crt": b"x", "ca.key": b"y"}, False, "delete the Secret"),
     ],
     ids=["users-missing", "users-without-key", "own-unreadable"],
 )
 def test_a_ca_that_cannot_be_used_is_a_problem_not_a_new_ca(
-    extra: dict[str, Any], ca_data: dict[str, bytes] | None, reason: str, message: str
+    extra: dict[str, Any], ca_data: dict[str, bytes] | None, missing: bool, message: str
 ) -> None:
     with pytest.raises(CaProblem) as raised:
         keep_certificates(parse(**extra), ca_data=ca_data, broker_files={}, revision=None, now=NOW)
-    assert raised.value.reason == reason
+    assert raised.value.missing is missing
     assert message in str(raised.value)
 
 

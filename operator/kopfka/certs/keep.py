@@ -20,9 +20,6 @@ from kopfka.certs.issue import Authority, new_authority, server_bundle
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 
-CA_NOT_FOUND = "ClusterCaNotFound"
-CA_INVALID = "ClusterCaInvalid"
-
 
 @dataclass(frozen=True)
 class Certificates:
@@ -40,13 +37,12 @@ class Certificates:
 
 
 class CaProblem(Exception):
-    """The CA cannot issue the brokers' certificates: `reason` for the Ready condition, and the
-    message says what to fix. Nothing is applied meanwhile; running brokers keep their
-    certificates."""
+    """The CA cannot issue the brokers' certificates: the user's Secret is `missing`, or a CA is
+    not usable; the message says what to fix."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, message: str, *, missing: bool = False) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.missing = missing
 
 
 def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
@@ -70,9 +66,9 @@ def _authority(
     if ca_data is None:
         if not own:
             raise CaProblem(
-                CA_NOT_FOUND,
                 f"spec.clusterCa.secretName: Secret {source} is not found in namespace "
                 f"{spec.namespace}; it must hold ca.crt and ca.key (PEM)",
+                missing=True,
             )
         made = new_authority(
             f"kopfka cluster CA {spec.namespace}/{spec.name}",
@@ -87,7 +83,7 @@ def _authority(
                 "; kopfka does not replace a CA it cannot read: delete the Secret to have a new "
                 "CA made (clients must then trust its ca.crt)"
             )
-        raise CaProblem(CA_INVALID, found)
+        raise CaProblem(found)
     if own and renewal_due(found.certificate, now=now, renewal_days=lifetime.renewal_days):
         renewed = new_authority(
             f"kopfka cluster CA {spec.namespace}/{spec.name}",
