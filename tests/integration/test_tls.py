@@ -228,3 +228,63 @@ def test_a_users_ca_that_cannot_be_used_is_a_specific_condition_and_nothing_is_m
         assert kube.get("v1", "Secret", "events-cluster-ca", namespace) is None
         users = kube.must_get("v1", "Secret", "users-ca", namespace)
         assert not users["metadata"].get("ownerReferences")
+
+
+def _restart_hash(kube: TestKube, statefulset: str, namespace: str) -> str:
+    live = kube.must_get("apps/v1", "StatefulSet", statefulset, namespace)
+    return str(live["spec"]["template"]["metadata"]["annotations"]["kopfka.dev/restart-hash"])
+
+
+def _revision(kube: TestKube, namespace: str) -> str | None:
+    secret = kube.get("v1", "Secret", "events-kafka-tls", namespace)
+    annotations = (secret or {}).get("metadata", {}).get("annotations") or {}
+    return annotations.get("kopfka.dev/certificates-revision")
+
+
+def test_new_broker_certificates_roll_the_brokers_and_a_new_broker_rolls_nobody(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("events", namespace, TLS_SPEC))
+    wait_ready(kube, "events", namespace)
+    brokers_hash = _restart_hash(kube, "events-brokers", namespace)
+    controllers_hash = _restart_hash(kube, "events-controllers", namespace)
+    revision = _revision(kube, namespace)
+    assert revision
+
+    # A scale-up adds the new broker's certificate and restarts no one.
+    kube.kubectl(
+        "patch", "kafkacluster", "events", "-n", namespace, "--type=merge",
+        "-p", '{"spec": {"brokers": {"replicas": 4}}}',
+    )  # fmt: skip
+    wait_for(
+        lambda: (
+            "events-brokers-3.pem"
+            in (kube.must_get("v1", "Secret", "events-kafka-tls", namespace).get("data") or {})
+        ),
+        timeout=60,
+        what="a certificate for the fourth broker",
+    )
+    assert _revision(kube, namespace) == revision
+    assert _restart_hash(kube, "events-brokers", namespace) == brokers_hash
+
+    # Certificates lost (or replaced: renewal, new names, another CA) are issued again, and the
+    # brokers, only they, restart to read them: the roll is pending on every broker pod.
+    kube.kubectl("delete", "secret", "events-kafka-tls", "-n", namespace)
+    wait_for(
+        lambda: (found := _revision(kube, namespace)) is not None and found != revision,
+        timeout=60,
+        what="the brokers' certificates issued again with a new revision",
+    )
+    wait_for(
+        lambda: _restart_hash(kube, "events-brokers", namespace) != brokers_hash,
+        timeout=60,
+        what="a new restart hash of the brokers",
+    )
+    assert _restart_hash(kube, "events-controllers", namespace) == controllers_hash
+    cluster = wait_condition(
+        kube, "KafkaCluster", "events", namespace, type="Ready", status="False",
+        reason="RestartPending", generation=False,
+    )  # fmt: skip
+    pending = set(cluster["status"]["rollout"]["pending"])
+    assert {f"events-brokers-{ordinal}" for ordinal in range(3)} <= pending
+    assert not any(pod.startswith("events-controllers") for pod in pending)
