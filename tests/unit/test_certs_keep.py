@@ -11,7 +11,12 @@ import pytest
 from cryptography import x509
 
 from kopfka.certs.issue import new_authority
-from kopfka.certs.keep import CaProblem, Certificates, keep_certificates
+from kopfka.certs.keep import (
+    PREVIOUS_CA_CERTIFICATE,
+    CaProblem,
+    Certificates,
+    keep_certificates,
+)
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from tests.support.tls import NOW
 
@@ -28,9 +33,12 @@ def parse(brokers: int = 3, **extra: Any) -> ClusterSpec:
 def again(spec: ClusterSpec, kept: Certificates, *, now: datetime.datetime = NOW) -> Certificates:
     """The next reconcile: what the Secrets hold now, read back."""
     assert kept.ca_key is not None
+    ca_data = {"ca.crt": kept.ca_certificate, "ca.key": kept.ca_key}
+    if kept.previous_ca_certificate:
+        ca_data[PREVIOUS_CA_CERTIFICATE] = kept.previous_ca_certificate
     return keep_certificates(
         spec,
-        ca_data={"ca.crt": kept.ca_certificate, "ca.key": kept.ca_key},
+        ca_data=ca_data,
         broker_files=kept.brokers,
         revision=kept.revision,
         now=now,
@@ -90,6 +98,15 @@ def test_a_ca_near_its_end_is_replaced_and_every_broker_gets_a_new_certificate()
     assert renewed.ca_certificate != made.ca_certificate
     assert all(renewed.brokers[key] != made.brokers[key] for key in made.brokers)
     assert renewed.revision != made.revision
+    # Clients trust the old CA too, until it expires, while the brokers roll onto the new one.
+    assert renewed.previous_ca_certificate == made.ca_certificate
+    assert renewed.trusted == renewed.ca_certificate + made.ca_certificate
+    assert again(spec, renewed, now=NOW + 99 * DAY) == renewed
+    expired = again(spec, renewed, now=NOW + 101 * DAY)
+    assert expired.previous_ca_certificate is None
+    assert expired.trusted == renewed.ca_certificate
+    assert expired.brokers == renewed.brokers
+    assert expired.revision == renewed.revision
 
 
 def test_certificates_end_with_a_users_ca_and_are_not_issued_again_and_again() -> None:

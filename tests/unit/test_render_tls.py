@@ -4,6 +4,7 @@ brokers' volume, and the restart hash that rolls them when their certificates ch
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 import pytest
@@ -117,6 +118,22 @@ def test_the_secrets_come_first_owned_labelled_and_holding_what_was_issued() -> 
         assert labels["app.kubernetes.io/managed-by"] == "kopfka"
         assert labels["kopfka.dev/cluster"] == "events"
         assert secret["type"] == "Opaque"
+
+
+def test_during_a_rotation_clients_trust_the_old_and_the_new_ca() -> None:
+    spec = parse(DEDICATED)
+    certificates = new_certificates(spec)
+    assert certificates is not None
+    old = new_authority("old", now=NOW, validity_days=10).certificate_pem
+    rotating = dataclasses.replace(certificates, previous_ca_certificate=old)
+    secrets = {
+        obj["metadata"]["name"]: _data(obj)
+        for obj in render_cluster(spec, "cid", certificates=rotating)
+        if obj["kind"] == "Secret"
+    }
+    assert secrets["events-cluster-ca-cert"] == {"ca.crt": certificates.ca_certificate + old}
+    assert secrets["events-cluster-ca"]["previous-ca.crt"] == old
+    assert secrets["events-cluster-ca"]["ca.crt"] == certificates.ca_certificate
 
 
 def test_a_users_ca_is_never_rendered() -> None:

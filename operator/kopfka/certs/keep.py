@@ -15,6 +15,8 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from kopfka.certs.check import load_authority, renewal_due, to_issue
 from kopfka.certs.issue import Authority, new_authority, server_bundle
 from kopfka.model import names
@@ -30,10 +32,23 @@ class Certificates:
     # The CA's key (PEM) when kopfka made the CA; None for the user's own CA (its Secret is the
     # user's, never written).
     ca_key: bytes | None
+    # kopfka's CA before its last renewal, until it expires: clients keep trusting it (next to
+    # the new one) while the brokers roll onto certificates of the new CA.
+    previous_ca_certificate: bytes | None
     # names.broker_tls_file(pod) -> that broker's key, certificate and CA certificate (PEM).
     brokers: Mapping[str, bytes]
     # Changes when running brokers get new certificates.
     revision: str
+
+    @property
+    def trusted(self) -> bytes:
+        """What clients trust (`ca.crt` of <cluster>-cluster-ca-cert): the CA, and during a
+        rotation of kopfka's CA the previous one too."""
+        return self.ca_certificate + (self.previous_ca_certificate or b"")
+
+
+# In kopfka's CA Secret: the CA certificate before the last renewal, until it expires.
+PREVIOUS_CA_CERTIFICATE = "previous-ca.crt"
 
 
 class CaProblem(Exception):
@@ -56,10 +71,23 @@ def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
     }
 
 
+def _previous(data: Mapping[str, bytes], now: datetime.datetime) -> bytes | None:
+    """The previous CA certificate kept in kopfka's CA Secret, while it is still valid."""
+    kept = data.get(PREVIOUS_CA_CERTIFICATE)
+    if not kept:
+        return None
+    try:
+        certificate = x509.load_pem_x509_certificate(kept)
+    except ValueError:
+        return None
+    return kept if now < certificate.not_valid_after_utc else None
+
+
 def _authority(
     spec: ClusterSpec, ca_data: Mapping[str, bytes] | None, now: datetime.datetime
-) -> tuple[Authority, bool]:
-    """The CA, and whether kopfka made (or keeps) it; raises CaProblem."""
+) -> tuple[Authority, bool, bytes | None]:
+    """The CA, whether kopfka made (or keeps) it, and the previous CA certificate of kopfka's
+    still to be trusted; raises CaProblem."""
     own = spec.cluster_ca.secret_name is None
     source = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
     lifetime = spec.cluster_ca.lifetime
@@ -75,7 +103,7 @@ def _authority(
             now=now,
             validity_days=lifetime.validity_days,
         )
-        return made, own
+        return made, own, None
     found = load_authority(ca_data, now=now, source=source)
     if isinstance(found, str):
         if own:
@@ -90,8 +118,8 @@ def _authority(
             now=now,
             validity_days=lifetime.validity_days,
         )
-        return renewed, own
-    return found, own
+        return renewed, own, found.certificate_pem
+    return found, own, _previous(ca_data, now) if own else None
 
 
 def keep_certificates(
@@ -106,7 +134,7 @@ def keep_certificates(
     Secret) and the brokers' Secret as it is (`broker_files`, its `revision`); issues only what
     check.py finds not good. `spec` has the broker count to run (a scale-down keeps the leaving
     brokers until they are drained). Raises CaProblem."""
-    authority, own = _authority(spec, ca_data, now)
+    authority, own, previous = _authority(spec, ca_data, now)
     wanted = wanted_files(spec)
     reasons = to_issue(
         broker_files,
@@ -138,6 +166,7 @@ def keep_certificates(
     return Certificates(
         ca_certificate=authority.certificate_pem,
         ca_key=authority.key_pem if own else None,
+        previous_ca_certificate=previous,
         brokers=files,
         revision=revision,
     )

@@ -12,7 +12,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from kopfka.certs.keep import Certificates
+from kopfka.certs.keep import PREVIOUS_CA_CERTIFICATE, Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.render import meta
@@ -41,20 +41,16 @@ def _secret(
 def secrets(spec: ClusterSpec, certificates: Certificates) -> list[dict[str, Any]]:
     objects = []
     if certificates.ca_key is not None:
-        objects.append(
-            _secret(
-                spec,
-                names.cluster_ca_secret_name(spec.name),
-                "cluster-ca",
-                {"ca.crt": certificates.ca_certificate, "ca.key": certificates.ca_key},
-            )
-        )
+        files = {"ca.crt": certificates.ca_certificate, "ca.key": certificates.ca_key}
+        if certificates.previous_ca_certificate:
+            files[PREVIOUS_CA_CERTIFICATE] = certificates.previous_ca_certificate
+        objects.append(_secret(spec, names.cluster_ca_secret_name(spec.name), "cluster-ca", files))
     objects.append(
         _secret(
             spec,
             names.cluster_ca_cert_secret_name(spec.name),
             "cluster-ca-cert",
-            {"ca.crt": certificates.ca_certificate},
+            {"ca.crt": certificates.trusted},
         )
     )
     brokers = _secret(
