@@ -16,6 +16,8 @@ local RECONCILE_FAILURES = {
   ScaleDownRefused = true,
   ClusterIdConflict = true,
   VersionDowngradeRefused = true,
+  ClusterCaNotFound = true,
+  ClusterCaInvalid = true,
 }
 
 -- kopfka pauses on the annotation value "true" in any letter case. Without the string library

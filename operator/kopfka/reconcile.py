@@ -1,7 +1,8 @@
 """One readable, ordered pipeline of named steps that makes a KafkaCluster so.
 
-paused? -> parse the spec -> keep the cluster id -> render (keeping brokers a scale-down removes
-until they are drained) -> apply (skipping what is in place) -> prune config revisions no pod
+paused? -> parse the spec -> keep the cluster id -> keep the TLS certificates (issuing only what
+is missing or due) -> render (keeping brokers a scale-down removes until they are drained) ->
+apply (skipping what is in place) -> prune config revisions no pod
 mounts -> label pods -> observe pods, and take the roll, the live settings, the metadata version
 and the rebalance a step further -> write status if it changed. Every step is idempotent, so an
 operator killed anywhere converges when it runs again; a reconcile of an unchanged cluster writes
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kopfka.certs.keep import CaProblem, Certificates, keep_certificates
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
@@ -31,6 +34,7 @@ from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_
 from kopfka.render.config import config_map_name
 from kopfka.render.operator_job import JobImage
 from kopfka.render.statefulset import restart_hash
+from kopfka.render.tls import CERTIFICATES_REVISION_ANNOTATION, decoded
 from kopfka.rollout import execute as rollout
 
 logger = logging.getLogger(__name__)
@@ -140,7 +144,17 @@ def refresh_status(
         return Outcome(ready=False, message="invalid spec")
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
-    hashes = {pool.role.value: restart_hash(spec, pool, cluster_id) for pool in spec.pools}
+    revision = None
+    if spec.tls:
+        revision = _certificates_revision(kube, spec)
+        if revision is None:
+            # Not made yet (or deleted): the reconcile makes them, and until then no restart
+            # hash can be known, so nothing is judged outdated.
+            return Outcome(ready=False, message="the brokers' certificates are not made yet")
+    hashes = {
+        pool.role.value: restart_hash(spec, pool, cluster_id, certificates=revision)
+        for pool in spec.pools
+    }
     roll = live = finalized = balance = None
     if not paused:
         _label_pods(kube, spec, pods)
@@ -355,8 +369,20 @@ def _apply_children(
         dataclasses.replace(pool, replicas=brokers) if pool is spec.broker_pool else pool
         for pool in spec.pools
     )
+    running = dataclasses.replace(spec, pools=pools)
     try:
-        desired = render_cluster(dataclasses.replace(spec, pools=pools), cluster_id)
+        certificates = _keep_certificates(kube, running, now)
+    except CaProblem as problem:
+        # Nothing is applied: running brokers keep the certificates they have. (Each reason
+        # spelled out where it is set: tests/unit/test_docs.py finds them there.)
+        if problem.missing:  # noqa: SIM108
+            reason = "ClusterCaNotFound"
+        else:
+            reason = "ClusterCaInvalid"
+        _fail(kube, body, now, reason=reason, message=str(problem))
+        raise RetryLater(str(problem)) from problem
+    try:
+        desired = render_cluster(running, cluster_id, certificates=certificates)
     except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
         logger.exception("rendering KafkaCluster %s/%s failed", spec.namespace, spec.name)
         message = internal_error_message(error)
@@ -371,6 +397,33 @@ def _apply_children(
     except ApplyError as error:
         _fail(kube, body, now, reason="ApplyFailed", message=str(error))
         raise RetryLater(str(error)) from error
+
+
+def _certificates_revision(kube: Kube, spec: ClusterSpec) -> str | None:
+    """The brokers' certificates revision, from their Secret (None: no such Secret yet)."""
+    secret = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
+    annotations = (secret or {}).get("metadata", {}).get("annotations") or {}
+    revision = annotations.get(CERTIFICATES_REVISION_ANNOTATION)
+    return None if revision is None else str(revision)
+
+
+def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates | None:
+    """The CA and broker certificates of a cluster with TLS listeners, read from their Secrets
+    (a GET each: Secrets are not cached, docs/security.md) and issued where missing or due.
+    Raises CaProblem."""
+    if not spec.tls:
+        return None
+    ca_name = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
+    ca = kube.get("v1", "Secret", ca_name, spec.namespace)
+    brokers = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
+    annotations = (brokers or {}).get("metadata", {}).get("annotations") or {}
+    return keep_certificates(
+        spec,
+        ca_data=None if ca is None else decoded(ca),
+        broker_files=decoded(brokers),
+        revision=annotations.get(CERTIFICATES_REVISION_ANNOTATION),
+        now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")),
+    )
 
 
 def _prune_config_revisions(kube: Kube, body: Obj, spec: ClusterSpec) -> None:

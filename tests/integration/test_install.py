@@ -191,13 +191,16 @@ def test_helm_install_cluster_wide_with_custom_values_then_upgrade(
         "metadata.namespace"
     )
 
-    # Everywhere, as the ClusterRole says, and nothing about Secrets.
+    # Everywhere, as the ClusterRole says; Secrets by name only (TLS listeners' certificates,
+    # docs/security.md): never listed or watched.
     role = kube.must_get("rbac.authorization.k8s.io/v1", "ClusterRole", name)
     assert role["rules"] == chart.one(rendered, "ClusterRole")["rules"]
     account = f"{release_namespace}:{values['serviceAccount']['name']}"
     assert _can_i(kube, account, "watch", "kafkaclusters.kopfka.dev", "--all-namespaces")
     assert _can_i(kube, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
-    assert not _can_i(kube, account, "get", "secrets", "--all-namespaces")
+    assert _can_i(kube, account, "get", "secrets", "--all-namespaces")
+    assert not _can_i(kube, account, "list", "secrets", "--all-namespaces")
+    assert not _can_i(kube, account, "watch", "secrets", "--all-namespaces")
     # The Lease: in the release's namespace only.
     assert _can_i(kube, account, "update", "leases.coordination.k8s.io", "-n", release_namespace)
     assert not _can_i(kube, account, "update", "leases.coordination.k8s.io", "-n", "default")

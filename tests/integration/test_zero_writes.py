@@ -40,6 +40,7 @@ from tests.support.kube import Obj, TestKube
 from tests.support.manifests import kafka_cluster
 from tests.support.quantities import exact, quantities
 from tests.support.specs import accepted, cluster_specs
+from tests.support.tls import new_certificates
 
 USER_AGENT = "kopfka-zero-writes-test"
 CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
@@ -193,9 +194,10 @@ def test_a_second_apply_of_any_valid_spec_writes_nothing(
         # The owner, as users write it, paused so that the operator leaves its children alone.
         manifest = kafka_cluster("c", namespace, spec, annotations={"kopfka.dev/paused": "true"})
         owner = _create(kube, manifest)
+        parsed = parse_cluster("c", namespace, owner["spec"])
         objects = [
             owned_by(obj, owner)
-            for obj in render_cluster(parse_cluster("c", namespace, owner["spec"]), CLUSTER_ID)
+            for obj in render_cluster(parsed, CLUSTER_ID, certificates=new_certificates(parsed))
         ]
         applier.apply_all(objects)
 

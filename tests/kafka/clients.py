@@ -1,9 +1,11 @@
-"""Plain Kafka clients for the tests: make a topic, produce with acks=all, read everything back."""
+"""Plain Kafka clients for the tests: make a topic, produce with acks=all, read everything back.
+`security` is kafka-python's settings for a TLS listener (security_protocol, ssl_cafile, ...)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
@@ -12,8 +14,12 @@ from tests.kafka.localkafka import wait_for
 
 
 @contextlib.contextmanager
-def admin_client(bootstrap: str) -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+def admin_client(
+    bootstrap: str, *, security: Mapping[str, Any] | None = None
+) -> Iterator[KafkaAdminClient]:
+    client = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **(security or {})
+    )
     try:
         yield client
     finally:
@@ -21,9 +27,15 @@ def admin_client(bootstrap: str) -> Iterator[KafkaAdminClient]:
 
 
 def create_topic(
-    bootstrap: str, name: str, *, partitions: int, replicas: int, min_isr: int = 1
+    bootstrap: str,
+    name: str,
+    *,
+    partitions: int,
+    replicas: int,
+    min_isr: int = 1,
+    security: Mapping[str, Any] | None = None,
 ) -> None:
-    with admin_client(bootstrap) as client:
+    with admin_client(bootstrap, security=security) as client:
         client.create_topics(
             {
                 name: {
@@ -43,10 +55,20 @@ def _all_led(client: KafkaAdminClient, name: str, partitions: int) -> bool:
     )
 
 
-def produce(bootstrap: str, topic: str, messages: list[bytes]) -> int:
+def produce(
+    bootstrap: str,
+    topic: str,
+    messages: list[bytes],
+    *,
+    security: Mapping[str, Any] | None = None,
+) -> int:
     """Sends with acks=all and idempotence; returns how many the cluster acknowledged."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, retries=10
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        retries=10,
+        **(security or {}),
     )
     try:
         futures = [producer.send(topic, value=message) for message in messages]
@@ -56,10 +78,20 @@ def produce(bootstrap: str, topic: str, messages: list[bytes]) -> int:
         producer.close(timeout=10)
 
 
-def consume_all(bootstrap: str, topic: str, expected: int, *, timeout: float = 120) -> list[bytes]:
+def consume_all(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    *,
+    timeout: float = 120,
+    security: Mapping[str, Any] | None = None,
+) -> list[bytes]:
     """Reads every partition from the beginning until `expected` messages arrived."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+        **(security or {}),
     )
     try:
         partitions = wait_for(

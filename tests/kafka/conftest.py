@@ -94,10 +94,11 @@ def _client_sockets_collected() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """kafka-python can leave a socket to a stopped broker for the garbage collector; that is
-    the client's bookkeeping, not a failure of the cluster under test."""
+    """kafka-python can leave a socket (a TLS one too) to a stopped broker for the garbage
+    collector; that is the client's bookkeeping, not a failure of the cluster under test."""
     leak = pytest.mark.filterwarnings(
-        r"ignore:Exception ignored in. <socket\.socket:pytest.PytestUnraisableExceptionWarning"
+        r"ignore:Exception ignored in. <(socket\.socket|ssl\.SSLSocket)"
+        ":pytest.PytestUnraisableExceptionWarning"
     )
     for item in items:
         if "tests/kafka/" in str(item.path):

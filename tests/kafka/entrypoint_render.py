@@ -17,6 +17,7 @@ from pathlib import Path
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.render import config, metrics, statefulset
+from tests.support.tls import new_certificates
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "broker-image" / "bin" / "kopfka-entrypoint"
@@ -60,6 +61,12 @@ class EntrypointRenderer:
         metrics_dir.mkdir(exist_ok=True)
         for file_name, text in metrics.config_map(spec)["data"].items():
             (metrics_dir / file_name).write_text(text, encoding="utf-8")
+        # The brokers' key store files, as the Secret mounts them, when a listener has TLS.
+        tls_dir = self.root / "tls"
+        tls_dir.mkdir(exist_ok=True)
+        certificates = new_certificates(spec)
+        for file_name, content in (certificates.brokers if certificates else {}).items():
+            (tls_dir / file_name).write_bytes(content)
         container = statefulset.pod_spec(spec, pool, CLUSTER_ID)["containers"][0]
         env = {item["name"]: item["value"] for item in container["env"] if "value" in item}
         env |= {
@@ -74,6 +81,7 @@ class EntrypointRenderer:
             "KOPFKA_AGENT_JAR": str(self.root / "agent.jar"),
             "KOPFKA_EXPORTER_JAR": str(self.root / "exporter.jar"),
             "KOPFKA_METRICS_CONFIG_DIR": str(metrics_dir),
+            "KOPFKA_TLS_DIR": str(tls_dir),
             "KOPFKA_TEST_JAVA_CALLS": str(calls),
         }
         run = subprocess.run(

@@ -109,6 +109,9 @@ class LocalKafka:
     base: Path
     version: str
     racks: tuple[str, ...] = ("zone-a", "zone-b", "zone-c")
+    # The brokers' TLS key store files (the Secret's files, as the kubelet mounts them), for a
+    # cluster with TLS listeners.
+    tls_dir: Path | None = None
     nodes: list[Node] = field(default_factory=list)
     _hosts_marker: str = ""
 
@@ -147,6 +150,7 @@ class LocalKafka:
                     "KOPFKA_EXPORTER_JAR": str(exporter),
                     "KOPFKA_METRICS_CONFIG_DIR": str(self.metrics_dir),
                     "KOPFKA_BIND_ADDRESS": node.address,
+                    **({"KOPFKA_TLS_DIR": str(self.tls_dir)} if self.tls_dir else {}),
                 }
                 (root / "tmp").mkdir(parents=True, exist_ok=True)
                 node.data_dir.mkdir(parents=True, exist_ok=True)

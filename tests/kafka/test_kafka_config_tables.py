@@ -79,6 +79,7 @@ def pod_properties(spec: ClusterSpec, pool: Pool, ordinal: int = 0) -> bytes:
         "${POD_NAME}": names.pod_name(spec.name, pool.role, ordinal),
         "${KOPFKA_BIND_ADDRESS}": "127.0.0.1",
         "${KOPFKA_RACK}": "zone-a",
+        "${KOPFKA_TLS_DIR}": "/etc/kopfka/tls",
     }
     for token, value in tokens.items():
         text = text.replace(token, value)

@@ -324,7 +324,10 @@ def cluster_specs(draw: st.DrawFn) -> dict[str, Any]:
         "mode": "combined" if combined else "dedicated",
         "controllers": {"replicas": draw(st.sampled_from([1, 3, 5])), **draw(pool_extra)},
         "kafka": dict(zip(("version", "config"), draw(config), strict=True)),
-        "listeners": [{"name": name, "port": port} for name, port in draw(listeners)],
+        "listeners": [
+            {"name": name, "port": port, "tls": draw(st.booleans())}
+            for name, port in draw(listeners)
+        ],
         "template": {"pod": draw(template)},
     }
     if not combined:

@@ -21,6 +21,7 @@ from kopfka.model.errors import SpecError
 from kopfka.model.schema_dsl import Schema
 from kopfka.model.topic import check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by, render_cluster
+from tests.support.tls import new_certificates
 
 KUBERNETES_VERSION = "1.36.0"
 OWNER = {
@@ -148,7 +149,8 @@ def test_any_cluster_spec_is_accepted_and_renders_or_is_refused_with_a_spec_erro
         problems = error.problems
         assert problems
         return
-    for obj in render_cluster(parsed, "MkU3OEVBNTcwNTJENDM2Qg"):
+    certificates = new_certificates(parsed)
+    for obj in render_cluster(parsed, "MkU3OEVBNTcwNTJENDM2Qg", certificates=certificates):
         kubernetes_validate.validate(owned_by(obj, OWNER), KUBERNETES_VERSION, strict=True)
 
 

@@ -6,9 +6,17 @@ from typing import Any
 
 import pytest
 
-from kopfka.model.cluster import ClusterSpec, parse_cluster
+from kopfka.model.cluster import (
+    ClusterCa,
+    ClusterSpec,
+    Lifetime,
+    operator_bootstrap_of,
+    parse_cluster,
+)
+from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
+from kopfka.model.schema import cluster_spec
 
 BASE: dict[str, Any] = {"brokers": {"replicas": 3}}
 
@@ -92,3 +100,52 @@ def test_every_problem_is_reported_at_once() -> None:
             }
         )
     assert len(error.value.problems) == 2
+
+
+TLS = {"name": "tls", "port": 9094, "tls": True}
+PLAIN = {"name": "plain", "port": 9092}
+
+
+@pytest.mark.parametrize(
+    ("spec", "tls", "operator_bootstrap"),
+    [
+        (BASE, False, "events-kafka-bootstrap.streaming.svc:9092"),
+        # A plaintext listener anywhere in the list: the operator uses it, never the TLS one.
+        ({**BASE, "listeners": [TLS, PLAIN]}, True, "events-kafka-bootstrap.streaming.svc:9092"),
+        # Every client listener has TLS: the plaintext replication listener of the first brokers.
+        (
+            {**BASE, "listeners": [TLS]},
+            True,
+            "events-brokers-0.events-brokers.streaming.svc:9091,"
+            "events-brokers-1.events-brokers.streaming.svc:9091,"
+            "events-brokers-2.events-brokers.streaming.svc:9091",
+        ),
+        (
+            {"mode": "combined", "controllers": {"replicas": 1}, "listeners": [TLS]},
+            True,
+            "events-nodes-0.events-nodes.streaming.svc:9091",
+        ),
+    ],
+)
+def test_operator_bootstrap_never_speaks_plaintext_to_a_tls_listener(
+    spec: dict[str, Any], tls: bool, operator_bootstrap: str
+) -> None:
+    parsed = parse(spec)
+    assert parsed.tls is tls
+    assert parsed.operator_bootstrap == operator_bootstrap
+    # The periodic consumer-lag reader works it out from the stored spec without parsing it all.
+    stored = apply_defaults(dict(spec), cluster_spec())
+    assert operator_bootstrap_of("events", "streaming", stored) == operator_bootstrap
+    # The clients' address (status.bootstrapServers) stays the first listener's.
+    port = (spec.get("listeners") or [PLAIN])[0]["port"]
+    assert parsed.bootstrap_servers == f"events-kafka-bootstrap.streaming.svc:{port}"
+
+
+def test_certificate_lifetimes_default_and_are_checked() -> None:
+    spec = parse(BASE)
+    assert spec.cluster_ca == ClusterCa(secret_name=None, lifetime=Lifetime(1825, 30))
+    assert spec.broker_certificates == Lifetime(365, 30)
+    own = parse({**BASE, "clusterCa": {"secretName": "my-ca"}})
+    assert own.cluster_ca.secret_name == "my-ca"
+    with pytest.raises(SpecError, match="renewalDays must be shorter than validityDays"):
+        parse({**BASE, "brokerCertificates": {"validityDays": 5, "renewalDays": 5}})

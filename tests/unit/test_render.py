@@ -100,13 +100,16 @@ def test_controllers_have_no_broker_only_settings() -> None:
 
 
 def test_only_known_tokens_are_left_for_the_entrypoint() -> None:
-    text = config.server_properties(parse(BASE), parse(BASE).broker_pool)
+    spec = parse({**BASE, "listeners": [{"name": "tls", "port": 9094, "tls": True}]})
+    text = config.server_properties(spec, spec.broker_pool)
     tokens = set(re.findall(r"\$\{[A-Z_]+\}", text))
+    assert "${KOPFKA_TLS_DIR}" in tokens
     assert tokens <= {
         "${KOPFKA_NODE_ID}",
         "${POD_NAME}",
         "${KOPFKA_BIND_ADDRESS}",
         "${KOPFKA_RACK}",
+        "${KOPFKA_TLS_DIR}",
     }
 
 

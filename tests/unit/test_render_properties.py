@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from kopfka.model.quantity import canonical
 from kopfka.render.cluster import owned_by, render_cluster
 from tests.support.specs import accepted, cluster_specs
+from tests.support.tls import new_certificates
 
 KUBERNETES_VERSION = "1.36.0"
 OWNER = {
@@ -27,15 +28,17 @@ OWNER = {
 @given(cluster_specs())
 def test_every_valid_spec_renders_objects_the_api_server_accepts(spec: dict[str, Any]) -> None:
     parsed = accepted(spec)
-    for obj in render_cluster(parsed, "MkU3OEVBNTcwNTJENDM2Qg"):
+    certificates = new_certificates(parsed)
+    for obj in render_cluster(parsed, "MkU3OEVBNTcwNTJENDM2Qg", certificates=certificates):
         kubernetes_validate.validate(owned_by(obj, OWNER), KUBERNETES_VERSION, strict=True)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster_specs())
 def test_rendering_is_deterministic(spec: dict[str, Any]) -> None:
-    first = render_cluster(accepted(spec), "id")
-    second = render_cluster(accepted(dict(spec)), "id")
+    certificates = new_certificates(accepted(spec))
+    first = render_cluster(accepted(spec), "id", certificates=certificates)
+    second = render_cluster(accepted(dict(spec)), "id", certificates=certificates)
     assert first == second
 
 
@@ -57,7 +60,8 @@ def _quantities(obj: dict[str, Any]) -> Iterator[tuple[str, bool]]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster_specs())
 def test_every_quantity_is_rendered_in_the_api_servers_normal_form(spec: dict[str, Any]) -> None:
-    for obj in render_cluster(accepted(spec), "id"):
+    parsed = accepted(spec)
+    for obj in render_cluster(parsed, "id", certificates=new_certificates(parsed)):
         for amount, listed in _quantities(obj):
             assert isinstance(amount, str)
             assert canonical(amount, resource_list=listed) == amount

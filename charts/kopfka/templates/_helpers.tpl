@@ -101,6 +101,13 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# TLS listeners (docs/security.md): the cluster CA, its public certificate and the brokers' keys,
+# made with server-side apply; a user's own CA Secret (spec.clusterCa.secretName) is read. Read by
+# name only: list and watch cannot be narrowed to kopfka's Secrets, and would let the operator
+# read every Secret it can see.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "patch"]
 # Topic Jobs: one at a time per cluster, watched to completion (by label selector), annotated
 # once their outcome is read, deleted when the next one starts.
 - apiGroups: ["batch"]

@@ -24,6 +24,7 @@ from kopfka.handlers import periodic
 from kopfka.handlers.common import indexed, interval_from_env, key_of
 from kopfka.kafka.admin import Connect, KafkaUnavailable, operator_client, unreachable
 from kopfka.model import names
+from kopfka.model.cluster import operator_bootstrap_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +88,11 @@ def collect_cluster(
 def _collect(body: periodic.Obj) -> None:
     namespace, name = key_of(body)
     status = body.get("status") or {}
-    bootstrap = status.get("bootstrapServers")
-    if names.is_paused(body) or not status.get("clusterId") or not bootstrap:
+    if names.is_paused(body) or not status.get("clusterId") or not status.get("bootstrapServers"):
         metrics.consumer_lag(namespace, name, None)
         return
-    collect_cluster(namespace, name, str(bootstrap))
+    # Not status.bootstrapServers: that is the clients' first listener, which may have TLS.
+    collect_cluster(namespace, name, operator_bootstrap_of(name, namespace, body.get("spec") or {}))
 
 
 @kopf.on.startup()

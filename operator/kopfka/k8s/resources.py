@@ -54,6 +54,7 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("v1", "Event", "events", True),
     ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True),
     ("v1", "Pod", "pods", True),
+    ("v1", "Secret", "secrets", True),
     ("v1", "Service", "services", True),
     ("v1", "ServiceAccount", "serviceaccounts", True),
     ("apps/v1", "StatefulSet", "statefulsets", True),

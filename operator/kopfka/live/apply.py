@@ -67,7 +67,7 @@ def keep_live_settings(
         return Progress(
             previous, ("LiveSettingsPending", f"{pending} wait for every node to be ready")
         )
-    bootstrap = spec.bootstrap_servers
+    bootstrap = spec.operator_bootstrap
     if unreachable.recently(bootstrap):
         message = f"{pending} wait: Kafka could not be read a moment ago"
         return Progress(previous, ("LiveSettingsPending", message), again=UNREACHABLE_SECONDS)
@@ -93,7 +93,7 @@ def keep_live_settings(
         if plan.unsendable:
             found["notSent"] = list(plan.unsendable)
         return Progress(found)
-    job = owned_by(render_settings_job(spec, plan, bootstrap=spec.bootstrap_servers), body)
+    job = owned_by(render_settings_job(spec, plan, bootstrap=spec.operator_bootstrap), body)
     name = job["metadata"]["name"]
     changes = ", ".join([*plan.to_set, *(f"-{key}" for key in plan.to_delete)])
     status = {**previous, "managed": keys, "job": name}

@@ -79,7 +79,7 @@ def keep_metadata_version(
     }
     if not roll_over or any(version != spec.version for version in node_versions.values()):
         return Progress(known)  # the roll says what is going on
-    bootstrap = spec.bootstrap_servers
+    bootstrap = spec.operator_bootstrap
     waiting = f"the metadata version is raised to {wanted.name} once Kafka can be read"
     if unreachable.recently(bootstrap):
         return Progress(known, ("MetadataVersionPending", waiting), again=UNREACHABLE_SECONDS)

@@ -220,7 +220,7 @@ class _Pass:
 
     def _read(self) -> tuple[Plan, dict[int, str | None]] | str:
         """The plan from what Kafka has, or why Kafka cannot be read."""
-        bootstrap = self.spec.bootstrap_servers
+        bootstrap = self.spec.operator_bootstrap
         if unreachable.recently(bootstrap):
             return "waits for Kafka, which could not be read a moment ago"
         try:
@@ -298,7 +298,7 @@ class _Pass:
             )
         )
         config_map, job = render_rebalance_job(
-            self.spec, work=work, bootstrap=self.spec.bootstrap_servers, image=self.image
+            self.spec, work=work, bootstrap=self.spec.operator_bootstrap, image=self.image
         )
         name = job["metadata"]["name"]
         labels = names.rebalance_job_labels(self.spec.name)
@@ -400,7 +400,7 @@ class _Pass:
             work = read_work_file(base64.b64decode(data))
         except ValueError:
             return None
-        bootstrap = self.spec.bootstrap_servers
+        bootstrap = self.spec.operator_bootstrap
         try:
             admin: KafkaAdmin = self.connect(bootstrap)
             try:
@@ -426,7 +426,7 @@ class _Pass:
             message = f"broker {broker} is drained; waiting for its pod {pod} to stop"
             return Balance(Progress(previous, ("ScalingDown", message), again=POLL_SECONDS))
         job = owned_by(
-            render_unregister_job(self.spec, broker, bootstrap=self.spec.bootstrap_servers),
+            render_unregister_job(self.spec, broker, bootstrap=self.spec.operator_bootstrap),
             self.body,
         )
         name = job["metadata"]["name"]

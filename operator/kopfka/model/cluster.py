@@ -8,7 +8,7 @@ against the broker count, or heap against the memory limit).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,22 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class Lifetime:
+    """How long a certificate is valid, and how long before its end a new one is issued."""
+
+    validity_days: int
+    renewal_days: int
+
+
+@dataclass(frozen=True)
+class ClusterCa:
+    """The CA of the brokers' TLS certificates: the user's Secret, or (None) one kopfka makes."""
+
+    secret_name: str | None
+    lifetime: Lifetime
+
+
+@dataclass(frozen=True)
 class Metrics:
     """The Prometheus JMX exporter of every Kafka node: on or off, and the user's extra rules
     (exporter syntax, as the API server stored them) that go before kopfka's own."""
@@ -128,6 +144,13 @@ class ClusterSpec:
     metrics: Metrics
     rebalance: Rebalance
     template: PodTemplate
+    cluster_ca: ClusterCa
+    broker_certificates: Lifetime
+
+    @property
+    def tls(self) -> bool:
+        """Some client listener is encrypted: the cluster needs its CA and broker certificates."""
+        return any(listener.tls for listener in self.listeners)
 
     @property
     def controller_pool(self) -> Pool:
@@ -148,7 +171,64 @@ class ClusterSpec:
 
     @property
     def bootstrap_servers(self) -> str:
+        """Where clients start: the bootstrap Service on the first listener (status)."""
         return names.bootstrap_address(self.name, self.namespace, self.listeners[0].port)
+
+    @property
+    def operator_bootstrap(self) -> str:
+        """Where the operator and its Jobs reach Kafka (docs/security.md)."""
+        pool = self.broker_pool
+        return operator_bootstrap(
+            self.name, self.namespace, self.listeners, role=pool.role, replicas=pool.replicas
+        )
+
+
+# Broker addresses the operator bootstraps from when it uses the replication listener.
+_OPERATOR_BOOTSTRAP_BROKERS = 3
+
+
+def operator_bootstrap(
+    cluster: str, namespace: str, listeners: Sequence[Listener], *, role: Role, replicas: int
+) -> str:
+    """The operator and its Jobs speak plaintext (no client certificate or SASL of their own yet):
+    through the bootstrap Service on the first client listener without TLS; when every client
+    listener has TLS, to the first brokers' own addresses on the internal replication listener,
+    which is plaintext and which Kafka advertises under the same names. Never plaintext to a TLS
+    port."""
+    plain = next((listener for listener in listeners if not listener.tls), None)
+    if plain is not None:
+        return names.bootstrap_address(cluster, namespace, plain.port)
+    return ",".join(
+        f"{names.pod_host(cluster, namespace, role, ordinal)}:{schema.REPLICATION_PORT}"
+        for ordinal in range(min(replicas, _OPERATOR_BOOTSTRAP_BROKERS))
+    )
+
+
+def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
+    """`operator_bootstrap` of a KafkaCluster's spec as the API server stores it (its defaults
+    filled in), without parsing the whole spec: for periodic work that only needs the address."""
+    combined = spec.get("mode") == "combined"
+    pool = spec.get("controllers" if combined else "brokers") or {}
+    listeners = [
+        Listener(
+            name=str(item.get("name", "")),
+            port=int(item.get("port", 0)),
+            type=str(item.get("type", "internal")),
+            tls=bool(item.get("tls", False)),
+            authentication="none",
+        )
+        for item in spec.get("listeners") or _DEFAULT_LISTENERS
+    ]
+    return operator_bootstrap(
+        name,
+        namespace,
+        listeners,
+        role=Role.COMBINED if combined else Role.BROKER,
+        replicas=int(pool.get("replicas", 3)),
+    )
+
+
+_DEFAULT_LISTENERS = schema.cluster_spec()["properties"]["listeners"]["default"]
 
 
 def parse_cluster(
@@ -202,6 +282,11 @@ def parse_cluster(
     metrics = _metrics(raw["metrics"], problems)
     rebalance = _rebalance(raw["rebalance"], problems)
     template = _template((raw.get("template") or {}).get("pod") or {}, problems)
+    cluster_ca = ClusterCa(
+        secret_name=raw["clusterCa"].get("secretName"),
+        lifetime=_lifetime(raw["clusterCa"], "spec.clusterCa", problems),
+    )
+    broker_certificates = _lifetime(raw["brokerCertificates"], "spec.brokerCertificates", problems)
     if problems:
         raise SpecError(problems)
     return ClusterSpec(
@@ -220,7 +305,18 @@ def parse_cluster(
         metrics=metrics,
         rebalance=rebalance,
         template=template,
+        cluster_ca=cluster_ca,
+        broker_certificates=broker_certificates,
     )
+
+
+def _lifetime(raw: Mapping[str, Any], field: str, problems: list[str]) -> Lifetime:
+    lifetime = Lifetime(
+        validity_days=int(raw["validityDays"]), renewal_days=int(raw["renewalDays"])
+    )
+    if lifetime.renewal_days >= lifetime.validity_days:
+        problems.append(f"{field}: {schema.RENEWAL_RULE_MESSAGE}")
+    return lifetime
 
 
 def _user_config(version: str, config: Mapping[str, Any], problems: list[str]) -> dict[str, str]:
@@ -380,8 +476,8 @@ def _listener(raw: Mapping[str, Any], problems: list[str]) -> Listener:
         tls=bool(raw["tls"]),
         authentication=str((raw.get("authentication") or {}).get("type", "none")),
     )
-    if listener.tls:
-        problems.append(f"listener {listener.name}: TLS listeners are not supported yet")
+    if listener.authentication != "none":
+        problems.append(f"listener {listener.name}: {schema.AUTHENTICATION_NOT_SUPPORTED}")
     return listener
 
 

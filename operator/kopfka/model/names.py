@@ -126,6 +126,53 @@ def bootstrap_service_name(cluster: str) -> str:
     return f"{cluster}-kafka-bootstrap"
 
 
+def cluster_ca_secret_name(cluster: str) -> str:
+    """The CA kopfka makes for a cluster's TLS listeners: ca.crt and ca.key (never mounted)."""
+    return f"{cluster}-cluster-ca"
+
+
+def cluster_ca_cert_secret_name(cluster: str) -> str:
+    """The cluster CA's certificate alone (ca.crt), for clients to mount and trust."""
+    return f"{cluster}-cluster-ca-cert"
+
+
+def broker_tls_secret_name(cluster: str) -> str:
+    """Every broker's key and certificate, one file per pod (`broker_tls_file`)."""
+    return f"{cluster}-kafka-tls"
+
+
+def broker_tls_file(pod: str) -> str:
+    """A broker's key, certificate and CA certificate in one PEM file, as Kafka reads them."""
+    return f"{pod}.pem"
+
+
+# The cluster's DNS domain: the names under it go into the brokers' certificates too.
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def _service_dns_names(host: str, namespace: str) -> list[str]:
+    """The names a client may use for a Service (or a pod under a headless one): short, with the
+    namespace, with .svc, and fully qualified."""
+    return [
+        host,
+        f"{host}.{namespace}",
+        f"{host}.{namespace}.svc",
+        f"{host}.{namespace}.svc.{CLUSTER_DOMAIN}",
+    ]
+
+
+def broker_dns_names(cluster: str, namespace: str, role: Role, ordinal: int) -> tuple[str, ...]:
+    """Every DNS name a client may reach a broker by, for its certificate: its pod's own name
+    under the headless Service (what Kafka advertises), the headless Service and the bootstrap
+    Service, each short, with the namespace, .svc and fully qualified."""
+    pool = pool_name(cluster, role)
+    return (
+        *_service_dns_names(f"{pod_name(cluster, role, ordinal)}.{pool}", namespace),
+        *_service_dns_names(bootstrap_service_name(cluster), namespace),
+        *_service_dns_names(pool, namespace),
+    )
+
+
 def service_account_name(cluster: str) -> str:
     return f"{cluster}-kafka"
 

@@ -39,6 +39,16 @@ OBJECT_NAME_PATTERN = (
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 MAX_REBALANCE_WAVE_SIZE = 1000
+# Listener authentication: only none for now; the others are named so that the refusal is clear.
+LISTENER_AUTHENTICATIONS = ("none", "scram-sha-512", "tls")
+AUTHENTICATION_NOT_SUPPORTED = (
+    "listener authentication scram-sha-512 and tls are not supported yet: only none"
+)
+# Certificate lifetimes (docs/security.md).
+DEFAULT_CA_VALIDITY_DAYS = 1825
+DEFAULT_CERTIFICATE_VALIDITY_DAYS = 365
+DEFAULT_RENEWAL_DAYS = 30
+MAX_VALIDITY_DAYS = 36500
 
 
 def _kafka_config(description: str) -> Schema:
@@ -158,8 +168,8 @@ def _pool(role: str, replicas: Schema, default_size: str) -> Schema:
 
 def _listener() -> Schema:
     return obj(
-        "A listener clients connect to. Only internal plain listeners exist today; tls and "
-        "authentication leave room for TLS and SASL.",
+        "A listener clients connect to, inside the Kubernetes cluster. With tls, brokers present "
+        "certificates of the cluster CA (spec.clusterCa; docs/security.md).",
         {
             "name": string(
                 "Name of the listener, unique in the cluster (lowercase letters and digits).",
@@ -177,16 +187,27 @@ def _listener() -> Schema:
                 enum=["internal"],
                 default="internal",
             ),
-            "tls": boolean("Encrypt the listener with TLS (not supported yet).", default=False),
+            "tls": boolean(
+                "Encrypt the listener with TLS: each broker presents its own certificate, issued "
+                "by the cluster CA for its DNS names; clients trust the CA's ca.crt (Secret "
+                "<cluster>-cluster-ca-cert). Changing it restarts the brokers (one at a time).",
+                default=False,
+            ),
             "authentication": obj(
                 "How clients authenticate on this listener.",
-                {"type": string("none (SASL arrives later).", enum=["none"], default="none")},
+                {
+                    "type": string(
+                        "none. scram-sha-512 and tls (client certificates) are not supported yet.",
+                        enum=list(LISTENER_AUTHENTICATIONS),
+                        default="none",
+                    )
+                },
                 default={"type": "none"},
+                rules=[rule("self.type == 'none'", AUTHENTICATION_NOT_SUPPORTED)],
             ),
         },
         required=["name", "port"],
         rules=[
-            rule("!has(self.tls) || !self.tls", "TLS listeners are not supported yet"),
             rule(
                 f"!(self.name in {list(RESERVED_LISTENER_NAMES)})",
                 "listener names "
@@ -198,6 +219,75 @@ def _listener() -> Schema:
                 "ports " + ", ".join(map(str, RESERVED_PORTS)) + " are used by the operator",
             ),
         ],
+    )
+
+
+def _validity(what: str, *, validity_days: int, renewal_days: int) -> dict[str, Schema]:
+    return {
+        "validityDays": integer(
+            f"Days {what} is valid from when it is issued.",
+            minimum=2,
+            maximum=MAX_VALIDITY_DAYS,
+            default=validity_days,
+        ),
+        "renewalDays": integer(
+            f"Days before {what} expires that kopfka issues a new one (checked at every "
+            "reconcile, at least once a minute). Shorter than validityDays.",
+            minimum=1,
+            maximum=MAX_VALIDITY_DAYS - 1,
+            default=renewal_days,
+        ),
+    }
+
+
+RENEWAL_RULE_MESSAGE = "renewalDays must be shorter than validityDays"
+
+
+def _renewal_rule() -> Schema:
+    return rule(
+        "!has(self.renewalDays) || !has(self.validityDays) || self.renewalDays < self.validityDays",
+        RENEWAL_RULE_MESSAGE,
+    )
+
+
+def _cluster_ca() -> Schema:
+    return obj(
+        "The certificate authority that issues the brokers' TLS certificates (used only when a "
+        "listener has tls). By default kopfka makes one (EC P-256) and keeps it in the Secret "
+        "<cluster>-cluster-ca; clients find its certificate in <cluster>-cluster-ca-cert "
+        "(ca.crt). docs/security.md.",
+        {
+            "secretName": string(
+                "Your own CA instead: a Secret in this namespace with ca.crt (PEM, a CA "
+                "certificate) and ca.key (PEM, its unencrypted private key). kopfka never "
+                "changes it; renewing it is yours (a new one restarts the brokers).",
+                maxLength=253,
+                pattern=DNS_SUBDOMAIN_PATTERN,
+            ),
+            **_validity(
+                "the CA kopfka makes",
+                validity_days=DEFAULT_CA_VALIDITY_DAYS,
+                renewal_days=DEFAULT_RENEWAL_DAYS,
+            ),
+        },
+        default={},
+        rules=[_renewal_rule()],
+    )
+
+
+def _broker_certificates() -> Schema:
+    return obj(
+        "The brokers' TLS certificates, issued by the cluster CA (used only when a listener has "
+        "tls). A certificate is issued again when it is within renewalDays of expiring, when the "
+        "broker's DNS names change or when the CA changes; the brokers then restart one at a "
+        "time to use it.",
+        _validity(
+            "a broker certificate",
+            validity_days=DEFAULT_CERTIFICATE_VALIDITY_DAYS,
+            renewal_days=DEFAULT_RENEWAL_DAYS,
+        ),
+        default={},
+        rules=[_renewal_rule()],
     )
 
 
@@ -482,6 +572,8 @@ def cluster_spec() -> Schema:
                 },
                 required=["topologyKey"],
             ),
+            "clusterCa": _cluster_ca(),
+            "brokerCertificates": _broker_certificates(),
             "metrics": _metrics(),
             "rebalance": _rebalance(),
             "template": obj("Customises what the operator creates.", {"pod": _pod_template()}),

@@ -233,6 +233,9 @@ RECONCILE_FAILURES = frozenset(
         "ObjectNotOwned",
         "ClusterIdConflict",
         "VersionDowngradeRefused",
+        # TLS listeners: the user's CA Secret is missing, or a CA cannot issue certificates.
+        "ClusterCaNotFound",
+        "ClusterCaInvalid",
     }
 )
 

@@ -5,21 +5,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kopfka.certs.keep import Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.names import Role
-from kopfka.render import config, metrics, policy, services, statefulset
+from kopfka.render import config, metrics, policy, services, statefulset, tls
 
 
-def render_cluster(spec: ClusterSpec, cluster_id: str) -> list[dict[str, Any]]:
-    """Desired objects: config and services before the StatefulSets whose pods need them."""
-    objects: list[dict[str, Any]] = [policy.service_account(spec), metrics.config_map(spec)]
+def render_cluster(
+    spec: ClusterSpec, cluster_id: str, *, certificates: Certificates | None = None
+) -> list[dict[str, Any]]:
+    """Desired objects: Secrets, config and services before the StatefulSets whose pods need
+    them. A cluster with a TLS listener needs its `certificates`: it is never rendered without."""
+    objects: list[dict[str, Any]] = []
+    if spec.tls:
+        if certificates is None:
+            raise ValueError("a cluster with a TLS listener needs its certificates")
+        objects.extend(tls.secrets(spec, certificates))
+    objects += [policy.service_account(spec), metrics.config_map(spec)]
     for pool in spec.pools:
         objects.append(config.config_map(spec, pool))
         objects.append(services.headless_service(spec, pool))
     objects.append(services.bootstrap_service(spec))
     for pool in spec.pools:
-        objects.append(statefulset.stateful_set(spec, pool, cluster_id))
+        objects.append(
+            statefulset.stateful_set(
+                spec,
+                pool,
+                cluster_id,
+                certificates=certificates.revision if certificates else None,
+            )
+        )
         objects.append(policy.disruption_budget(spec, pool))
     return objects
 

@@ -27,6 +27,9 @@ from kopfka.render.properties import escape_value
 
 DATA_MOUNT = "/var/lib/kafka"
 CONFIG_MOUNT = "/etc/kopfka/config"
+# Where a broker finds its TLS key store (the Secret names.broker_tls_secret_name): the
+# entrypoint fills in ${KOPFKA_TLS_DIR} (this path in pods; local test processes set their own).
+TLS_MOUNT = "/etc/kopfka/tls"
 LOG_DIRS = f"{DATA_MOUNT}/data"
 
 _templates = jinja2.Environment(
@@ -59,6 +62,33 @@ def _endpoints(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     return endpoints
 
 
+def _protocol(spec: ClusterSpec, name: str) -> str:
+    """The security protocol of a Kafka listener name: SSL for client listeners with tls; the
+    operator's own listeners (controller, replication) are plaintext inside the cluster."""
+    tls = any(listener.tls and listener.kafka_name == name for listener in spec.listeners)
+    return "SSL" if tls else "PLAINTEXT"
+
+
+def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
+    """Per-listener key store settings of the TLS listeners: each broker reads its own PEM file
+    (key, certificate, CA certificate) from the mounted Secret, named after its pod. Files, not
+    inline PEM: server.properties is in a ConfigMap, which is not secret."""
+    if not role.is_broker:
+        return []
+    settings: list[tuple[str, str]] = []
+    for listener in spec.listeners:
+        if listener.tls:
+            prefix = f"listener.name.{listener.name}.ssl."
+            settings += [
+                (f"{prefix}keystore.type", "PEM"),
+                (
+                    f"{prefix}keystore.location",
+                    "${KOPFKA_TLS_DIR}/" + names.broker_tls_file("${POD_NAME}"),
+                ),
+            ]
+    return settings
+
+
 def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     """(port name, number) of every port a node of this role listens on: its Kafka listeners,
     and with metrics on the JMX exporter's (the pod and the headless Service name them all)."""
@@ -88,9 +118,10 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
         "advertised_listeners": ",".join(f"{name}://{host}:{port}" for name, port in endpoints),
         # Brokers reach the controllers too, so every role maps the CONTROLLER listener.
         "protocol_map": ",".join(
-            f"{name}:PLAINTEXT"
+            f"{name}:{_protocol(spec, name)}"
             for name in dict.fromkeys(["CONTROLLER", *(n for n, _ in endpoints)])
         ),
+        "tls": tls_settings(spec, pool.role),
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,
         "rack": spec.rack_topology_key is not None and pool.role.is_broker,

@@ -23,6 +23,7 @@ from kopfka.render import meta, metrics
 from kopfka.render.config import (
     CONFIG_MOUNT,
     DATA_MOUNT,
+    TLS_MOUNT,
     config_map_name,
     container_ports,
     server_properties,
@@ -33,6 +34,13 @@ IMAGE_BIN = "/opt/kafka/bin"
 KAFKA_UID = 1001
 # Controlled shutdown moves leadership away and flushes logs; give it time before SIGKILL.
 TERMINATION_GRACE_SECONDS = 300
+# The brokers' keys: readable by the Kafka user's group (fsGroup) only, 0440.
+TLS_FILE_MODE = 0o440
+
+
+def serves_tls(spec: ClusterSpec, pool: Pool) -> bool:
+    """The pool's nodes serve a TLS listener: they mount the brokers' key store Secret."""
+    return spec.tls and pool.role.is_broker
 
 
 def _field_env(name: str, path: str) -> dict[str, Any]:
@@ -99,6 +107,8 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
         container["volumeMounts"].append(
             {"name": "metrics", "mountPath": metrics.METRICS_MOUNT, "readOnly": True}
         )
+    if serves_tls(spec, pool):
+        container["volumeMounts"].append({"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True})
     if pool.resources:
         container["resources"] = {
             kind: {name: canonical(amount, resource_list=True) for name, amount in amounts.items()}
@@ -161,6 +171,18 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
         volumes.append(
             {"name": "metrics", "configMap": {"name": names.metrics_config_map_name(spec.name)}}
         )
+    if serves_tls(spec, pool):
+        # Every broker's file, each read by its own pod only (server.properties names the file
+        # after the pod); a Secret made before the StatefulSet, so a new pod finds its file.
+        volumes.append(
+            {
+                "name": "tls",
+                "secret": {
+                    "secretName": names.broker_tls_secret_name(spec.name),
+                    "defaultMode": TLS_FILE_MODE,
+                },
+            }
+        )
     if not pool.storage.persistent:
         empty_dir: dict[str, Any] = {}
         if pool.storage.size_limit:
@@ -195,14 +217,28 @@ def pod_spec(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
     return result
 
 
-def restart_hash(spec: ClusterSpec, pool: Pool, cluster_id: str) -> str:
-    """Hash of what a running node cannot pick up live: static settings and the pod spec.
+def restart_hash(
+    spec: ClusterSpec, pool: Pool, cluster_id: str, *, certificates: str | None = None
+) -> str:
+    """Hash of what a running node cannot pick up live: static settings, the pod spec and, for
+    nodes that serve TLS, the revision of their certificates (`certificates`, the broker Secret's
+    kopfka.dev/certificates-revision), which changes when kopfka issues running brokers new
+    certificates (renewal, new names, another CA), so that they restart one at a time to read
+    them. A certificate for a new broker does not change it.
 
     The exporter's rules are not in it: they live in a ConfigMap of fixed name that the exporter
     reads again when it changes; whether the exporter runs at all is in the pod spec."""
-    return stable_hash(
-        server_properties(spec, pool, dynamic=False), pod_spec(spec, pool, cluster_id)
-    )
+    parts: list[Any] = [
+        server_properties(spec, pool, dynamic=False),
+        pod_spec(spec, pool, cluster_id),
+    ]
+    if serves_tls(spec, pool):
+        if certificates is None:
+            raise ValueError(
+                f"{pool.role.value} nodes serve TLS: the certificates' revision is needed"
+            )
+        parts.append(certificates)
+    return stable_hash(*parts)
 
 
 def _claim_template(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
@@ -231,14 +267,18 @@ def _claim_template(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str,
     }
 
 
-def stateful_set(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]:
+def stateful_set(
+    spec: ClusterSpec, pool: Pool, cluster_id: str, *, certificates: str | None = None
+) -> dict[str, Any]:
     pod_labels = {
         **spec.template.labels,
         **meta.pool_labels(spec, pool),
     }
     pod_annotations = {
         **spec.template.annotations,
-        names.RESTART_HASH_ANNOTATION: restart_hash(spec, pool, cluster_id),
+        names.RESTART_HASH_ANNOTATION: restart_hash(
+            spec, pool, cluster_id, certificates=certificates
+        ),
     }
     sts_spec: dict[str, Any] = {
         "serviceName": names.pool_name(spec.name, pool.role),

@@ -269,7 +269,7 @@ def _nodes(
 
 def _health(spec: ClusterSpec, connect: Connect) -> KafkaHealth | None:
     """Kafka's view for the safety checks, or None when it cannot be read now."""
-    bootstrap = spec.bootstrap_servers
+    bootstrap = spec.operator_bootstrap
     if unreachable.recently(bootstrap):
         return None
     try:

@@ -527,7 +527,7 @@ class _ClusterSync:
         # a full sync.
         created = self.memory.created.pop(self.key, {})
         recorded = {} if self.full else {**created, **settled_configs(self.bodies)}
-        admin = self.settings.connect(cluster.bootstrap_servers)
+        admin = self.settings.connect(cluster.operator_bootstrap)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}
             if actual:
@@ -643,7 +643,7 @@ class _ClusterSync:
         config_map, job = render_topic_job(
             cluster,
             work=work_file(work),
-            bootstrap=cluster.bootstrap_servers,
+            bootstrap=cluster.operator_bootstrap,
             image=self.settings.job_image,
         )
         name = job["metadata"]["name"]
@@ -733,7 +733,7 @@ def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> t
         ),
         None,
     )
-    where = f"Kafka at {cluster.bootstrap_servers} cannot be reached ({error})"
+    where = f"Kafka at {cluster.operator_bootstrap} cannot be reached ({error})"
     if ready is None or ready.get("status") != "True":
         detail = f": {ready.get('message')}" if ready and ready.get("message") else ""
         return CLUSTER_NOT_READY, f"KafkaCluster {cluster.name} is not ready{detail}; {where}"

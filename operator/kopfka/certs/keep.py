@@ -1,0 +1,172 @@
+"""Which certificates a cluster with TLS listeners keeps, and which it gets anew.
+
+Certificates are made once, kept in Secrets and used again: a reconcile of an unchanged cluster
+finds every one still good and issues nothing (no write, no restart). A certificate is issued
+again only when it is missing, unreadable, issued by another CA, made for other DNS names, or
+within its renewal window; kopfka's own CA only when it is missing or within its window. The
+revision of the brokers' certificates changes when a running broker's certificate is replaced,
+not when a new broker's is added, so a scale-up restarts nobody.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from kopfka.certs.check import load_authority, renewal_due, to_issue
+from kopfka.certs.issue import Authority, new_authority, server_bundle
+from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A cluster's TLS material as kept in its Secrets (render/tls.py)."""
+
+    # The CA's certificate (PEM), what clients trust.
+    ca_certificate: bytes
+    # The CA's key (PEM) when kopfka made the CA; None for the user's own CA (its Secret is the
+    # user's, never written).
+    ca_key: bytes | None
+    # kopfka's CA before its last renewal, until it expires: clients keep trusting it (next to
+    # the new one) while the brokers roll onto certificates of the new CA.
+    previous_ca_certificate: bytes | None
+    # names.broker_tls_file(pod) -> that broker's key, certificate and CA certificate (PEM).
+    brokers: Mapping[str, bytes]
+    # Changes when running brokers get new certificates.
+    revision: str
+
+    @property
+    def trusted(self) -> bytes:
+        """What clients trust (`ca.crt` of <cluster>-cluster-ca-cert): the CA, and during a
+        rotation of kopfka's CA the previous one too."""
+        return self.ca_certificate + (self.previous_ca_certificate or b"")
+
+
+# In kopfka's CA Secret: the CA certificate before the last renewal, until it expires.
+PREVIOUS_CA_CERTIFICATE = "previous-ca.crt"
+
+
+class CaProblem(Exception):
+    """The CA cannot issue the brokers' certificates: the user's Secret is `missing`, or a CA is
+    not usable; the message says what to fix."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
+    """Each broker pod's file (by Secret key) and the DNS names its certificate must carry."""
+    pool = spec.broker_pool
+    return {
+        names.broker_tls_file(names.pod_name(spec.name, pool.role, ordinal)): (
+            names.broker_dns_names(spec.name, spec.namespace, pool.role, ordinal)
+        )
+        for ordinal in range(pool.replicas)
+    }
+
+
+def _previous(data: Mapping[str, bytes], now: datetime.datetime) -> bytes | None:
+    """The previous CA certificate kept in kopfka's CA Secret, while it is still valid."""
+    kept = data.get(PREVIOUS_CA_CERTIFICATE)
+    if not kept:
+        return None
+    try:
+        certificate = x509.load_pem_x509_certificate(kept)
+    except ValueError:
+        return None
+    return kept if now < certificate.not_valid_after_utc else None
+
+
+def _authority(
+    spec: ClusterSpec, ca_data: Mapping[str, bytes] | None, now: datetime.datetime
+) -> tuple[Authority, bool, bytes | None]:
+    """The CA, whether kopfka made (or keeps) it, and the previous CA certificate of kopfka's
+    still to be trusted; raises CaProblem."""
+    own = spec.cluster_ca.secret_name is None
+    source = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
+    lifetime = spec.cluster_ca.lifetime
+    if ca_data is None:
+        if not own:
+            raise CaProblem(
+                f"spec.clusterCa.secretName: Secret {source} is not found in namespace "
+                f"{spec.namespace}; it must hold ca.crt and ca.key (PEM)",
+                missing=True,
+            )
+        made = new_authority(
+            f"kopfka cluster CA {spec.namespace}/{spec.name}",
+            now=now,
+            validity_days=lifetime.validity_days,
+        )
+        return made, own, None
+    found = load_authority(ca_data, now=now, source=source)
+    if isinstance(found, str):
+        if own:
+            found += (
+                "; kopfka does not replace a CA it cannot read: delete the Secret to have a new "
+                "CA made (clients must then trust its ca.crt)"
+            )
+        raise CaProblem(found)
+    if own and renewal_due(found.certificate, now=now, renewal_days=lifetime.renewal_days):
+        renewed = new_authority(
+            f"kopfka cluster CA {spec.namespace}/{spec.name}",
+            now=now,
+            validity_days=lifetime.validity_days,
+        )
+        return renewed, own, found.certificate_pem
+    return found, own, _previous(ca_data, now) if own else None
+
+
+def keep_certificates(
+    spec: ClusterSpec,
+    *,
+    ca_data: Mapping[str, bytes] | None,
+    broker_files: Mapping[str, bytes],
+    revision: str | None,
+    now: datetime.datetime,
+) -> Certificates:
+    """The certificates `spec` needs, from the CA Secret's decoded `ca_data` (None: no such
+    Secret) and the brokers' Secret as it is (`broker_files`, its `revision`); issues only what
+    check.py finds not good. `spec` has the broker count to run (a scale-down keeps the leaving
+    brokers until they are drained). Raises CaProblem."""
+    authority, own, previous = _authority(spec, ca_data, now)
+    wanted = wanted_files(spec)
+    reasons = to_issue(
+        broker_files,
+        wanted,
+        authority=authority.certificate,
+        now=now,
+        renewal_days=spec.broker_certificates.renewal_days,
+    )
+    files = {
+        key: (
+            server_bundle(
+                authority,
+                key.removesuffix(".pem"),
+                dns_names,
+                now=now,
+                validity_days=spec.broker_certificates.validity_days,
+            )
+            if key in reasons
+            else broker_files[key]
+        )
+        for key, dns_names in wanted.items()
+    }
+    replaced = any(reason != "missing" for reason in reasons.values())
+    if revision is None or replaced:
+        digest = hashlib.sha256(authority.certificate_pem)
+        for key in sorted(files):
+            digest.update(key.encode() + b"\0" + files[key])
+        revision = digest.hexdigest()[:10]
+    return Certificates(
+        ca_certificate=authority.certificate_pem,
+        ca_key=authority.key_pem if own else None,
+        previous_ca_certificate=previous,
+        brokers=files,
+        revision=revision,
+    )

@@ -1,0 +1,67 @@
+"""The Secrets of a cluster whose client listeners have TLS: the CA kopfka makes (certificate and
+key), the CA's certificate alone for clients, and every broker's key store file.
+
+Rendered from what certs/keep.py kept or issued (`Certificates`); rendering makes no keys. The
+brokers' Secret carries the revision of their certificates, which goes into the restart hash
+(render/statefulset.py), so a renewal restarts the brokers one at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from kopfka.certs.keep import PREVIOUS_CA_CERTIFICATE, Certificates
+from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec
+from kopfka.render import meta
+
+CERTIFICATES_REVISION_ANNOTATION = f"{names.GROUP}/certificates-revision"
+
+
+def _data(files: Mapping[str, bytes]) -> dict[str, str]:
+    return {key: base64.b64encode(value).decode() for key, value in sorted(files.items())}
+
+
+def _secret(
+    spec: ClusterSpec, name: str, component: str, files: Mapping[str, bytes]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta.object_meta(
+            spec, name, names.labels(spec.name, component, version=spec.version)
+        ),
+        "type": "Opaque",
+        "data": _data(files),
+    }
+
+
+def secrets(spec: ClusterSpec, certificates: Certificates) -> list[dict[str, Any]]:
+    objects = []
+    if certificates.ca_key is not None:
+        files = {"ca.crt": certificates.ca_certificate, "ca.key": certificates.ca_key}
+        if certificates.previous_ca_certificate:
+            files[PREVIOUS_CA_CERTIFICATE] = certificates.previous_ca_certificate
+        objects.append(_secret(spec, names.cluster_ca_secret_name(spec.name), "cluster-ca", files))
+    objects.append(
+        _secret(
+            spec,
+            names.cluster_ca_cert_secret_name(spec.name),
+            "cluster-ca-cert",
+            {"ca.crt": certificates.trusted},
+        )
+    )
+    brokers = _secret(
+        spec, names.broker_tls_secret_name(spec.name), "broker-tls", certificates.brokers
+    )
+    brokers["metadata"]["annotations"] = {CERTIFICATES_REVISION_ANNOTATION: certificates.revision}
+    objects.append(brokers)
+    return objects
+
+
+def decoded(secret: Mapping[str, Any] | None) -> dict[str, bytes]:
+    """A live Secret's data, decoded (empty when there is no Secret)."""
+    data = (secret or {}).get("data") or {}
+    return {key: base64.b64decode(value) for key, value in data.items()}

@@ -1,0 +1,17 @@
+"""TLS material for tests: what certs/keep.py issues for a new cluster, on a fixed clock."""
+
+from __future__ import annotations
+
+import datetime
+
+from kopfka.certs.keep import Certificates, keep_certificates
+from kopfka.model.cluster import ClusterSpec
+
+NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def new_certificates(spec: ClusterSpec, *, now: datetime.datetime = NOW) -> Certificates | None:
+    """A new cluster's CA and broker certificates; None when no listener has TLS."""
+    if not spec.tls:
+        return None
+    return keep_certificates(spec, ca_data=None, broker_files={}, revision=None, now=now)
