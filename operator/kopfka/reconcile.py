@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.certs.keep import CaProblem, Certificates, keep_certificates
+from kopfka.certs.kept import CaProblem, Certificates
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
@@ -413,6 +413,9 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
     Raises CaProblem."""
     if not spec.tls:
         return None
+    # Here, not at the top: it imports `cryptography`, which only TLS clusters need (certs/kept.py).
+    from kopfka.certs.keep import keep_certificates  # noqa: PLC0415
+
     ca_name = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
     ca = kube.get("v1", "Secret", ca_name, spec.namespace)
     brokers = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)

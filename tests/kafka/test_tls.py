@@ -16,7 +16,8 @@ from typing import Any
 import kafka.errors
 import pytest
 
-from kopfka.certs.keep import Certificates, keep_certificates
+from kopfka.certs.keep import keep_certificates
+from kopfka.certs.kept import Certificates
 from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable, _bootstrapped_client
 from kopfka.model import names
 from kopfka.model.cluster import parse_cluster

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from kopfka.certs.keep import Certificates, keep_certificates
+from kopfka.certs.keep import keep_certificates
+from kopfka.certs.kept import Certificates
 from kopfka.model.cluster import ClusterSpec
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)

@@ -11,12 +11,8 @@ import pytest
 from cryptography import x509
 
 from kopfka.certs.issue import new_authority
-from kopfka.certs.keep import (
-    PREVIOUS_CA_CERTIFICATE,
-    CaProblem,
-    Certificates,
-    keep_certificates,
-)
+from kopfka.certs.keep import keep_certificates
+from kopfka.certs.kept import PREVIOUS_CA_CERTIFICATE, CaProblem, Certificates
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from tests.support.tls import NOW
 

@@ -13,51 +13,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from cryptography import x509
 
 from kopfka.certs.check import load_authority, renewal_due, to_issue
 from kopfka.certs.issue import Authority, new_authority, server_bundle
+from kopfka.certs.kept import PREVIOUS_CA_CERTIFICATE, CaProblem, Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
-
-
-@dataclass(frozen=True)
-class Certificates:
-    """A cluster's TLS material as kept in its Secrets (render/tls.py)."""
-
-    # The CA's certificate (PEM), what clients trust.
-    ca_certificate: bytes
-    # The CA's key (PEM) when kopfka made the CA; None for the user's own CA (its Secret is the
-    # user's, never written).
-    ca_key: bytes | None
-    # kopfka's CA before its last renewal, until it expires: clients keep trusting it (next to
-    # the new one) while the brokers roll onto certificates of the new CA.
-    previous_ca_certificate: bytes | None
-    # names.broker_tls_file(pod) -> that broker's key, certificate and CA certificate (PEM).
-    brokers: Mapping[str, bytes]
-    # Changes when running brokers get new certificates.
-    revision: str
-
-    @property
-    def trusted(self) -> bytes:
-        """What clients trust (`ca.crt` of <cluster>-cluster-ca-cert): the CA, and during a
-        rotation of kopfka's CA the previous one too."""
-        return self.ca_certificate + (self.previous_ca_certificate or b"")
-
-
-# In kopfka's CA Secret: the CA certificate before the last renewal, until it expires.
-PREVIOUS_CA_CERTIFICATE = "previous-ca.crt"
-
-
-class CaProblem(Exception):
-    """The CA cannot issue the brokers' certificates: the user's Secret is `missing`, or a CA is
-    not usable; the message says what to fix."""
-
-    def __init__(self, message: str, *, missing: bool = False) -> None:
-        super().__init__(message)
-        self.missing = missing
 
 
 def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kopfka.certs.keep import Certificates
+from kopfka.certs.kept import Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.names import Role

@@ -12,7 +12,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from kopfka.certs.keep import PREVIOUS_CA_CERTIFICATE, Certificates
+from kopfka.certs.kept import PREVIOUS_CA_CERTIFICATE, Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.render import meta
