@@ -401,8 +401,13 @@ def _apply_children(
 
 def _certificates_revision(kube: Kube, spec: ClusterSpec) -> str | None:
     """The brokers' certificates revision, from their Secret (None: no such Secret yet)."""
-    secret = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
-    annotations = (secret or {}).get("metadata", {}).get("annotations") or {}
+    return _revision(
+        kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
+    )
+
+
+def _revision(brokers_secret: Obj | None) -> str | None:
+    annotations = (brokers_secret or {}).get("metadata", {}).get("annotations") or {}
     revision = annotations.get(CERTIFICATES_REVISION_ANNOTATION)
     return None if revision is None else str(revision)
 
@@ -419,12 +424,11 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
     ca_name = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
     ca = kube.get("v1", "Secret", ca_name, spec.namespace)
     brokers = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
-    annotations = (brokers or {}).get("metadata", {}).get("annotations") or {}
     return keep_certificates(
         spec,
         ca_data=None if ca is None else decoded(ca),
         broker_files=decoded(brokers),
-        revision=annotations.get(CERTIFICATES_REVISION_ANNOTATION),
+        revision=_revision(brokers),
         now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")),
     )
 

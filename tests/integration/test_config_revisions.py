@@ -16,6 +16,7 @@ from tests.support.clusters import mounted_config_name, pods, wait_condition, wa
 from tests.support.kube import Obj, TestKube
 from tests.support.manifests import DEDICATED, kafka_cluster
 from tests.support.operator import TIER_DRIFT_INTERVAL, OperatorProcess
+from tests.support.steady import drift_runs
 from tests.support.waiting import wait_for
 
 BROKERS = ["events-brokers-0", "events-brokers-1", "events-brokers-2"]
@@ -56,11 +57,9 @@ def _prune_ran_since(api_proxy: ApiProxy, namespace: str, mark: float) -> None:
     chance to delete what it should not. The prune step reads the ConfigMaps from the operator's
     cache; the step after it lists the cluster's volume claims, which only a reconcile does."""
     wait_for(
-        lambda: api_proxy.requests(
-            since=mark, path=f"/api/v1/namespaces/{namespace}/persistentvolumeclaims", method="GET"
-        ),
+        lambda: drift_runs(api_proxy, namespace, "events", mark) >= 1,
         timeout=RECONCILE_TIMEOUT,
-        what="a reconcile that lists the cluster's ConfigMaps",
+        what="a reconcile of the cluster (its prune step included)",
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from kopfka.certs.issue import new_authority
-from tests.integration.test_idempotency import drift_runs
 from tests.support.apiproxy import ApiProxy
 from tests.support.clusters import (
     mounted_config,
@@ -26,8 +24,8 @@ from tests.support.clusters import (
 )
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster
-from tests.support.operator import TIER_DRIFT_INTERVAL as DRIFT_INTERVAL
 from tests.support.operator import OperatorProcess
+from tests.support.steady import steady_window
 from tests.support.waiting import wait_for
 
 PLAIN = {"name": "plain", "port": 9092}
@@ -97,25 +95,13 @@ def test_tls_cluster_gets_its_ca_and_certificates_mounted_and_is_not_written_aga
     assert cluster["status"]["bootstrapServers"] == f"events-kafka-bootstrap.{namespace}.svc:9092"
 
     # A reconcile of the unchanged cluster writes nothing: no certificate is issued again.
-    ready_at = time.time()
-    wait_for(
-        lambda: drift_runs(api_proxy, namespace, "events", ready_at) >= 1,
-        timeout=DRIFT_INTERVAL * 4,
-        what="a periodic drift reconcile after Ready",
-    )
-    before = resource_versions(kube, "events", namespace)
-    start = time.time()
-    wait_for(
-        lambda: drift_runs(api_proxy, namespace, "events", start) >= 2,
-        timeout=DRIFT_INTERVAL * 5,
-        what="2 periodic drift reconciles",
-    )
+    window = steady_window(kube, api_proxy, "events", namespace, runs=2)
     assert [
-        str(write) for write in api_proxy.writes(since=start, path=f"/namespaces/{namespace}/")
+        str(write)
+        for write in api_proxy.writes(since=window.start, path=f"/namespaces/{namespace}/")
     ] == []
-    after = resource_versions(kube, "events", namespace)
-    assert after == before
-    assert {key for key in before if key.startswith("Secret/")} == {
+    assert resource_versions(kube, "events", namespace) == window.before
+    assert {key for key in window.before if key.startswith("Secret/")} == {
         "Secret/events-cluster-ca",
         "Secret/events-cluster-ca-cert",
         "Secret/events-kafka-tls",

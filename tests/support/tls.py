@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from kopfka.certs.issue import Authority
 from kopfka.certs.keep import keep_certificates
 from kopfka.certs.kept import Certificates
 from kopfka.model.cluster import ClusterSpec
@@ -16,3 +17,8 @@ def new_certificates(spec: ClusterSpec, *, now: datetime.datetime = NOW) -> Cert
     if not spec.tls:
         return None
     return keep_certificates(spec, ca_data=None, broker_files={}, revision=None, now=now)
+
+
+def ca_secret_data(authority: Authority) -> dict[str, bytes]:
+    """A user's CA Secret as keep_certificates reads it (decoded): the CA's certificate and key."""
+    return {"ca.crt": authority.certificate_pem, "ca.key": authority.key_pem}

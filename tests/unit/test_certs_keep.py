@@ -14,7 +14,7 @@ from kopfka.certs.issue import new_authority
 from kopfka.certs.keep import keep_certificates
 from kopfka.certs.kept import PREVIOUS_CA_CERTIFICATE, CaProblem, Certificates
 from kopfka.model.cluster import ClusterSpec, parse_cluster
-from tests.support.tls import NOW
+from tests.support.tls import NOW, ca_secret_data
 
 DAY = datetime.timedelta(days=1)
 TLS = {"name": "secure", "port": 9094, "tls": True}
@@ -154,14 +154,14 @@ def test_a_new_ca_of_the_user_reissues_every_certificate() -> None:
     one, two = (new_authority(n, now=NOW, validity_days=400) for n in ("one", "two"))
     made = keep_certificates(
         spec,
-        ca_data={"ca.crt": one.certificate_pem, "ca.key": one.key_pem},
+        ca_data=ca_secret_data(one),
         broker_files={},
         revision=None,
         now=NOW,
     )
     moved = keep_certificates(
         spec,
-        ca_data={"ca.crt": two.certificate_pem, "ca.key": two.key_pem},
+        ca_data=ca_secret_data(two),
         broker_files=made.brokers,
         revision=made.revision,
         now=NOW,

@@ -17,7 +17,7 @@ from kopfka.model.names import Role
 from kopfka.render import config, statefulset
 from kopfka.render.cluster import render_cluster
 from kopfka.render.tls import CERTIFICATES_REVISION_ANNOTATION
-from tests.support.tls import NOW, new_certificates
+from tests.support.tls import NOW, ca_secret_data, new_certificates
 
 PLAIN = {"name": "plain", "port": 9092}
 TLS = {"name": "secure", "port": 9094, "tls": True}
@@ -141,7 +141,7 @@ def test_a_users_ca_is_never_rendered() -> None:
     mine = new_authority("my CA", now=NOW, validity_days=100)
     certificates = keep_certificates(
         spec,
-        ca_data={"ca.crt": mine.certificate_pem, "ca.key": mine.key_pem},
+        ca_data=ca_secret_data(mine),
         broker_files={},
         revision=None,
         now=NOW,

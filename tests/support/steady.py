@@ -1,0 +1,53 @@
+"""A window of periodic drift reconciles of a settled cluster, counted on the recording proxy: what
+the zero-write tests watch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from tests.support.apiproxy import ApiProxy
+from tests.support.clusters import resource_versions
+from tests.support.kube import TestKube
+from tests.support.operator import TIER_DRIFT_INTERVAL
+from tests.support.waiting import wait_for
+
+
+def drift_runs(api_proxy: ApiProxy, namespace: str, name: str, since: float) -> int:
+    """Full reconciles of `name` since `since`: each one lists the cluster's volume claims (to
+    keep its cluster id on them), and nothing else does."""
+    path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
+    selected = f"app.kubernetes.io/instance={name}"
+    return len(
+        [
+            request
+            for request in api_proxy.requests(since=since, path=path, method="GET")
+            if selected in request.query.get("labelSelector", "").split(",")
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float  # when the window opened (for the proxy's requests since then)
+    before: dict[str, str]  # resource_versions of the cluster and its children at the start
+
+
+def steady_window(
+    kube: TestKube, api_proxy: ApiProxy, name: str, namespace: str, *, runs: int
+) -> Window:
+    """Wait for the Ready cluster to settle (one drift run after now: whatever its pods' last
+    events caused is done), then for `runs` more drift runs; the window they ran in."""
+    settled_from = time.time()
+    wait_for(
+        lambda: drift_runs(api_proxy, namespace, name, settled_from) >= 1,
+        timeout=TIER_DRIFT_INTERVAL * 4,
+        what="a periodic drift reconcile after Ready",
+    )
+    window = Window(start=time.time(), before=resource_versions(kube, name, namespace))
+    wait_for(
+        lambda: drift_runs(api_proxy, namespace, name, window.start) >= runs,
+        timeout=TIER_DRIFT_INTERVAL * (runs + 3),
+        what=f"{runs} periodic drift reconciles",
+    )
+    return window
