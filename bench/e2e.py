@@ -344,7 +344,7 @@ def image_facts(client: KafkaClient, libs: Path) -> dict[str, Any]:
     """Java, scripts and jars of the broker image (in the client pod) against this host's."""
     host_java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
     pod_java = client.exec("sh", "-c", "java -version 2>&1")
-    scripts = ("kopfka-entrypoint", "kopfka-ready")
+    scripts = ("kopfka-entrypoint",)
     sums = client.exec("sha256sum", *(f"/opt/kafka/bin/{s}" for s in scripts)).splitlines()
     pod_sums = {path: digest for digest, path in (line.split()[:2] for line in sums)}
     same_scripts = {
@@ -697,9 +697,9 @@ def notes(rounds: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
         "flags of every round are compared below ('settings' and 'jvm' per round).",
         "apply -> Ready includes what only the pod side has: the operator's reconcile, the API "
         "objects, a local-path volume per node (a helper pod each), scheduling, container "
-        "start, the kubelet's readiness probe (every 5 s; the bare side polls the same probe "
-        "script 4 times a second) and the operator noticing and writing status. The bare time "
-        "runs from the first process spawned to every node's probe passing (entrypoint, "
+        "start, the kubelet's readiness probe (every 5 s; the bare side asks the same probe "
+        "agent's /ready 4 times a second) and the operator noticing and writing status. The "
+        "bare time runs from the first process spawned to every node's probe passing (entrypoint, "
         "storage format and Kafka's start, as in the pods).",
         "Throughput: the pod producer runs in a client pod (the broker image's Java and jars), "
         "bootstraps through the ClusterIP Service (kube-proxy iptables) and then talks to the "
@@ -754,9 +754,9 @@ def notes(rounds: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
     found.append(
         f"While producing, Kubernetes' own processes used {kube_cores[PODS]} cores with the pods "
         f"against {kube_cores[BARE]} idle during the bare side (medians; round 1 by process: "
-        f"{busiest}). runc's own CPU for the pods' exec probes (readiness every 5 s, liveness "
-        "every 10 s, 6 pods) is charged to no process left to read and shows as foreign. On 2 "
-        "cores that is CPU the brokers and the producer do not get."
+        f"{busiest}). The pods' probes are HTTP requests from the kubelet to the probe agent in "
+        "each JVM (no process started in the containers). On 2 cores that is CPU the brokers "
+        "and the producer do not get."
     )
     for r in rounds:
         if r[PODS]["settings"]:

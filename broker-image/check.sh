@@ -4,8 +4,8 @@
 # Smoke test of a built kopfka/kafka image, run the way a pod runs it: read-only root
 # filesystem, /tmp as a scratch mount, a data volume at /var/lib/kafka, the rendered
 # config and exporter rules mounted read-only. One combined (broker,controller) node must
-# become ready per kopfka-ready, serve Prometheus metrics on port 9404, run as uid 1001 with
-# the JVM as PID 1, stop cleanly on SIGTERM, and start again on the same volume (formatting
+# become ready per the probe agent (GET /ready on port 9405), serve Prometheus metrics on port
+# 9404, run as uid 1001 with the JVM as PID 1, stop cleanly on SIGTERM, and start again on the same volume (formatting
 # is skipped then). The container gets no network
 # but its own loopback (--network none), so it cannot collide with anything on the host.
 set -euo pipefail
@@ -83,6 +83,14 @@ docker volume create "$volume" >/dev/null
 
 # Runs the node, waits until it is ready, checks it, stops it with SIGTERM and prints
 # the exit code.
+# The status line of the probe agent's answer on $1, asked from inside the container the way
+# the kubelet asks (HTTP GET); empty while nothing listens. bash's /dev/tcp is the client.
+probe() {
+  docker exec "$name" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9405 &&
+    printf "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" "$1" >&3 &&
+    head -n 1 <&3' bash "$1" 2>/dev/null || true
+}
+
 run_once() {
   docker rm -f "$name" >/dev/null 2>&1 || true
   docker run -d --name "$name" "${net[@]}" --read-only \
@@ -94,7 +102,7 @@ run_once() {
     "$image" >/dev/null
 
   local start=$SECONDS end=$((SECONDS + ready_deadline))
-  until docker exec "$name" kopfka-ready >/dev/null 2>&1; do
+  until [[ $(probe /ready) == "HTTP/1.1 200 "* ]]; do
     [[ $(docker inspect -f '{{.State.Running}}' "$name") == true ]] ||
       fail "container exited with $(docker inspect -f '{{.State.ExitCode}}' "$name") before ready"
     ((SECONDS < end)) || fail "not ready within ${ready_deadline}s"
@@ -102,7 +110,7 @@ run_once() {
   done
   log "ready after $((SECONDS - start))s"
 
-  docker exec "$name" kopfka-live || fail "kopfka-live fails on a running node"
+  [[ $(probe /live) == "HTTP/1.1 200 "* ]] || fail "/live does not answer 200 on a running node"
   [[ $(docker exec "$name" id -u) == 1001 ]] || fail "not running as uid 1001"
   # grep without -q reads all input: an early exit would SIGPIPE the writer (pipefail).
   docker exec "$name" sh -c 'tr "\0" " " </proc/1/cmdline' | grep 'kafka.Kafka' >/dev/null ||

@@ -165,11 +165,11 @@ spec:
             - {name: broker, containerPort: 9092}
             - {name: controller, containerPort: 9093}
           readinessProbe:
-            exec: {command: [kopfka-ready]}
+            httpGet: {path: /ready, port: 9405}
             periodSeconds: 1
             failureThreshold: 3
           livenessProbe:
-            exec: {command: [kopfka-live]}
+            httpGet: {path: /live, port: 9405}
             periodSeconds: 10
             failureThreshold: 3
           resources:

@@ -21,8 +21,10 @@ import os
 import signal
 import subprocess
 import tempfile
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +36,6 @@ from tests.support import waiting
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "broker-image" / "bin" / "kopfka-entrypoint"
-READY_PROBE = REPO / "broker-image" / "bin" / "kopfka-ready"
 HOSTS = Path("/etc/hosts")
 DATA_MOUNT = Path(config.DATA_MOUNT)
 _cluster_numbers = itertools.count(1)
@@ -91,11 +92,17 @@ class Node:
         """The JMX exporter's endpoint: the container port `metrics` on the node's address."""
         return f"http://{self.address}:{schema.METRICS_PORT}/metrics"
 
+    def probe(self, path: str) -> bool:
+        """The probe agent's answer on `path` (/ready, /live), asked as the kubelet asks it."""
+        url = f"http://{self.address}:{schema.PROBE_PORT}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return bool(answer.status == HTTPStatus.OK)
+        except OSError:  # refused before the JVM starts; HTTPError (503) while not ready
+            return False
+
     def probe_ready(self) -> bool:
-        """The readiness probe script itself, as the kubelet would run it."""
-        env = {**os.environ, "KOPFKA_WORK_DIR": str(self.work_dir)}
-        probe = subprocess.run([str(READY_PROBE)], env=env, capture_output=True, check=False)
-        return probe.returncode == 0
+        return self.probe("/ready")
 
     @property
     def running(self) -> bool:

@@ -148,7 +148,16 @@ def test_statefulset_shape() -> None:
     assert env["KOPFKA_CLUSTER_ID"]["value"] == "cid"
     assert env["KOPFKA_NODE_ID_BASE"]["value"] == "0"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    assert container["readinessProbe"]["exec"]["command"] == ["/opt/kafka/bin/kopfka-ready"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert env["KOPFKA_PROBE_PORT"]["value"] == str(ports["probes"])
+    probes = {
+        kind: container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "readiness", "liveness")
+    }
+    assert {kind: (get["path"], get["port"]) for kind, get in probes.items()} == {
+        "startup": ("/live", "probes"),
+        "readiness": ("/ready", "probes"),
+        "liveness": ("/live", "probes"),
+    }
     labels = sts["spec"]["template"]["metadata"]["labels"]
     assert labels["kopfka.dev/role"] == "broker"
     assert sts["spec"]["selector"]["matchLabels"].items() <= labels.items()

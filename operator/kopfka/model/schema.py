@@ -24,9 +24,11 @@ CONTROLLER_PORT = 9093
 REPLICATION_PORT = 9091
 # The Prometheus JMX exporter's own customary port, on every Kafka pod (docs/monitoring.md).
 METRICS_PORT = 9404
+# The probe agent's HTTP port (GET /ready, /live) on every Kafka pod (docs/broker-image.md).
+PROBE_PORT = 9405
 # Names of container ports the operator gives every Kafka pod; no listener may take them.
-RESERVED_LISTENER_NAMES = ("controller", "replication", "metrics")
-RESERVED_PORTS = (REPLICATION_PORT, CONTROLLER_PORT, METRICS_PORT)
+RESERVED_LISTENER_NAMES = ("controller", "replication", "metrics", "probes")
+RESERVED_PORTS = (REPLICATION_PORT, CONTROLLER_PORT, METRICS_PORT, PROBE_PORT)
 # The exporter's rule fields (io.prometheus.jmx 1.0.1) and metric types.
 METRIC_TYPES = ("GAUGE", "COUNTER", "UNTYPED")
 MAX_METRICS_RULES = 100
@@ -176,8 +178,9 @@ def _listener() -> Schema:
                 pattern="^[a-z][a-z0-9]{0,14}$",
             ),
             "port": integer(
-                f"Port on every broker. {REPLICATION_PORT}, {CONTROLLER_PORT} and {METRICS_PORT} "
-                "are used by the operator.",
+                "Port on every broker. "
+                + ", ".join(map(str, RESERVED_PORTS))
+                + " are used by the operator.",
                 minimum=1024,
                 maximum=65535,
             ),

@@ -91,8 +91,10 @@ def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
 
 def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     """(port name, number) of every port a node of this role listens on: its Kafka listeners,
-    and with metrics on the JMX exporter's (the pod and the headless Service name them all)."""
+    the probe agent's, and with metrics on the JMX exporter's (the pod and the headless Service
+    name them all)."""
     ports = [(name.lower()[:15], port) for name, port in _endpoints(spec, role)]
+    ports.append(("probes", schema.PROBE_PORT))
     if spec.metrics.enabled:
         ports.append(("metrics", schema.METRICS_PORT))
     return ports

@@ -18,7 +18,7 @@ from kopfka.model import k8s_core, names
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
 from kopfka.model.quantity import canonical
-from kopfka.model.schema import METRICS_PORT
+from kopfka.model.schema import METRICS_PORT, PROBE_PORT
 from kopfka.render import meta, metrics
 from kopfka.render.config import (
     CONFIG_MOUNT,
@@ -30,7 +30,6 @@ from kopfka.render.config import (
 )
 from kopfka.render.normal import normal_form
 
-IMAGE_BIN = "/opt/kafka/bin"
 KAFKA_UID = 1001
 # Controlled shutdown moves leadership away and flushes logs; give it time before SIGKILL.
 TERMINATION_GRACE_SECONDS = 300
@@ -54,6 +53,7 @@ def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]
         {"name": "KOPFKA_NODE_ID_BASE", "value": str(pool.role.node_id_base)},
         {"name": "KOPFKA_CLUSTER_ID", "value": cluster_id},
         {"name": "KAFKA_HEAP_OPTS", "value": f"-Xms{pool.heap_mib}m -Xmx{pool.heap_mib}m"},
+        {"name": "KOPFKA_PROBE_PORT", "value": str(PROBE_PORT)},
     ]
     if pool.jvm_options:
         # One option per line: the entrypoint passes each line as one argument to java.
@@ -68,9 +68,11 @@ def _env(spec: ClusterSpec, pool: Pool, cluster_id: str) -> list[dict[str, Any]]
     return env
 
 
-def _probe(command: str, *, period: int, failures: int) -> dict[str, Any]:
+def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
+    """An HTTP probe answered by the probe agent inside the JVM: the kubelet asks it directly,
+    with no process started in the container (docs/broker-image.md)."""
     return {
-        "exec": {"command": [f"{IMAGE_BIN}/{command}"]},
+        "httpGet": {"path": path, "port": "probes", "scheme": "HTTP"},
         "periodSeconds": period,
         "timeoutSeconds": 5,
         "failureThreshold": failures,
@@ -87,10 +89,13 @@ def _container(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str, Any]
             {"name": name, "containerPort": port, "protocol": "TCP"}
             for name, port in container_ports(spec, pool.role)
         ],
+        # Started: the JVM runs the agent (storage formatting and JVM start may take minutes on
+        # a busy node); liveness only counts from then on.
+        "startupProbe": _probe("/live", period=5, failures=36),
         # Ready: the node is RUNNING in Kafka's own terms (broker state / quorum member).
-        "readinessProbe": _probe("kopfka-ready", period=5, failures=3),
+        "readinessProbe": _probe("/ready", period=5, failures=3),
         # Live: the JVM is responsive; a broker in long log recovery stays live.
-        "livenessProbe": _probe("kopfka-live", period=10, failures=6),
+        "livenessProbe": _probe("/live", period=10, failures=6),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
