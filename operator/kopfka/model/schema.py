@@ -39,10 +39,12 @@ OBJECT_NAME_PATTERN = (
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 MAX_REBALANCE_WAVE_SIZE = 1000
-# Listener authentication: only none for now; the others are named so that the refusal is clear.
+# Listener authentication: none or scram-sha-512; tls (client certificates) is named so that the
+# refusal is clear.
 LISTENER_AUTHENTICATIONS = ("none", "scram-sha-512", "tls")
+SCRAM_SHA_512 = "scram-sha-512"
 AUTHENTICATION_NOT_SUPPORTED = (
-    "listener authentication scram-sha-512 and tls are not supported yet: only none"
+    "listener authentication tls (client certificates) is not supported yet: none or scram-sha-512"
 )
 # Certificate lifetimes (docs/security.md).
 DEFAULT_CA_VALIDITY_DAYS = 1825
@@ -197,13 +199,15 @@ def _listener() -> Schema:
                 "How clients authenticate on this listener.",
                 {
                     "type": string(
-                        "none. scram-sha-512 and tls (client certificates) are not supported yet.",
+                        "none, or scram-sha-512: clients log in with SASL SCRAM-SHA-512 as a "
+                        "KafkaUser (SASL_SSL with tls, else SASL_PLAINTEXT; docs/security.md). "
+                        "tls (client certificates) is not supported yet.",
                         enum=list(LISTENER_AUTHENTICATIONS),
                         default="none",
                     )
                 },
                 default={"type": "none"},
-                rules=[rule("self.type == 'none'", AUTHENTICATION_NOT_SUPPORTED)],
+                rules=[rule("self.type != 'tls'", AUTHENTICATION_NOT_SUPPORTED)],
             ),
         },
         required=["name", "port"],
