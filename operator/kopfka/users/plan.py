@@ -30,6 +30,7 @@ CREATING = "Creating"
 UPDATING = "Updating"
 DELETING = "Deleting"
 DELETED = "Deleted"
+SECRET_MISSING = "SecretMissing"
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,10 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
             )
             continue
         if resource.problem is not None or resource.spec is None or resource.secret_uid is None:
-            reason, message = resource.problem or ("SecretMissing", "the password is not made")
+            reason, message = resource.problem or (
+                SECRET_MISSING,
+                f"the password Secret of user {name} is being made",
+            )
             verdicts[resource.key] = Verdict(reason, message, resource.generation, facts=facts)
             continue
         changes = quota_changes(resource.spec.quotas, facts.quotas if facts else {})

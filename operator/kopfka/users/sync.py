@@ -45,6 +45,7 @@ from kopfka.model.user import NO_SCRAM_LISTENER, check_against_cluster, parse_us
 from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import JobImage
 from kopfka.render.user_job import PASSWORD_KEY, render_user_job, render_user_secret
+from kopfka.users import plan as user_plan
 from kopfka.users.plan import UserResource, UserWork, Verdict, plan_users
 from kopfka.users.wire import refusals, work_file
 
@@ -59,6 +60,26 @@ KAFKA_UNREACHABLE = "KafkaUnreachable"
 INVALID_SPEC = "InvalidSpec"
 SECRET_NOT_OWNED = "SecretNotOwned"
 JOB_FAILED = "JobFailed"
+
+# Every reason a KafkaUser's Ready condition can carry (docs/troubleshooting.md explains each).
+# The planner's Deleted is not among them: it releases a KafkaUser being deleted.
+USER_REASONS = frozenset(
+    {
+        user_plan.IN_SYNC,
+        user_plan.CREATING,
+        user_plan.UPDATING,
+        user_plan.DELETING,
+        user_plan.SECRET_MISSING,
+        INVALID_SPEC,
+        NO_SCRAM_LISTENER,
+        SECRET_NOT_OWNED,
+        CLUSTER_NOT_FOUND,
+        CLUSTER_INVALID,
+        CLUSTER_NOT_READY,
+        KAFKA_UNREACHABLE,
+        JOB_FAILED,
+    }
+)
 
 # Characters of a generated password: 32 random bytes, URL-safe base64 (256 bits).
 PASSWORD_BYTES = 32
