@@ -44,6 +44,7 @@ RENDERED_KEYWORDS = frozenset(
         "default",
         "description",
         "enum",
+        "exclusiveMinimum",
         "format",
         "items",
         "maxItems",
@@ -210,6 +211,9 @@ def constraints(schema: Schema) -> list[str]:
     pattern = schema.get("pattern")
     if pattern is not None and pattern != QUANTITY_PATTERN:
         found.append(f"pattern {code(pattern)}")
+    if schema.get("exclusiveMinimum") and "minimum" in schema and "maximum" not in schema:
+        found.append(f"greater than {schema['minimum']}")
+        schema = {key: value for key, value in schema.items() if key != "minimum"}
     for low, high, unit in (
         ("minimum", "maximum", ""),
         ("minLength", "maxLength", "length "),

@@ -1,6 +1,7 @@
 """The `kopfka` command: `kopfka run` starts the operator (optionally as one of several replicas,
 of which the holder of a Lease acts), `kopfka crds` prints the CRDs, `kopfka topics-apply` is the
-topic Job's command, `kopfka rebalance-apply` the rebalance Job's."""
+topic Job's command, `kopfka users-apply` the user Job's, `kopfka rebalance-apply` the rebalance
+Job's."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from kopfka.rebalance import wire as rebalance_wire
 from kopfka.rebalance.execute import POLL_SECONDS, ThrottleRefused, run_rebalance
 from kopfka.topics import wire
 from kopfka.topics.batch import run_batch
+from kopfka.users import batch as user_batch
+from kopfka.users import wire as user_wire
 
 # The exit code of a replica that lost its Lease: its pod restarts, as a standby.
 LOST_LEASE_EXIT = 75
@@ -184,6 +187,50 @@ def _topics_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+# The exit code of a user Job whose changes Kafka refused: the Job shows Failed.
+USERS_REFUSED_EXIT = 1
+
+
+def _users_apply(args: argparse.Namespace) -> int:
+    """Carry out a user plan's work: an outcome line per user and change on stdout as Kafka
+    answers, then a summary line (formats in kopfka.users.wire). Fails when Kafka refused any
+    change, so the Job shows it; passwords are read from files under --passwords, never
+    printed."""
+    try:
+        work = user_wire.read_work_file(Path(args.work).read_bytes())
+    except (OSError, ValueError) as error:
+        raise SystemExit(
+            f"kopfka users-apply: cannot read the work in {args.work}: {error}"
+        ) from None
+
+    def report(outcome: user_wire.Outcome) -> None:
+        sys.stdout.write(user_wire.outcome_line(outcome) + "\n")
+        sys.stdout.flush()
+
+    timeout_ms = int(args.timeout * 1000)
+    try:
+        admin = KafkaPythonAdmin(
+            args.bootstrap_servers,
+            client_id="kopfka-users",
+            timeout_ms=timeout_ms,
+            connect_timeout_ms=timeout_ms,
+        )
+        try:
+            outcomes = user_batch.run_batch(
+                admin, work, passwords=Path(args.passwords), report=report
+            )
+        finally:
+            admin.close()
+    except KafkaUnavailable as error:
+        sys.stderr.write(
+            f"kopfka users-apply: Kafka at {args.bootstrap_servers} cannot be reached or did "
+            f"not answer within {args.timeout:g}s ({error}); the work was not finished\n"
+        )
+        return KAFKA_UNAVAILABLE_EXIT
+    sys.stdout.write(user_wire.summary_line(outcomes) + "\n")
+    return 0 if all(outcome.ok for outcome in outcomes) else USERS_REFUSED_EXIT
+
+
 def _rebalance_apply(args: argparse.Namespace) -> int:
     """Carry out a rebalance's work: a JSON line per event on stdout (formats in
     kopfka.rebalance.wire), then a summary line. Moves Kafka refuses fail the command at the end,
@@ -277,6 +324,19 @@ def parser() -> argparse.ArgumentParser:
         timeout="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
     )
     topics.set_defaults(func=_topics_apply)
+    users = _job_command(
+        commands,
+        "users-apply",
+        help="set and delete KafkaUsers' SCRAM credentials and quotas in Kafka (the user Job's "
+        "command)",
+        timeout="seconds to wait for Kafka: to connect, and for each answer (default: 60)",
+    )
+    users.add_argument(
+        "--passwords",
+        required=True,
+        help="the directory holding each user's password in a file of the user's name",
+    )
+    users.set_defaults(func=_users_apply)
     rebalance = _job_command(
         commands,
         "rebalance-apply",

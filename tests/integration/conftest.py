@@ -186,6 +186,7 @@ def operator(
         KUBECONFIG=str(api_proxy.kubeconfig),
         KOPFKA_DRIFT_INTERVAL=str(TIER_DRIFT_INTERVAL),
         KOPFKA_TOPIC_RECHECK_INTERVAL=str(TIER_TOPIC_RECHECK_INTERVAL),
+        KOPFKA_USER_RECHECK_INTERVAL=str(TIER_TOPIC_RECHECK_INTERVAL),
         PYTHONUNBUFFERED="1",
     )
     process = OperatorProcess(

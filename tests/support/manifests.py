@@ -55,3 +55,12 @@ def kafka_topic(name: str, namespace: str, spec: Mapping[str, Any]) -> Obj:
         "metadata": {"name": name, "namespace": namespace},
         "spec": copy.deepcopy(dict(spec)),
     }
+
+
+def kafka_user(name: str, namespace: str, spec: Mapping[str, Any]) -> Obj:
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "KafkaUser",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": copy.deepcopy(dict(spec)),
+    }

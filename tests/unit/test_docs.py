@@ -24,6 +24,7 @@ import pytest
 import kopfka
 from kopfka.model import names, status
 from kopfka.topics import sync
+from kopfka.users import sync as user_sync
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATOR = REPO / "hack" / "gen-crd-reference.py"
@@ -38,7 +39,7 @@ ENTRY_POINTS = {
         ("kopfka.reconcile", "refresh_status"),
     ),
 }
-KINDS = (names.CLUSTER_KIND, names.TOPIC_KIND)
+KINDS = (names.CLUSTER_KIND, names.TOPIC_KIND, names.USER_KIND)
 # A reason's section in the troubleshooting page: "### `Reason`" under "## <Kind> conditions".
 _KIND_HEADING = re.compile(r"^## (\w+) conditions\s*$")
 _REASON_HEADING = re.compile(r"^### `(\w+)`")
@@ -224,6 +225,7 @@ def reasons_set_by_kopfka() -> dict[str, frozenset[str]]:
     found[names.CLUSTER_KIND] |= frozenset(status.KAFKA_WORK_REASONS)
     # A KafkaTopic's reasons are named constants of the topic modules, declared in one set.
     found[names.TOPIC_KIND] = sync.TOPIC_REASONS
+    found[names.USER_KIND] = user_sync.USER_REASONS
     return found
 
 

@@ -99,7 +99,11 @@ def test_every_kind_in_the_operators_source_is_in_the_table() -> None:
     for api_version, kind in found:
         assert resource(api_version, kind).kind == kind
     # Nor does the table keep kinds nobody uses (kopfka's own are named by constants).
-    own = {(names.API_VERSION, names.CLUSTER_KIND), (names.API_VERSION, names.TOPIC_KIND)}
+    own = {
+        (names.API_VERSION, names.CLUSTER_KIND),
+        (names.API_VERSION, names.TOPIC_KIND),
+        (names.API_VERSION, names.USER_KIND),
+    }
     assert set(RESOURCES) - found == own
 
 

@@ -104,6 +104,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 TLS = {"name": "tls", "port": 9094, "tls": True}
 PLAIN = {"name": "plain", "port": 9092}
+SCRAM = {"name": "scram", "port": 9095, "authentication": {"type": "scram-sha-512"}}
 
 
 @pytest.mark.parametrize(
@@ -123,6 +124,13 @@ PLAIN = {"name": "plain", "port": 9092}
         (
             {"mode": "combined", "controllers": {"replicas": 1}, "listeners": [TLS]},
             True,
+            "events-nodes-0.events-nodes.streaming.svc:9091",
+        ),
+        # A SCRAM listener without TLS is no plaintext listener for the operator either.
+        ({**BASE, "listeners": [SCRAM, PLAIN]}, False, "events-kafka-bootstrap.streaming.svc:9092"),
+        (
+            {"mode": "combined", "controllers": {"replicas": 1}, "listeners": [SCRAM]},
+            False,
             "events-nodes-0.events-nodes.streaming.svc:9091",
         ),
     ],

@@ -61,8 +61,14 @@ def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def selects(selector: str, labels: dict[str, str]) -> bool:
-    """Whether a label selector of `key=value` and `key` (exists) terms selects `labels`."""
-    for term in selector.split(","):
+    """Whether a label selector of `key=value`, `key in (a,b)` and `key` (exists) terms selects
+    `labels`."""
+    for term in re.split(r",(?![^(]*\))", selector):
+        among = re.fullmatch(r"(\S+) in \((.*)\)", term)
+        if among is not None:
+            if labels.get(among.group(1)) not in among.group(2).split(","):
+                return False
+            continue
         key, equals, value = term.partition("=")
         if key not in labels or (equals and labels[key] != value):
             return False

@@ -85,6 +85,14 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["list", "patch"]
+# KafkaUsers: listed and watched by the operator's informer, patched for their finalizer
+# (kopfka.dev/delete-user: the credential and quotas leave Kafka first), and their status.
+- apiGroups: ["kopfka.dev"]
+  resources: ["kafkausers"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["kopfka.dev"]
+  resources: ["kafkausers/status"]
+  verbs: ["patch"]
 # Broker configuration; the ConfigMaps of config revisions no pod uses any more are deleted.
 # What kopfka makes is read from a cache that lists and watches it (labelled managed-by=kopfka);
 # `get` is for names not in the cache (an object of the name that kopfka did not make).
@@ -102,13 +110,14 @@ Call with (dict "clusterWide" true|false).
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch"]
 # TLS listeners (docs/security.md): the cluster CA, its public certificate and the brokers' keys,
-# made with server-side apply; a user's own CA Secret (spec.clusterCa.secretName) is read. Read by
-# name only: list and watch cannot be narrowed to kopfka's Secrets, and would let the operator
-# read every Secret it can see.
+# made with server-side apply; a user's own CA Secret (spec.clusterCa.secretName) is read.
+# KafkaUsers' password Secrets are made (create) and read by name. Read by name only: list and
+# watch cannot be narrowed to kopfka's Secrets, and would let the operator read every Secret it
+# can see.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "patch"]
-# Topic Jobs: one at a time per cluster, watched to completion (by label selector), annotated
+# Topic and user Jobs: one at a time per cluster and kind, watched to completion (by label selector), annotated
 # once their outcome is read, deleted when the next one starts.
 - apiGroups: ["batch"]
   resources: ["jobs"]

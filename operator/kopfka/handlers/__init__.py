@@ -3,6 +3,6 @@
 Importing this package registers every handler with kopf's default registry.
 """
 
-from kopfka.handlers import cluster, lag, periodic, settings, topic
+from kopfka.handlers import cluster, lag, periodic, settings, topic, user
 
-__all__ = ["cluster", "lag", "periodic", "settings", "topic"]
+__all__ = ["cluster", "lag", "periodic", "settings", "topic", "user"]

@@ -40,6 +40,8 @@ WATCH_EVENT_HANDLERS = (
     "topic_job_event",
     "cluster_event",
     "pod_event",
+    "user_job_event",
+    "cluster_event_for_users",
 )
 
 

@@ -265,10 +265,15 @@ def _topic_event(type: str, body: periodic.Obj) -> None:
 
 @kopf.on.event("batch", "v1", "jobs")
 async def topic_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
-    """Only topic Jobs come here (settings.py asks the API server for them alone). Their end,
+    """Only topic and user Jobs come here (settings.py asks the API server for them alone; user
+    Jobs are handlers/user.py's). A topic Job's end,
     or their deletion by someone else before the operator read them, is a reason to look again;
     the events of the operator's own marking and deleting of Jobs it has read are not."""
     metadata = body["metadata"]
+    if (metadata.get("labels") or {}).get("app.kubernetes.io/component") != (
+        names.TOPIC_JOB_COMPONENT
+    ):
+        return
     if (metadata.get("annotations") or {}).get(names.OUTCOMES_READ_ANNOTATION) == "true":
         return
     conditions = (body.get("status") or {}).get("conditions") or []

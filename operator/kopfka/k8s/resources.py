@@ -64,6 +64,7 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False),
     (names.API_VERSION, names.CLUSTER_KIND, names.CLUSTER_PLURAL, True),
     (names.API_VERSION, names.TOPIC_KIND, names.TOPIC_PLURAL, True),
+    (names.API_VERSION, names.USER_KIND, names.USER_PLURAL, True),
 )
 
 RESOURCES: dict[tuple[str, str], Resource] = {

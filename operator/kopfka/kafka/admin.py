@@ -1,6 +1,7 @@
 """Kafka admin access behind a small Protocol, implemented with kafka-python (pure Python, with the
 KRaft APIs the operator needs: DescribeCluster, DescribeQuorum, DescribeFeatures, configs,
-batched topic changes, and partition reassignments with leader elections).
+batched topic changes, partition reassignments with leader elections, SCRAM credentials and
+client quotas).
 
 Tests of planners use a fake of `KafkaAdmin`; this implementation is tested against real Kafka in
 the Kafka tier.
@@ -26,7 +27,17 @@ from typing import Any, Protocol, TypeVar
 import kafka.errors
 from kafka import OffsetSpec, TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient
-from kafka.protocol.admin import AlterPartitionReassignmentsRequest, ElectionType
+from kafka.admin._users import (
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
+)
+from kafka.protocol.admin import (
+    AlterClientQuotasRequest,
+    AlterPartitionReassignmentsRequest,
+    DescribeClientQuotasRequest,
+    ElectionType,
+)
 
 from kopfka.kafka.facts import (
     Broker,
@@ -37,8 +48,10 @@ from kopfka.kafka.facts import (
     QuorumFacts,
     QuorumMember,
     Reassigning,
+    ScramCredential,
     TopicError,
     TopicFacts,
+    UserFacts,
 )
 from kopfka.model.live_settings import CLUSTER_DEFAULT_SOURCE
 
@@ -49,6 +62,15 @@ MAX_PARTITIONS_PER_REQUEST = 10_000
 # Topics per request: 10,000 topics take 20 round trips, and no request or answer grows large
 # (a DescribeConfigs answer lists every config of each topic, some 40 entries).
 TOPICS_PER_REQUEST = 500
+# The SCRAM mechanism of KafkaUsers, and the PBKDF2 iterations of their credentials (Kafka's own
+# kafka-configs default, and its minimum for SCRAM-SHA-512: a generated password of 32 random
+# characters gains nothing from more, and every login pays for them).
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+SCRAM_ITERATIONS = 4096
+# The quota entity type of a user (Kafka's ClientQuotaEntity.USER).
+USER_ENTITY = "user"
+# DescribeClientQuotas match types (Kafka's ClientQuotaFilterComponent).
+_MATCH_EXACT, _MATCH_ANY = 0, 2
 # Kafka's num.partitions when the cluster does not set it.
 KAFKA_DEFAULT_NUM_PARTITIONS = 1
 # The group type (and protocol type) of share groups (KIP-932): they keep no committed offsets
@@ -149,6 +171,16 @@ class KafkaAdmin(Protocol):
     ) -> dict[PartitionKey, TopicError | None]: ...
 
     def consumer_lag(self) -> tuple[PartitionLag, ...]: ...
+
+    def users(self, names: Iterable[str]) -> dict[str, UserFacts]: ...
+
+    def alter_user_credentials(
+        self, upserts: Mapping[str, str], deletions: Iterable[str]
+    ) -> dict[str, TopicError | None]: ...
+
+    def alter_user_quotas(
+        self, changes: Mapping[str, Mapping[str, float | None]]
+    ) -> dict[str, TopicError | None]: ...
 
     def close(self) -> None: ...
 
@@ -604,6 +636,127 @@ class KafkaPythonAdmin:
             if (topic, partition) in ends
         )
 
+    def users(self, names: Iterable[str]) -> dict[str, UserFacts]:
+        """What Kafka holds for each named user that has a SCRAM credential or a quota of its
+        own (a user with neither is left out): DescribeUserScramCredentials for the names, and
+        one DescribeClientQuotas for every user entity (without a client id)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        with _unavailable_on_retriable_errors():
+            raw: dict[str, dict[str, Any]] = self._client.describe_user_scram_credentials(wanted)
+            quotas = self._user_quotas()
+        credentials = {
+            str(user): tuple(
+                ScramCredential(
+                    mechanism=ScramMechanism(int(info["mechanism"])).name.replace("_", "-"),
+                    iterations=int(info["iterations"]),
+                )
+                for info in answer.get("credential_infos") or ()
+            )
+            for user, answer in raw.items()
+            if answer.get("error") is None
+        }
+        return {
+            user: UserFacts(credentials=credentials.get(user, ()), quotas=quotas.get(user, {}))
+            for user in wanted
+            if credentials.get(user) or quotas.get(user)
+        }
+
+    def _user_quotas(self) -> dict[str, dict[str, float]]:
+        request = DescribeClientQuotasRequest(
+            components=[
+                DescribeClientQuotasRequest.ComponentData(
+                    entity_type=USER_ENTITY, match_type=_MATCH_ANY, match=None
+                )
+            ],
+            strict=True,  # the user's own quotas, not those of (user, client id) pairs
+        )
+        response = self._client._manager.run(self._send, request)
+        error = _topic_error(int(response.error_code), response.error_message)
+        if error is not None:
+            raise KafkaUnavailable(f"DescribeClientQuotas failed: {error.code}: {error.message}")
+        found: dict[str, dict[str, float]] = {}
+        for entry in response.entries or ():
+            entities = {entity.entity_type: entity.entity_name for entity in entry.entity}
+            name = entities.get(USER_ENTITY)
+            if len(entities) == 1 and name is not None:
+                found[str(name)] = {str(value.key): float(value.value) for value in entry.values}
+        return found
+
+    def alter_user_credentials(
+        self, upserts: Mapping[str, str], deletions: Iterable[str]
+    ) -> dict[str, TopicError | None]:
+        """Set each user's SCRAM-SHA-512 credential from its password (salted here: Kafka gets
+        the salt and the salted password, never the password), and delete those of `deletions`,
+        in one AlterUserScramCredentials request; Kafka's answer per user. Deleting a credential
+        that is not there is no error."""
+        alterations: list[Any] = [
+            UserScramCredentialUpsertion(
+                user, SCRAM_MECHANISM, password, iterations=SCRAM_ITERATIONS
+            )
+            for user, password in sorted(upserts.items())
+        ]
+        gone = sorted(set(deletions))
+        alterations += [UserScramCredentialDeletion(user, SCRAM_MECHANISM) for user in gone]
+        if not alterations:
+            return {}
+        with _unavailable_on_retriable_errors():
+            raw: dict[str, str | None] = self._client.alter_user_scram_credentials(alterations)
+        results: dict[str, TopicError | None] = {}
+        for user in [*sorted(upserts), *gone]:
+            if user not in raw:
+                results[user] = TopicError("UNKNOWN", "Kafka's answer did not mention this user")
+            elif raw[user] is None or (user in gone and _NO_CREDENTIAL in str(raw[user])):
+                results[user] = None
+            else:
+                results[user] = TopicError("REFUSED", str(raw[user]))
+        return results
+
+    def alter_user_quotas(
+        self, changes: Mapping[str, Mapping[str, float | None]]
+    ) -> dict[str, TopicError | None]:
+        """Set (or, with None, remove) quotas of each user's own entity, in one
+        AlterClientQuotas request; Kafka's answer per user."""
+        if not changes:
+            return {}
+        request = AlterClientQuotasRequest(
+            entries=[
+                AlterClientQuotasRequest.EntryData(
+                    entity=[
+                        AlterClientQuotasRequest.EntryData.EntityData(
+                            entity_type=USER_ENTITY, entity_name=user
+                        )
+                    ],
+                    ops=[
+                        AlterClientQuotasRequest.EntryData.OpData(
+                            key=key, value=0.0 if value is None else value, remove=value is None
+                        )
+                        for key, value in sorted(change.items())
+                    ],
+                )
+                for user, change in sorted(changes.items())
+            ],
+            validate_only=False,
+        )
+        with _unavailable_on_retriable_errors():
+            response = self._client._manager.run(self._send, request)
+        answers: dict[str, TopicError | None] = {}
+        for entry in response.entries:
+            entities = {entity.entity_type: entity.entity_name for entity in entry.entity}
+            answers[str(entities.get(USER_ENTITY))] = _topic_error(
+                int(entry.error_code), entry.error_message
+            )
+        return {
+            user: answers.get(user, TopicError("UNKNOWN", "Kafka's answer did not mention it"))
+            for user in changes
+        }
+
+    async def _send(self, request: Any) -> Any:
+        """Send a request kafka-python has no admin method for to any broker (in KRaft, brokers
+        forward quota changes to the controller)."""
+        return await self._client._manager.send(request)
+
     def _consumer_groups(self) -> set[str]:
         """The ids of every group but share groups, from each broker (a broker lists the groups
         it coordinates)."""
@@ -692,6 +845,8 @@ def _top_level_error(response: Any) -> Iterator[type[kafka.errors.KafkaError]]:
 
 
 _NOT_MENTIONED = TopicError("UNKNOWN", "Kafka's answer did not mention this partition")
+# Kafka's answer to deleting a SCRAM credential that is not there (RESOURCE_NOT_FOUND).
+_NO_CREDENTIAL = "Attempt to delete a user credential that does not exist"
 
 
 def _topic_error(code: int, message: str | None) -> TopicError | None:

@@ -7,7 +7,7 @@ with tables of hand-made facts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -131,3 +131,21 @@ class PartitionLag:
         """Messages written that the group has not committed; never negative (a group may commit
         an offset beyond the end, and an unclean leader election may cut a log below a commit)."""
         return max(0, self.end - self.committed)
+
+
+@dataclass(frozen=True)
+class ScramCredential:
+    """A SCRAM credential Kafka holds for a user: its mechanism (as Kafka names it, e.g.
+    SCRAM-SHA-512) and PBKDF2 iterations. Kafka never shows the password or its salted form."""
+
+    mechanism: str
+    iterations: int
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """What Kafka holds for a user (a principal User:<name>): its SCRAM credentials and the
+    quotas of its `user` entity (without a client id), e.g. {"producer_byte_rate": 1048576.0}."""
+
+    credentials: tuple[ScramCredential, ...] = ()
+    quotas: Mapping[str, float] = field(default_factory=dict)

@@ -74,6 +74,17 @@ class Listener:
     def kafka_name(self) -> str:
         return self.name.upper()
 
+    @property
+    def scram(self) -> bool:
+        return self.authentication == schema.SCRAM_SHA_512
+
+    @property
+    def security_protocol(self) -> str:
+        """Kafka's security protocol for the listener: TLS or not, SASL or not."""
+        if self.scram:
+            return "SASL_SSL" if self.tls else "SASL_PLAINTEXT"
+        return "SSL" if self.tls else "PLAINTEXT"
+
 
 @dataclass(frozen=True)
 class Lifetime:
@@ -191,11 +202,13 @@ def operator_bootstrap(
     cluster: str, namespace: str, listeners: Sequence[Listener], *, role: Role, replicas: int
 ) -> str:
     """The operator and its Jobs speak plaintext (no client certificate or SASL of their own yet):
-    through the bootstrap Service on the first client listener without TLS; when every client
-    listener has TLS, to the first brokers' own addresses on the internal replication listener,
-    which is plaintext and which Kafka advertises under the same names. Never plaintext to a TLS
-    port."""
-    plain = next((listener for listener in listeners if not listener.tls), None)
+    through the bootstrap Service on the first client listener without TLS or authentication;
+    when every client listener has one, to the first brokers' own addresses on the internal
+    replication listener, which is plaintext and which Kafka advertises under the same names.
+    Never plaintext to a TLS port, and never unauthenticated to a SCRAM one."""
+    plain = next(
+        (listener for listener in listeners if listener.security_protocol == "PLAINTEXT"), None
+    )
     if plain is not None:
         return names.bootstrap_address(cluster, namespace, plain.port)
     return ",".join(
@@ -215,7 +228,7 @@ def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) ->
             port=int(item.get("port", 0)),
             type=str(item.get("type", "internal")),
             tls=bool(item.get("tls", False)),
-            authentication="none",
+            authentication=str((item.get("authentication") or {}).get("type", "none")),
         )
         for item in spec.get("listeners") or _DEFAULT_LISTENERS
     ]
@@ -476,7 +489,7 @@ def _listener(raw: Mapping[str, Any], problems: list[str]) -> Listener:
         tls=bool(raw["tls"]),
         authentication=str((raw.get("authentication") or {}).get("type", "none")),
     )
-    if listener.authentication != "none":
+    if listener.authentication not in {"none", schema.SCRAM_SHA_512}:
         problems.append(f"listener {listener.name}: {schema.AUTHENTICATION_NOT_SUPPORTED}")
     return listener
 

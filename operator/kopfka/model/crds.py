@@ -146,11 +146,31 @@ def kafka_topic_crd() -> dict[str, Any]:
     )
 
 
+def kafka_user_crd() -> dict[str, Any]:
+    return _crd(
+        kind=names.USER_KIND,
+        plural=names.USER_PLURAL,
+        short="ku",
+        description="A Kafka user of a KafkaCluster in the same namespace: its SCRAM-SHA-512 "
+        "credential and quotas.",
+        spec=schema.user_spec(),
+        status=schema.user_status(),
+        columns=[
+            _ready_column(),
+            {"name": "Cluster", "type": "string", "jsonPath": ".spec.cluster"},
+            {"name": "Authentication", "type": "string", "jsonPath": ".spec.authentication.type"},
+            {"name": "Secret", "type": "string", "jsonPath": ".status.secret"},
+            _age_column(),
+        ],
+    )
+
+
 def all_crds() -> dict[str, dict[str, Any]]:
     """File name -> CRD."""
     return {
         f"{names.CLUSTER_PLURAL}.yaml": kafka_cluster_crd(),
         f"{names.TOPIC_PLURAL}.yaml": kafka_topic_crd(),
+        f"{names.USER_PLURAL}.yaml": kafka_user_crd(),
     }
 
 

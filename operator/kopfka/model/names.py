@@ -14,12 +14,18 @@ CLUSTER_KIND = "KafkaCluster"
 CLUSTER_PLURAL = "kafkaclusters"
 TOPIC_KIND = "KafkaTopic"
 TOPIC_PLURAL = "kafkatopics"
+USER_KIND = "KafkaUser"
+USER_PLURAL = "kafkausers"
 
 FIELD_MANAGER = "kopfka"
 FINALIZER = f"{GROUP}/finalizer"
 # On a KafkaTopic with deletionPolicy delete only: its Kafka topic is deleted before it goes.
 TOPIC_FINALIZER = f"{GROUP}/delete-topic"
-# On a topic Job whose pods' logs the operator has read.
+# On every KafkaUser: its credential and quotas are removed from Kafka before it goes.
+USER_FINALIZER = f"{GROUP}/delete-user"
+# On a user Job: the users whose credentials it sets, and the uid of each one's Secret (JSON).
+USER_CREDENTIALS_ANNOTATION = f"{GROUP}/credentials"
+# On a topic or user Job whose pods' logs (or end) the operator has read.
 OUTCOMES_READ_ANNOTATION = f"{GROUP}/outcomes-read"
 # kopf's own annotations (progress, last handled spec). A prefix of its own: kopf ignores changes
 # to annotations under it, and the users' annotations under kopfka.dev must not be ignored.
@@ -53,9 +59,12 @@ NODE_ID_LABEL = f"{GROUP}/node-id"
 
 TOPIC_JOB_COMPONENT = "topic-job"
 REBALANCE_JOB_COMPONENT = "rebalance-job"
-# The operator's server-side watch of its topic Jobs: the Jobs of every cluster, nothing else.
+USER_JOB_COMPONENT = "user-job"
+# The operator's server-side watch of its topic and user Jobs: those of every cluster, nothing
+# else.
 TOPIC_JOB_SELECTOR = (
-    f"app.kubernetes.io/component={TOPIC_JOB_COMPONENT},app.kubernetes.io/managed-by=kopfka"
+    f"app.kubernetes.io/component in ({TOPIC_JOB_COMPONENT},{USER_JOB_COMPONENT}),"
+    "app.kubernetes.io/managed-by=kopfka"
 )
 
 
@@ -227,6 +236,24 @@ def topic_job_labels(cluster: str) -> dict[str, str]:
 
 def topic_job_pod_labels(cluster: str) -> dict[str, str]:
     return operator_job_pod_labels(cluster, "topics", TOPIC_JOB_COMPONENT)
+
+
+def user_job_name(cluster: str, digest: str) -> str:
+    """The user Job and its work ConfigMap, named like the topic Job's (60 characters at most)."""
+    return f"{cluster}-users-{digest}"
+
+
+def user_job_labels(cluster: str) -> dict[str, str]:
+    return operator_job_labels(cluster, "users", USER_JOB_COMPONENT)
+
+
+def user_job_pod_labels(cluster: str) -> dict[str, str]:
+    return operator_job_pod_labels(cluster, "users", USER_JOB_COMPONENT)
+
+
+def user_secret_name(user: str) -> str:
+    """The Secret of a KafkaUser's password: the KafkaUser's own name."""
+    return user
 
 
 def rebalance_job_name(cluster: str, digest: str) -> str:

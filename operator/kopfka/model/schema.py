@@ -41,10 +41,12 @@ OBJECT_NAME_PATTERN = (
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 MAX_REBALANCE_WAVE_SIZE = 1000
-# Listener authentication: only none for now; the others are named so that the refusal is clear.
+# Listener authentication: none or scram-sha-512; tls (client certificates) is named so that the
+# refusal is clear.
 LISTENER_AUTHENTICATIONS = ("none", "scram-sha-512", "tls")
+SCRAM_SHA_512 = "scram-sha-512"
 AUTHENTICATION_NOT_SUPPORTED = (
-    "listener authentication scram-sha-512 and tls are not supported yet: only none"
+    "listener authentication tls (client certificates) is not supported yet: none or scram-sha-512"
 )
 # Certificate lifetimes (docs/security.md).
 DEFAULT_CA_VALIDITY_DAYS = 1825
@@ -200,13 +202,15 @@ def _listener() -> Schema:
                 "How clients authenticate on this listener.",
                 {
                     "type": string(
-                        "none. scram-sha-512 and tls (client certificates) are not supported yet.",
+                        "none, or scram-sha-512: clients log in with SASL SCRAM-SHA-512 as a "
+                        "KafkaUser (SASL_SSL with tls, else SASL_PLAINTEXT; docs/security.md). "
+                        "tls (client certificates) is not supported yet.",
                         enum=list(LISTENER_AUTHENTICATIONS),
                         default="none",
                     )
                 },
                 default={"type": "none"},
-                rules=[rule("self.type == 'none'", AUTHENTICATION_NOT_SUPPORTED)],
+                rules=[rule("self.type != 'tls'", AUTHENTICATION_NOT_SUPPORTED)],
             ),
         },
         required=["name", "port"],
@@ -810,5 +814,105 @@ def topic_status() -> Schema:
             "config": string_map(
                 "The topic's own settings in Kafka (its overrides of the broker defaults)."
             ),
+        },
+    )
+
+
+# KafkaUser quotas: spec field -> Kafka's quota key of the user's entity (docs/security.md).
+USER_QUOTA_KEYS = {
+    "producerByteRate": "producer_byte_rate",
+    "consumerByteRate": "consumer_byte_rate",
+    "requestPercentage": "request_percentage",
+    "controllerMutationRate": "controller_mutation_rate",
+}
+
+
+def _positive_number(description: str, *, whole: bool) -> Schema:
+    if whole:
+        return integer(description, minimum=1)
+    return {"type": "number", "description": description, "minimum": 0, "exclusiveMinimum": True}
+
+
+def user_spec() -> Schema:
+    return obj(
+        "A Kafka user of a KafkaCluster in this namespace: its SCRAM-SHA-512 credential (the "
+        "password kopfka generates into the Secret of the KafkaUser's name) and its quotas. The "
+        "Kafka user name (principal User:<name>) is metadata.name.",
+        {
+            "cluster": string(
+                "Name of the KafkaCluster in this namespace the user belongs to. It needs a "
+                "listener with authentication scram-sha-512 for the user to log in.",
+                minLength=1,
+                **{
+                    "x-kubernetes-validations": [
+                        rule("self == oldSelf", "cluster cannot change: make a new KafkaUser")
+                    ]
+                },
+            ),
+            "authentication": obj(
+                "How the user logs in.",
+                {
+                    "type": string(
+                        "scram-sha-512: kopfka generates a password into the Secret of the "
+                        "KafkaUser's name (keys password and sasl.jaas.config) and gives Kafka "
+                        "the user's SCRAM-SHA-512 credential.",
+                        enum=[SCRAM_SHA_512],
+                    )
+                },
+                required=["type"],
+            ),
+            "quotas": obj(
+                "Kafka's quotas of this user (its user entity, for every client id); a quota "
+                "left out is removed from Kafka. Brokers enforce each quota per broker.",
+                {
+                    "producerByteRate": _positive_number(
+                        "Bytes per second the user may produce to each broker.", whole=True
+                    ),
+                    "consumerByteRate": _positive_number(
+                        "Bytes per second the user may fetch from each broker.", whole=True
+                    ),
+                    "requestPercentage": _positive_number(
+                        "Percentage of one network or I/O thread's time the user's requests "
+                        "may take on each broker (above 100 spans threads).",
+                        whole=False,
+                    ),
+                    "controllerMutationRate": _positive_number(
+                        "Partition creations and deletions per second the user may ask for.",
+                        whole=False,
+                    ),
+                },
+            ),
+        },
+        required=["cluster", "authentication"],
+    )
+
+
+def user_status() -> Schema:
+    return obj(
+        "What the operator observed in Kafka.",
+        {
+            "observedGeneration": integer("The generation of the spec last reconciled."),
+            "conditions": _conditions("Ready"),
+            "username": string("The user's name in Kafka (principal User:<username>)."),
+            "secret": string("The Secret holding the user's password and sasl.jaas.config."),
+            "secretUid": string(
+                "The uid of the Secret whose password Kafka's credential was set from: a Secret "
+                "made again (a new password) has its credential set again."
+            ),
+            "credentials": array(
+                "The SCRAM credentials Kafka holds for the user.",
+                obj(
+                    "A SCRAM credential (Kafka never shows the password).",
+                    {
+                        "mechanism": string("SCRAM-SHA-512 (or another Kafka holds)."),
+                        "iterations": integer("PBKDF2 iterations."),
+                    },
+                ),
+            ),
+            "quotas": {
+                "type": "object",
+                "description": "The quotas Kafka holds for the user, by Kafka's key.",
+                "additionalProperties": {"type": "number"},
+            },
         },
     )

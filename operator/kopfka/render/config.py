@@ -62,11 +62,34 @@ def _endpoints(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     return endpoints
 
 
+# The login module of SCRAM listeners: brokers check client logins against the credentials
+# Kafka keeps in its metadata (KafkaUser; AlterUserScramCredentials), so it needs no options.
+SCRAM_LOGIN_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+
+
 def _protocol(spec: ClusterSpec, name: str) -> str:
-    """The security protocol of a Kafka listener name: SSL for client listeners with tls; the
-    operator's own listeners (controller, replication) are plaintext inside the cluster."""
-    tls = any(listener.tls and listener.kafka_name == name for listener in spec.listeners)
-    return "SSL" if tls else "PLAINTEXT"
+    """The security protocol of a Kafka listener name: a client listener's own (SSL with tls,
+    SASL_ with scram-sha-512); the operator's own listeners (controller, replication) are
+    plaintext inside the cluster."""
+    found = next((item for item in spec.listeners if item.kafka_name == name), None)
+    return "PLAINTEXT" if found is None else found.security_protocol
+
+
+def sasl_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
+    """Per-listener SASL settings of the SCRAM listeners: SCRAM-SHA-512 is the only mechanism
+    they offer, and its server-side login module (no JAAS file: Kafka reads it per listener)."""
+    if not role.is_broker:
+        return []
+    settings: list[tuple[str, str]] = []
+    for listener in spec.listeners:
+        if listener.scram:
+            prefix = f"listener.name.{listener.name}."
+            settings += [
+                (f"{prefix}sasl.enabled.mechanisms", SCRAM_MECHANISM),
+                (f"{prefix}{SCRAM_MECHANISM.lower()}.sasl.jaas.config", SCRAM_LOGIN_MODULE),
+            ]
+    return settings
 
 
 def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
@@ -123,7 +146,7 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
             f"{name}:{_protocol(spec, name)}"
             for name in dict.fromkeys(["CONTROLLER", *(n for n, _ in endpoints)])
         ),
-        "tls": tls_settings(spec, pool.role),
+        "listener_settings": tls_settings(spec, pool.role) + sasl_settings(spec, pool.role),
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,
         "rack": spec.rack_topology_key is not None and pool.role.is_broker,

@@ -1,0 +1,1 @@
+"""KafkaUser: the pure planner, the user Job's work format and batch, and the per-cluster sync."""

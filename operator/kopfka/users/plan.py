@@ -1,0 +1,164 @@
+"""What to change in Kafka so that it holds what a cluster's KafkaUsers say, and what each
+KafkaUser's status says about it. PURE: tested by tables of cases (tests/unit/test_user_plan.py).
+
+Ownership: a KafkaUser owns, in its cluster's Kafka, the SCRAM-SHA-512 credential of the user of
+its name and every quota of that user's own entity (without a client id); users Kafka holds
+without a KafkaUser are left alone. So:
+- the credential is set when Kafka has none, and again when the password's Secret is not the one
+  Kafka's credential was set from (a Secret deleted and made again has a new password): Kafka
+  never shows a password, so the planner compares the Secret's uid with the one recorded when
+  a user Job set the credential (`applied_uid`);
+- quotas the spec sets are set to its values, and the user's other quotas are removed;
+- a KafkaUser being deleted has its credential and quotas removed; once Kafka shows neither, it
+  is released (its finalizer removed);
+- a KafkaUser whose spec kopfka refuses (or whose cluster has no SCRAM listener) changes nothing
+  in Kafka until it is mended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+
+from kopfka.kafka.facts import UserFacts
+from kopfka.model.user import UserSpec
+
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+
+IN_SYNC = "InSync"
+CREATING = "Creating"
+UPDATING = "Updating"
+DELETING = "Deleting"
+DELETED = "Deleted"
+SECRET_MISSING = "SecretMissing"
+
+
+@dataclass(frozen=True)
+class UserResource:
+    """A KafkaUser as the planner sees it."""
+
+    key: str  # namespace/name
+    username: str
+    generation: int
+    _: KW_ONLY
+    spec: UserSpec | None = None
+    # (reason, message) when kopfka refuses the KafkaUser whatever Kafka holds.
+    problem: tuple[str, str] | None = None
+    secret_uid: str | None = None  # the password's Secret, as it is now
+    applied_uid: str | None = None  # the Secret Kafka's credential was set from, as last known
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class UserWork:
+    """What the user Job carries out: credentials to set (user -> the uid of the Secret whose
+    password it reads), credentials to delete, and quota changes (None removes a quota)."""
+
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    deletions: tuple[str, ...] = ()
+    quotas: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.credentials or self.deletions or self.quotas)
+
+    @property
+    def users(self) -> frozenset[str]:
+        return frozenset({*self.credentials, *self.deletions, *self.quotas})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str
+    message: str
+    generation: int
+    _: KW_ONLY
+    ready: bool = False
+    released: bool = False  # a KafkaUser being deleted that Kafka holds nothing of any more
+    facts: UserFacts | None = None  # what Kafka holds; None: nothing to report
+
+
+@dataclass(frozen=True)
+class UserPlan:
+    verdicts: Mapping[str, Verdict]
+    work: UserWork
+
+
+def has_credential(facts: UserFacts | None) -> bool:
+    return facts is not None and any(c.mechanism == SCRAM_MECHANISM for c in facts.credentials)
+
+
+def quota_changes(
+    desired: Mapping[str, float], held: Mapping[str, float]
+) -> dict[str, float | None]:
+    """The quota operations that make `held` into `desired`: values to set, None to remove."""
+    changes: dict[str, float | None] = {
+        key: value for key, value in desired.items() if held.get(key) != value
+    }
+    changes.update({key: None for key in held if key not in desired})
+    return dict(sorted(changes.items()))
+
+
+def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts]) -> UserPlan:
+    """The verdict of every KafkaUser and the work that brings Kafka to them. `actual`: what
+    Kafka holds, by user name (users with neither credential nor quota left out)."""
+    verdicts: dict[str, Verdict] = {}
+    credentials: dict[str, str] = {}
+    deletions: list[str] = []
+    quotas: dict[str, dict[str, float | None]] = {}
+    for resource in sorted(resources, key=lambda r: r.key):
+        name = resource.username
+        facts = actual.get(name)
+        if resource.deleting:
+            holds_quotas = facts is not None and bool(facts.quotas)
+            if not has_credential(facts) and not holds_quotas:
+                verdicts[resource.key] = Verdict(
+                    DELETED,
+                    f"Kafka holds no credential or quota of user {name}",
+                    resource.generation,
+                    released=True,
+                )
+                continue
+            if has_credential(facts):
+                deletions.append(name)
+            if holds_quotas and facts is not None:
+                quotas[name] = quota_changes({}, facts.quotas)
+            verdicts[resource.key] = Verdict(
+                DELETING,
+                f"removing the credential and quotas of user {name} from Kafka",
+                resource.generation,
+                facts=facts,
+            )
+            continue
+        if resource.problem is not None or resource.spec is None or resource.secret_uid is None:
+            reason, message = resource.problem or (
+                SECRET_MISSING,
+                f"the password Secret of user {name} is being made",
+            )
+            verdicts[resource.key] = Verdict(reason, message, resource.generation, facts=facts)
+            continue
+        changes = quota_changes(resource.spec.quotas, facts.quotas if facts else {})
+        if changes:
+            quotas[name] = changes
+        present = has_credential(facts)
+        if not present or resource.applied_uid != resource.secret_uid:
+            credentials[name] = resource.secret_uid
+        if not present:
+            reason, message = CREATING, f"setting the SCRAM-SHA-512 credential of user {name}"
+        elif name in credentials:
+            reason = UPDATING
+            message = f"setting the credential of user {name} from its Secret's password"
+        elif changes:
+            reason, message = UPDATING, f"setting the quotas of user {name}"
+        else:
+            verdicts[resource.key] = Verdict(
+                IN_SYNC,
+                f"Kafka holds the SCRAM-SHA-512 credential and quotas of user {name}",
+                resource.generation,
+                ready=True,
+                facts=facts,
+            )
+            continue
+        verdicts[resource.key] = Verdict(reason, message, resource.generation, facts=facts)
+    work = UserWork(credentials=credentials, deletions=tuple(sorted(deletions)), quotas=quotas)
+    return UserPlan(verdicts=verdicts, work=work)

@@ -1,0 +1,481 @@
+"""Make one KafkaCluster's users in Kafka what its KafkaUsers say, and report what Kafka holds.
+
+The operator's half of the user loop; the user Job (kopfka.users.batch) is the other, as for
+topics (kopfka.topics.sync): the operator reads Kafka and plans, the Job changes Kafka, and the
+Job's end causes the next sync. A sync of a cluster, in order:
+
+1. The cluster. Gone, or being deleted: every KafkaUser says so, and a KafkaUser being deleted is
+   released (its finalizer removed, with an Event): no Job can reach Kafka any more, and a
+   namespace must never hang in Terminating. Invalid: the KafkaUsers say so.
+2. Finalizers: every KafkaUser has kopfka.dev/delete-user, so that its credential and quotas
+   leave Kafka before it goes.
+3. Secrets: each KafkaUser's password lives in the Secret of its name, owned by the KafkaUser
+   (deleting the KafkaUser deletes it). A missing one is made with a new password; one that is
+   there is never changed, so the password stays across reconciles and operator restarts. A
+   Secret of that name that kopfka did not make for this KafkaUser is never taken over.
+4. The cluster's user Job. While one runs, nothing more. One that ended and was not read yet is
+   read: a success records which Secret's password each credential now holds (the Job's
+   annotation), a failure is reported (an Event, and Kafka's refusals from its log) and retried
+   with backoff.
+5. Kafka: the users' SCRAM credentials and quotas. Unreachable: every KafkaUser says so.
+6. The plan (kopfka.users.plan); statuses written if changed; released KafkaUsers lose their
+   finalizer; a Job for the work left, if any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kopfka import metrics
+from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
+from kopfka.k8s.status import merge_patch
+from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
+from kopfka.kafka.facts import UserFacts
+from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec, parse_cluster
+from kopfka.model.conditions import READY, Condition, merge_conditions, ready_condition
+from kopfka.model.errors import SpecError
+from kopfka.model.user import NO_SCRAM_LISTENER, check_against_cluster, parse_user
+from kopfka.render.cluster import owned_by
+from kopfka.render.operator_job import JobImage
+from kopfka.render.user_job import PASSWORD_KEY, render_user_job, render_user_secret
+from kopfka.users import plan as user_plan
+from kopfka.users.plan import UserResource, UserWork, Verdict, plan_users
+from kopfka.users.wire import refusals, work_file
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+CLUSTER_NOT_FOUND = "ClusterNotFound"
+CLUSTER_INVALID = "ClusterInvalid"
+CLUSTER_NOT_READY = "ClusterNotReady"
+KAFKA_UNREACHABLE = "KafkaUnreachable"
+INVALID_SPEC = "InvalidSpec"
+SECRET_NOT_OWNED = "SecretNotOwned"
+JOB_FAILED = "JobFailed"
+
+# Every reason a KafkaUser's Ready condition can carry (docs/troubleshooting.md explains each).
+# The planner's Deleted is not among them: it releases a KafkaUser being deleted.
+USER_REASONS = frozenset(
+    {
+        user_plan.IN_SYNC,
+        user_plan.CREATING,
+        user_plan.UPDATING,
+        user_plan.DELETING,
+        user_plan.SECRET_MISSING,
+        INVALID_SPEC,
+        NO_SCRAM_LISTENER,
+        SECRET_NOT_OWNED,
+        CLUSTER_NOT_FOUND,
+        CLUSTER_INVALID,
+        CLUSTER_NOT_READY,
+        KAFKA_UNREACHABLE,
+        JOB_FAILED,
+    }
+)
+
+# Characters of a generated password: 32 random bytes, URL-safe base64 (256 bits).
+PASSWORD_BYTES = 32
+_JOB_POD_LABEL = "batch.kubernetes.io/controller-uid"
+
+
+@dataclass(frozen=True)
+class Settings:
+    connect: Callable[[str], KafkaAdmin]
+    job_image: JobImage | None
+    unreachable_retry_seconds: float = 15.0
+    # After a failed Job: this, doubling per failure up to job_backoff_most.
+    job_backoff_first: float = 30.0
+    job_backoff_most: float = 600.0
+    # How long after a Job a change it made may not show yet on the broker asked.
+    metadata_lag_seconds: float = 5.0
+
+
+@dataclass
+class _Failures:
+    attempts: int
+    retry_at: float
+    message: str
+
+
+@dataclass
+class Memory:
+    """What the operator keeps between syncs, per cluster (lost on restart: status.secretUid
+    says enough to go on, and a credential set again from the same Secret changes nothing)."""
+
+    applied: dict[Key, dict[str, str]] = field(default_factory=dict)  # user -> Secret uid
+    failures: dict[Key, _Failures] = field(default_factory=dict)
+    refused: dict[Key, dict[str, str]] = field(default_factory=dict)  # user -> Kafka's answer
+    settle_until: dict[Key, float] = field(default_factory=dict)
+
+    def forget(self, key: Key) -> None:
+        for kept in (self.applied, self.failures, self.refused, self.settle_until):
+            kept.pop(key, None)
+
+
+def sync_users(
+    kube: Kube,
+    key: Key,
+    bodies: Sequence[Obj],
+    *,
+    settings: Settings,
+    memory: Memory,
+    now: str,
+    clock: float,
+) -> float | None:
+    """Sync the KafkaUsers `bodies` (as last seen) of the KafkaCluster `key` (namespace, name).
+    Returns how soon (seconds) to sync again without an event, or None."""
+    return _ClusterSync(kube, key, bodies, settings, memory, now, clock).run()
+
+
+@dataclass
+class _ClusterSync:
+    kube: Kube
+    key: Key
+    bodies: Sequence[Obj]
+    settings: Settings
+    memory: Memory
+    now: str
+    clock: float
+
+    def run(self) -> float | None:
+        namespace, cluster_name = self.key
+        cluster_body = self.kube.get(names.API_VERSION, names.CLUSTER_KIND, cluster_name, namespace)
+        if cluster_body is None or cluster_body["metadata"].get("deletionTimestamp"):
+            self._cluster_gone()
+            self.memory.forget(self.key)
+            return None
+        cluster = _parse_cluster(cluster_body)
+        if isinstance(cluster, str):
+            for body in self.bodies:
+                self._write(body, Verdict(CLUSTER_INVALID, cluster, _generation(body)))
+            return None
+        for body in self.bodies:
+            if not body["metadata"].get("deletionTimestamp"):
+                self._set_finalizer(body, present=True)
+        resources = [self._resource(body, cluster) for body in self.bodies]
+        jobs = self.kube.list("batch/v1", "Job", namespace, names.user_job_labels(cluster_name))
+        if any(not _ended(job) for job in jobs):
+            return None  # its end asks for the next sync
+        for job in jobs:
+            self._read_job(cluster_body, job)
+        try:
+            actual = self._read_kafka(cluster, resources)
+        except KafkaUnavailable as error:
+            reason, message = _unreachable(cluster_body, cluster, error)
+            for body, resource in zip(self.bodies, resources, strict=True):
+                verdict = Verdict(reason, message, resource.generation)
+                self._write(body, _keep_refusal(resource, verdict))
+            return self.settings.unreachable_retry_seconds
+        plan = plan_users(resources, actual)
+        waiting = self._why_no_job(plan.work)
+        by_key = {_key_text(body): body for body in self.bodies}
+        for resource in resources:
+            verdict = plan.verdicts[resource.key]
+            body = by_key[resource.key]
+            if verdict.released:
+                self._set_finalizer(body, present=False)
+                continue
+            refused = self.memory.refused.get(self.key, {}).get(resource.username)
+            if refused and not verdict.ready and resource.username in plan.work.users:
+                verdict = Verdict(JOB_FAILED, refused, verdict.generation, facts=verdict.facts)
+            elif waiting is not None and resource.username in plan.work.users:
+                message = f"{verdict.message}; waiting: {waiting[0]}"
+                verdict = Verdict(verdict.reason, message, verdict.generation, facts=verdict.facts)
+            self._write(body, verdict, resource=resource)
+        if not plan.work.has_work:
+            self.memory.refused.pop(self.key, None)
+            return None
+        if waiting is not None:
+            return waiting[1]
+        return self._start_job(cluster_body, cluster, jobs, plan.work)
+
+    def _resource(self, body: Obj, cluster: ClusterSpec) -> UserResource:
+        metadata, status = body["metadata"], body.get("status") or {}
+        name = metadata["name"]
+        common: dict[str, Any] = {"deleting": bool(metadata.get("deletionTimestamp"))}
+        recorded = self.memory.applied.get(self.key, {}).get(name) or status.get("secretUid")
+        try:
+            spec = parse_user(name, body.get("spec") or {})
+        except SpecError as error:
+            problem = (INVALID_SPEC, str(error))
+            return UserResource(_key_text(body), name, _generation(body), problem=problem, **common)
+        unusable = check_against_cluster(spec, cluster)
+        if unusable is not None:
+            problem = (NO_SCRAM_LISTENER, unusable)
+            return UserResource(
+                _key_text(body), name, _generation(body), spec=spec, problem=problem, **common
+            )
+        secret_uid: str | None = None
+        problem_of_secret: tuple[str, str] | None = None
+        if not common["deleting"]:
+            secret_uid, problem_of_secret = self._secret(body, cluster)
+        return UserResource(
+            _key_text(body),
+            name,
+            _generation(body),
+            spec=spec,
+            problem=problem_of_secret,
+            secret_uid=secret_uid,
+            applied_uid=recorded,
+            **common,
+        )
+
+    def _secret(self, body: Obj, cluster: ClusterSpec) -> tuple[str | None, tuple[str, str] | None]:
+        """The uid of the KafkaUser's password Secret, made now if missing; or why it cannot be
+        used."""
+        metadata = body["metadata"]
+        name = names.user_secret_name(metadata["name"])
+        secret = self.kube.get("v1", "Secret", name, metadata["namespace"])
+        if secret is None:
+            password = secrets.token_urlsafe(PASSWORD_BYTES)
+            rendered = render_user_secret(
+                metadata["namespace"], metadata["name"], cluster.name, password
+            )
+            try:
+                secret = self.kube.create(owned_by(rendered, body))
+            except Conflict:
+                return None, None  # made meanwhile: the next sync reads it
+            logger.info("made the password Secret %s/%s", metadata["namespace"], name)
+        owners = secret["metadata"].get("ownerReferences") or []
+        if not any(owner.get("uid") == metadata["uid"] for owner in owners):
+            return None, (
+                SECRET_NOT_OWNED,
+                f"Secret {name} exists and kopfka did not make it for this KafkaUser: it never "
+                "takes over a Secret (delete or rename it, and kopfka makes one)",
+            )
+        if not (secret.get("data") or {}).get(PASSWORD_KEY):
+            return None, (
+                SECRET_NOT_OWNED,
+                f"Secret {name} has no {PASSWORD_KEY}: delete it, and kopfka makes a new password",
+            )
+        return str(secret["metadata"]["uid"]), None
+
+    def _read_job(self, cluster_body: Obj, job: Obj) -> None:
+        annotations = job["metadata"].get("annotations") or {}
+        if annotations.get(names.OUTCOMES_READ_ANNOTATION) == "true":
+            return
+        if _condition(job, "Failed") is None:
+            credentials = json.loads(annotations.get(names.USER_CREDENTIALS_ANNOTATION) or "{}")
+            self.memory.applied.setdefault(self.key, {}).update(credentials)
+            self.memory.failures.pop(self.key, None)
+            self.memory.refused.pop(self.key, None)
+            self.memory.settle_until[self.key] = self.clock + self.settings.metadata_lag_seconds
+        else:
+            self._job_failed(cluster_body, job)
+        self.kube.add_metadata(job, annotations={names.OUTCOMES_READ_ANNOTATION: "true"})
+
+    def _job_failed(self, cluster_body: Obj, job: Obj) -> None:
+        before = self.memory.failures.get(self.key)
+        attempts = before.attempts + 1 if before else 1
+        wait = min(
+            self.settings.job_backoff_first * 2 ** (attempts - 1), self.settings.job_backoff_most
+        )
+        metadata = job["metadata"]
+        refused: dict[str, str] = {}
+        pods = self.kube.list("v1", "Pod", metadata["namespace"], {_JOB_POD_LABEL: metadata["uid"]})
+        for pod in pods:
+            refused.update(
+                refusals(self.kube.pod_log(pod["metadata"]["name"], metadata["namespace"]) or "")
+            )
+        failed = _condition(job, "Failed") or {}
+        message = (
+            f"user Job {metadata['name']} failed ({failed.get('reason')}: "
+            f"{failed.get('message')}); see `kubectl logs -n {metadata['namespace']} "
+            f"job/{metadata['name']}`"
+        )
+        self.memory.failures[self.key] = _Failures(attempts, self.clock + wait, message)
+        self.memory.refused[self.key] = refused
+        metrics.job_failed(names.USER_JOB_COMPONENT, metadata["uid"])
+        self.kube.post_event(cluster_body, warning=True, reason="UserJobFailed", message=message)
+
+    def _read_kafka(
+        self, cluster: ClusterSpec, resources: Sequence[UserResource]
+    ) -> Mapping[str, UserFacts]:
+        admin = self.settings.connect(cluster.operator_bootstrap)
+        try:
+            return admin.users(resource.username for resource in resources)
+        finally:
+            admin.close()
+
+    def _why_no_job(self, work: UserWork) -> tuple[str, float | None] | None:
+        """Why the work's Job cannot start now, and how soon to look again; None: it can."""
+        if not work.has_work:
+            return None
+        settle = self.memory.settle_until.get(self.key, 0.0)
+        if self.clock < settle:
+            return "the last user Job's changes to show in Kafka", settle - self.clock
+        failures = self.memory.failures.get(self.key)
+        if failures is not None and self.clock < failures.retry_at:
+            wait = failures.retry_at - self.clock
+            return f"the last {failures.message}; the next starts in {round(wait)} s", wait
+        if self.settings.job_image is None:
+            return (
+                "the operator does not know its own image (KOPFKA_JOB_IMAGE), so it cannot "
+                "start user Jobs",
+                None,
+            )
+        return None
+
+    def _start_job(
+        self, cluster_body: Obj, cluster: ClusterSpec, jobs: Sequence[Obj], work: UserWork
+    ) -> float | None:
+        assert self.settings.job_image is not None
+        config_map, job = render_user_job(
+            cluster,
+            work=work_file(work),
+            credentials=work.credentials,
+            bootstrap=cluster.operator_bootstrap,
+            image=self.settings.job_image,
+        )
+        name = job["metadata"]["name"]
+        for old in jobs:  # ended and read: their logs are no longer needed
+            self.kube.delete(old, background=True)
+        for old_config in self.kube.list(
+            "v1", "ConfigMap", cluster.namespace, names.user_job_labels(cluster.name)
+        ):
+            if old_config["metadata"]["name"] != name:
+                self.kube.delete(old_config)
+        try:
+            with contextlib.suppress(Conflict):
+                self.kube.create(owned_by(config_map, cluster_body))
+            self.kube.create(owned_by(job, cluster_body))
+        except Conflict:
+            return self.settings.metadata_lag_seconds  # the same work's Job is still going away
+        except ApplyError as error:
+            logger.warning("cannot start user Job %s: %s", name, error)
+            return self.settings.unreachable_retry_seconds
+        metrics.JOBS_STARTED.labels(names.USER_JOB_COMPONENT).inc()
+        users = ", ".join(sorted(work.users))
+        self.kube.post_event(
+            cluster_body,
+            warning=False,
+            reason="UserJobStarted",
+            message=f"user Job {name} started for users {users}",
+        )
+        return None
+
+    def _cluster_gone(self) -> None:
+        namespace, cluster_name = self.key
+        for body in self.bodies:
+            if body["metadata"].get("deletionTimestamp"):
+                if names.USER_FINALIZER in (body["metadata"].get("finalizers") or []):
+                    self._set_finalizer(body, present=False)
+                    self.kube.post_event(
+                        body,
+                        warning=True,
+                        reason="FinalizerReleased",
+                        message=f"KafkaCluster {cluster_name} is gone: the credential and "
+                        "quotas of this user were not removed from its Kafka",
+                    )
+                continue
+            message = f"KafkaCluster {cluster_name} does not exist in namespace {namespace}"
+            self._write(body, Verdict(CLUSTER_NOT_FOUND, message, _generation(body)))
+
+    def _set_finalizer(self, body: Obj, *, present: bool) -> None:
+        with contextlib.suppress(Conflict):  # changed meanwhile: its event asks for a sync
+            self.kube.set_finalizer(body, names.USER_FINALIZER, present=present)
+
+    def _write(self, body: Obj, verdict: Verdict, *, resource: UserResource | None = None) -> None:
+        """Write the KafkaUser's status if it changed; on a conflict the informer's newer view
+        of it causes another sync."""
+        if body["metadata"].get("deletionTimestamp") and verdict.reason == CLUSTER_NOT_FOUND:
+            return
+        old = body.get("status") or {}
+        new = _status(body, verdict, resource=resource, now=self.now)
+        if new == old:
+            return
+        with contextlib.suppress(Conflict):
+            self.kube.patch_status(body, merge_patch(old, new), expect_version=True)
+
+
+def _status(
+    body: Obj, verdict: Verdict, *, resource: UserResource | None, now: str
+) -> dict[str, Any]:
+    old = body.get("status") or {}
+    name = body["metadata"]["name"]
+    status: dict[str, Any] = {
+        "observedGeneration": verdict.generation,
+        "conditions": merge_conditions(
+            old.get("conditions") or [],
+            [
+                Condition(
+                    READY, status=verdict.ready, reason=verdict.reason, message=verdict.message
+                )
+            ],
+            now=now,
+            generation=verdict.generation,
+        ),
+        "username": name,
+        "secret": names.user_secret_name(name),
+    }
+    if verdict.ready and resource is not None and resource.secret_uid:
+        status["secretUid"] = resource.secret_uid
+    elif "secretUid" in old:
+        status["secretUid"] = old["secretUid"]
+    if verdict.facts is not None:
+        status["credentials"] = [
+            {"mechanism": c.mechanism, "iterations": c.iterations}
+            for c in verdict.facts.credentials
+        ]
+        status["quotas"] = dict(sorted(verdict.facts.quotas.items()))
+    else:
+        for kept in ("credentials", "quotas"):
+            if kept in old and verdict.reason in {CLUSTER_NOT_READY, KAFKA_UNREACHABLE}:
+                status[kept] = old[kept]
+    return status
+
+
+def _keep_refusal(resource: UserResource, verdict: Verdict) -> Verdict:
+    """Without Kafka's view, a KafkaUser kopfka refuses whatever Kafka holds says that instead."""
+    if resource.problem is not None and not resource.deleting:
+        return Verdict(*resource.problem, resource.generation)
+    return verdict
+
+
+def _parse_cluster(body: Obj) -> ClusterSpec | str:
+    metadata = body["metadata"]
+    try:
+        return parse_cluster(
+            metadata["name"],
+            metadata["namespace"],
+            body.get("spec") or {},
+            size_defaults=(body.get("status") or {}).get("sizeDefaults"),
+        )
+    except SpecError as error:
+        return f"KafkaCluster {metadata['name']}: {error}"
+
+
+def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> tuple[str, str]:
+    ready = ready_condition(cluster_body.get("status") or {})
+    where = f"Kafka at {cluster.operator_bootstrap} cannot be reached ({error})"
+    if ready is None or ready.get("status") != "True":
+        return CLUSTER_NOT_READY, f"KafkaCluster {cluster.name} is not ready; {where}"
+    return KAFKA_UNREACHABLE, f"{where}; kopfka tries again shortly"
+
+
+def _condition(job: Obj, kind: str) -> Mapping[str, Any] | None:
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind and condition.get("status") == "True":
+            return dict(condition)
+    return None
+
+
+def _ended(job: Obj) -> bool:
+    return _condition(job, "Complete") is not None or _condition(job, "Failed") is not None
+
+
+def _key_text(body: Obj) -> str:
+    metadata = body["metadata"]
+    return f"{metadata['namespace']}/{metadata['name']}"
+
+
+def _generation(body: Obj) -> int:
+    return int(body["metadata"].get("generation") or 0)

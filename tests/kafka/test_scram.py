@@ -1,0 +1,190 @@
+"""SCRAM-SHA-512 on a client listener, with the configuration kopfka renders, on a real broker
+started by the broker image's entrypoint, and KafkaUsers' credentials and quotas set by the user
+Job's command (`kopfka users-apply`) from the planner's work: the user logs in with its password
+and produces and consumes, a wrong password and an unauthenticated client get nothing, quotas
+are what Kafka reports, and deleting the user removes its credential and quotas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kafka.errors
+import pytest
+
+from kopfka.kafka.admin import KafkaPythonAdmin, _bootstrapped_client
+from kopfka.kafka.facts import ScramCredential, UserFacts
+from kopfka.model.cluster import parse_cluster
+from kopfka.model.user import parse_user
+from kopfka.reconcile import new_cluster_id
+from kopfka.users.plan import DELETED, IN_SYNC, UserResource, UserWork, plan_users
+from kopfka.users.wire import read_work_file, work_file
+from tests.kafka.clients import consume_all, create_topic, produce
+from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
+from tests.kafka.localkafka import LocalKafka, local_kafka
+
+PLAIN_PORT, SCRAM_PORT = 9092, 9095
+SPEC = parse_cluster(
+    "guarded",
+    "kafka",
+    {
+        "mode": "combined",
+        "controllers": {"replicas": 1, **SMALL_POOL},
+        "listeners": [
+            {"name": "plain", "port": PLAIN_PORT},
+            {"name": "scram", "port": SCRAM_PORT, "authentication": {"type": "scram-sha-512"}},
+        ],
+    },
+)
+KOPFKA = Path(sys.executable).with_name("kopfka")
+PASSWORD = "s3cret-" + "x" * 25
+QUOTAS = {"producerByteRate": 1048576, "consumerByteRate": 2097152, "requestPercentage": 50}
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    base = tmp_path_factory.mktemp("guarded")
+    with local_kafka(SPEC, new_cluster_id(), base, KAFKA_VERSION) as cluster:
+        yield cluster
+
+
+def scram(user: str, password: str) -> dict[str, Any]:
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": user,
+        "sasl_plain_password": password,
+    }
+
+
+def users_apply(bootstrap: str, work: UserWork, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """The user Job's command, as the console script installed with kopfka, with the work file
+    and the passwords directory as the Job mounts them."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "work.json.gz").write_bytes(work_file(work))
+    assert read_work_file((tmp / "work.json.gz").read_bytes()) == work
+    passwords = tmp / "passwords"
+    passwords.mkdir(exist_ok=True)
+    for user in work.credentials:
+        (passwords / user).write_text(PASSWORD if user != "mallory" else "other-password")
+    command = [str(KOPFKA), "users-apply", "--bootstrap-servers", bootstrap]
+    command += ["--work", str(tmp / "work.json.gz"), "--passwords", str(passwords)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def kafka_users(bootstrap: str, *names: str) -> dict[str, UserFacts]:
+    admin = KafkaPythonAdmin(bootstrap, connect_timeout_ms=30000)
+    try:
+        return admin.users(names)
+    finally:
+        admin.close()
+
+
+def resource(name: str, *, deleting: bool = False, applied: str | None = None) -> UserResource:
+    spec = parse_user(
+        name,
+        {"cluster": "guarded", "authentication": {"type": "scram-sha-512"}, "quotas": QUOTAS},
+    )
+    return UserResource(
+        f"kafka/{name}",
+        name,
+        1,
+        spec=spec,
+        secret_uid="uid-1",
+        applied_uid=applied,
+        deleting=deleting,
+    )
+
+
+def can_log_in(cluster: LocalKafka, user: str, password: str) -> bool:
+    try:
+        _bootstrapped_client(
+            bootstrap_servers=cluster.bootstrap(SCRAM_PORT),
+            request_timeout_ms=10000,
+            bootstrap_timeout_ms=10000,
+            **scram(user, password),
+        ).close()
+    except kafka.errors.KafkaError:
+        return False
+    return True
+
+
+def test_a_user_made_by_the_job_logs_in_and_its_quotas_are_held(
+    guarded: LocalKafka, tmp_path: Path
+) -> None:
+    bootstrap = SPEC.operator_bootstrap.replace(
+        "guarded-kafka-bootstrap.kafka.svc", guarded.brokers[0].host
+    )
+    assert bootstrap == guarded.bootstrap(PLAIN_PORT)
+    before = kafka_users(bootstrap, "alice")
+    plan = plan_users([resource("alice")], before)
+    assert plan.work.credentials == {"alice": "uid-1"}
+    ran = users_apply(bootstrap, plan.work, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert PASSWORD not in ran.stdout + ran.stderr
+    assert '"user":"alice","action":"credential","ok":true' in ran.stdout
+
+    held = kafka_users(bootstrap, "alice")["alice"]
+    assert held.credentials == (ScramCredential("SCRAM-SHA-512", 4096),)
+    assert held.quotas == {
+        "producer_byte_rate": 1048576.0,
+        "consumer_byte_rate": 2097152.0,
+        "request_percentage": 50.0,
+    }
+    # Once the Job's credential is recorded, the plan has nothing left to do.
+    again = plan_users([resource("alice", applied="uid-1")], {"alice": held})
+    assert not again.work.has_work
+    assert again.verdicts["kafka/alice"].reason == IN_SYNC
+
+    security = scram("alice", PASSWORD)
+    create_topic(
+        guarded.bootstrap(SCRAM_PORT), "guarded", partitions=1, replicas=1, security=security
+    )
+    sent = [f"m-{index}".encode() for index in range(50)]
+    assert produce(guarded.bootstrap(SCRAM_PORT), "guarded", sent, security=security) == 50
+    consumed = consume_all(guarded.bootstrap(SCRAM_PORT), "guarded", 50, security=security)
+    assert sorted(consumed) == sorted(sent)
+
+
+def test_a_wrong_password_or_no_login_gets_nothing(guarded: LocalKafka, tmp_path: Path) -> None:
+    bootstrap = guarded.bootstrap(PLAIN_PORT)
+    ran = users_apply(bootstrap, plan_users([resource("bob")], {}).work, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert can_log_in(guarded, "bob", PASSWORD)
+    assert not can_log_in(guarded, "bob", PASSWORD + "x")
+    assert not can_log_in(guarded, "nobody", PASSWORD)
+    # A client that does not log in at all gets no broker from the SCRAM port.
+    with pytest.raises(kafka.errors.KafkaError):
+        _bootstrapped_client(
+            bootstrap_servers=guarded.bootstrap(SCRAM_PORT),
+            request_timeout_ms=5000,
+            bootstrap_timeout_ms=5000,
+        ).close()
+
+
+def test_deleting_the_user_removes_its_credential_and_quotas(
+    guarded: LocalKafka, tmp_path: Path
+) -> None:
+    bootstrap = guarded.bootstrap(PLAIN_PORT)
+    made = users_apply(bootstrap, plan_users([resource("carol")], {}).work, tmp_path / "made")
+    assert made.returncode == 0, made.stderr
+    assert can_log_in(guarded, "carol", PASSWORD)
+
+    held = kafka_users(bootstrap, "carol")
+    plan = plan_users([resource("carol", deleting=True)], held)
+    assert plan.work.deletions == ("carol",)
+    assert set(plan.work.quotas["carol"].values()) == {None}
+    gone = users_apply(bootstrap, plan.work, tmp_path / "gone")
+    assert gone.returncode == 0, gone.stderr
+
+    assert kafka_users(bootstrap, "carol") == {}
+    assert not can_log_in(guarded, "carol", PASSWORD)
+    released = plan_users([resource("carol", deleting=True)], {})
+    assert released.verdicts["kafka/carol"].reason == DELETED
+    assert released.verdicts["kafka/carol"].released
+    # Deleting a credential Kafka does not hold is no error: a Job that runs twice succeeds.
+    twice = users_apply(bootstrap, UserWork(deletions=("carol",)), tmp_path / "twice")
+    assert twice.returncode == 0, twice.stdout + twice.stderr
