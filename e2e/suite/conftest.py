@@ -78,10 +78,19 @@ def delete_namespace(kube: TestKube, namespace: str) -> None:
 
     This is cleanup, not a test of deletion: its pods are deleted at once without their grace
     period, since the namespace controller, while pods stop, looks again only after the longest
-    grace period (the brokers' is 300 s).
+    grace period (the brokers' is 300 s); and the finalizers of KafkaUsers and KafkaTopics are
+    removed by hand, as docs/operations.md tells users to when no operator runs (an interrupted
+    run leaves them, and the suite's operator is not installed yet, or no longer).
     """
     if kube.get("v1", "Namespace", namespace) is None:
         return
+    for kind in ("kafkausers", "kafkatopics"):
+        kube.kubectl("delete", kind, "--all", "-n", namespace, "--wait=false")
+        for name in kube.kubectl("get", kind, "-n", namespace, "-o", "name").split():
+            kube.kubectl(
+                "patch", name, "-n", namespace, "--type=merge",
+                "-p", '{"metadata": {"finalizers": null}}',
+            )  # fmt: skip
     kube.kubectl("delete", "kafkaclusters", "--all", "-n", namespace, "--wait=false")
     kube.kubectl("delete", "pods", "--all", "-n", namespace, "--grace-period=0", "--force")
     kube.kubectl("delete", "namespace", namespace, "--wait=false")
@@ -116,7 +125,10 @@ def chart_values(namespace: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def operator(kube: TestKube, namespace: str) -> Iterator[str]:
     """kopfka installed with its Helm chart, the way users install it, watching `namespace`;
-    the release name."""
+    the release name. The CRDs are applied first, as docs/operations.md says to on every upgrade:
+    Helm installs a chart's CRDs but never upgrades them, and the node may still have older ones
+    from an earlier run."""
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
     helm(
         "upgrade",
         "--install",

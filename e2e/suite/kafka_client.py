@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,14 @@ TOOL_TIMEOUT = 300.0
 POD_TIMEOUT = 120.0
 
 
-def pod_manifest(image: str, *, cpu: str = "50m") -> Obj:
+def pod_manifest(image: str, *, cpu: str = "50m", name: str = POD, env: Sequence[Obj] = ()) -> Obj:
     """A client pod: the broker image (it has Kafka's tools and getent), sleeping until used.
-    `cpu`: its CPU request, which is also its weight against other pods when the node is busy."""
+    `cpu`: its CPU request, which is also its weight against other pods when the node is busy;
+    `env`: its container's environment (e.g. a KafkaUser's credentials from its Secret)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": POD, "labels": {"app.kubernetes.io/name": POD}},
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": POD}},
         "spec": {
             "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 0,
@@ -49,6 +51,7 @@ def pod_manifest(image: str, *, cpu: str = "50m") -> Obj:
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["sleep", "infinity"],
+                    "env": list(env),
                     "resources": {"requests": {"cpu": cpu, "memory": "512Mi"}},
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
@@ -123,19 +126,20 @@ class KafkaClient:
     kube: TestKube
     namespace: str
     bootstrap: str
+    pod: str = POD
 
-    def start(self, image: str, *, cpu: str = "50m") -> None:
-        manifest = pod_manifest(image, cpu=cpu)
+    def start(self, image: str, *, cpu: str = "50m", env: Sequence[Obj] = ()) -> None:
+        manifest = pod_manifest(image, cpu=cpu, name=self.pod, env=env)
         self.kube.kubectl("apply", "-n", self.namespace, "-f", "-", stdin=json.dumps(manifest))
         wait_for(
             self._pod_ready,
             timeout=POD_TIMEOUT,
-            what=f"the client pod {self.namespace}/{POD} to be Ready",
+            what=f"the client pod {self.namespace}/{self.pod} to be Ready",
         )
         self.exec("sh", "-c", f"printf '{PRODUCER_PROPERTIES}' > {PRODUCER_CONFIG}")
 
     def _pod_ready(self) -> bool:
-        return condition_true(self.kube.get("v1", "Pod", POD, self.namespace), "Ready")
+        return condition_true(self.kube.get("v1", "Pod", self.pod, self.namespace), "Ready")
 
     def _exec_argv(self, *command: str) -> list[str]:
         return [
@@ -145,15 +149,19 @@ class KafkaClient:
             "exec",
             "-n",
             self.namespace,
-            POD,
+            self.pod,
             "--",
             *command,
         ]
 
-    def exec(self, *command: str, timeout: float = TOOL_TIMEOUT) -> str:
-        result = subprocess.run(
+    def run(self, *command: str, timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """`command` in the client pod, whatever its exit code."""
+        return subprocess.run(
             self._exec_argv(*command), capture_output=True, text=True, timeout=timeout, check=False
         )
+
+    def exec(self, *command: str, timeout: float = TOOL_TIMEOUT) -> str:
+        result = self.run(*command, timeout=timeout)
         if result.returncode != 0:
             what = " ".join(command[:4])
             raise AssertionError(

@@ -1,0 +1,213 @@
+"""KafkaUsers on a real node, the whole loop: KafkaUser -> a password Secret -> the operator plans
+from Kafka -> a user Job (a real pod of the operator image, the password mounted from the Secret)
+changes Kafka -> the status says what Kafka holds. An application pod that takes its credentials
+from the Secret, as application teams do, produces and consumes through the SCRAM listener; wrong
+or missing credentials are refused, and so is the old password once the KafkaUser is gone.
+
+The tests run in file order on one small cluster (one combined node), and check Kafka itself with
+Kafka's own tools, never only the statuses kopfka writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from e2e.suite.kafka_client import KafkaClient
+from tests.support.clusters import wait_condition, wait_ready
+from tests.support.kube import TestKube
+from tests.support.manifests import COMBINED_EPHEMERAL, kafka_cluster, kafka_user
+from tests.support.waiting import wait_for
+
+CLUSTER = "users"
+USER = "orders-app"
+TOPIC = "orders"
+VERSION = "4.4.0"  # the broker image the e2e node has (broker-image/versions.env)
+READY_TIMEOUT = 300.0
+# The password Secret, a user Job's pod that starts, runs and is read back, then a sync reads Kafka.
+USER_TIMEOUT = 180.0
+PLAIN_PORT = 9092
+SCRAM_PORT = 9094
+# The application's client settings, its password from the Secret's sasl.jaas.config (an env var
+# of the pod); short timeouts so that a refused login ends the tool within seconds.
+APP_PROPERTIES = "/tmp/app.properties"
+CLIENT_SETTINGS = (
+    "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+    "acks=all\nenable.idempotence=true\nretries=2147483647\n"
+    "request.timeout.ms=10000\ndefault.api.timeout.ms=20000\n"
+)
+WRONG_PROPERTIES = "/tmp/wrong.properties"
+WRONG_LOGIN = (
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+    f'username="{USER}" password="wrong";\n'
+)
+NO_SASL_PROPERTIES = "/tmp/no-sasl.properties"
+NO_SASL = "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"
+TOPICS_TOOL = "org.apache.kafka.tools.TopicCommand"
+
+
+@pytest.fixture(scope="module")
+def cluster(kube: TestKube, operator: str, namespace: str) -> Iterator[str]:
+    spec = {
+        **COMBINED_EPHEMERAL,
+        "kafka": {"version": VERSION},
+        "controllers": {
+            **COMBINED_EPHEMERAL["controllers"],
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "768Mi"},
+                "limits": {"memory": "768Mi"},
+            },
+        },
+        "listeners": [
+            {"name": "plain", "port": PLAIN_PORT},
+            {"name": "scram", "port": SCRAM_PORT, "authentication": {"type": "scram-sha-512"}},
+        ],
+    }
+    kube.apply(kafka_cluster(CLUSTER, namespace, spec))
+    wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
+    yield CLUSTER
+    kube.kubectl("delete", "kafkausers", "--all", "-n", namespace, "--wait=false")
+    kube.kubectl("delete", "kafkacluster", CLUSTER, "-n", namespace, "--wait=false")
+
+
+def _bootstrap(namespace: str, port: int) -> str:
+    return f"{CLUSTER}-kafka-bootstrap.{namespace}.svc:{port}"
+
+
+@pytest.fixture(scope="module")
+def app(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient]:
+    """The KafkaUser, Ready, and an application pod with its Secret's sasl.jaas.config in env."""
+    kube.apply(
+        kafka_user(
+            USER, namespace, {"cluster": cluster, "authentication": {"type": "scram-sha-512"}}
+        )
+    )
+    wait_condition(
+        kube, "KafkaUser", USER, namespace, type="Ready", status="True", timeout=USER_TIMEOUT
+    )
+    client = KafkaClient(kube, namespace, bootstrap=_bootstrap(namespace, SCRAM_PORT), pod=USER)
+    jaas = {"secretKeyRef": {"name": USER, "key": "sasl.jaas.config"}}
+    client.start(f"kopfka/kafka:{VERSION}", env=[{"name": "KAFKA_JAAS", "valueFrom": jaas}])
+    write = 'printf "%s" "$1" > "$2"'
+    client.exec("sh", "-c", write, "sh", f"{CLIENT_SETTINGS}{WRONG_LOGIN}", WRONG_PROPERTIES)
+    client.exec("sh", "-c", write, "sh", NO_SASL, NO_SASL_PROPERTIES)
+    # The application's own settings: its password only ever in the pod, from the Secret.
+    with_password = 'printf "%ssasl.jaas.config=%s\\n" "$1" "$KAFKA_JAAS" > "$2"'
+    client.exec("sh", "-c", with_password, "sh", CLIENT_SETTINGS, APP_PROPERTIES)
+    yield client
+    kube.kubectl("delete", "pod", USER, "-n", namespace, "--wait=false")
+
+
+def _scram_credentials(kube: TestKube, namespace: str, client: KafkaClient) -> str:
+    """What Kafka itself says of the user's SCRAM credentials (asked on the plain listener)."""
+    plain = KafkaClient(
+        kube, namespace, bootstrap=_bootstrap(namespace, PLAIN_PORT), pod=client.pod
+    )
+    return plain.run_tool(
+        "org.apache.kafka.tools.ConfigCommand",
+        "--bootstrap-server",
+        plain.bootstrap,
+        "--entity-type",
+        "users",
+        "--entity-name",
+        USER,
+        "--describe",
+    )
+
+
+def _list_topics(client: KafkaClient, properties: str) -> tuple[int, str]:
+    """TopicCommand --list through the SCRAM listener with `properties`: exit code, output."""
+    done = client.run(
+        "java", "-Xmx256m", "-cp", "/opt/kafka/libs/*", TOPICS_TOOL,
+        "--bootstrap-server", client.bootstrap, "--command-config", properties, "--list",
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_kafka_user_gets_a_secret_it_owns_and_its_credential_in_kafka(
+    kube: TestKube, namespace: str, app: KafkaClient
+) -> None:
+    user = kube.must_get("kopfka.dev/v1alpha1", "KafkaUser", USER, namespace)
+    assert user["status"]["credentials"] == [
+        {"mechanism": "SCRAM-SHA-512", "iterations": user["status"]["credentials"][0]["iterations"]}
+    ]
+    secret = kube.must_get("v1", "Secret", USER, namespace)
+    owners = secret["metadata"]["ownerReferences"]
+    assert [(o["kind"], o["uid"]) for o in owners] == [("KafkaUser", user["metadata"]["uid"])]
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert len(password) >= 32
+    # Kafka itself holds the credential, with the iterations the status reports.
+    iterations = user["status"]["credentials"][0]["iterations"]
+    assert f"SCRAM-SHA-512=iterations={iterations}" in _scram_credentials(kube, namespace, app)
+    # The user Job that set it never carried the password in its spec.
+    jobs = kube.kubectl(
+        "get", "jobs", "-n", namespace, "-l", "app.kubernetes.io/component=user-job", "-o", "json"
+    )
+    assert json.loads(jobs)["items"], "no user Job left to look at"
+    assert password not in jobs
+
+
+def test_an_application_pod_with_the_users_secret_produces_and_consumes_over_scram(
+    app: KafkaClient,
+) -> None:
+    app.run_tool(
+        TOPICS_TOOL,
+        "--bootstrap-server", app.bootstrap, "--command-config", APP_PROPERTIES,
+        "--create", "--topic", TOPIC, "--partitions", "1", "--replication-factor", "1",
+    )  # fmt: skip
+    produced = app.exec(
+        "java", "-Xmx256m", "-cp", "/opt/kafka/libs/*", "org.apache.kafka.tools.VerifiableProducer",
+        "--bootstrap-server", app.bootstrap, "--topic", TOPIC, "--max-messages", "20",
+        "--value-prefix", "7", "--acks", "-1", "--command-config", APP_PROPERTIES,
+    )  # fmt: skip
+    acked = [
+        json.loads(line)["value"]
+        for line in produced.splitlines()
+        if line.startswith("{") and json.loads(line).get("name") == "producer_send_success"
+    ]
+    assert len(acked) == 20
+    consumed = app.run_tool(
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+        "--bootstrap-server", app.bootstrap, "--command-config", APP_PROPERTIES,
+        "--topic", TOPIC, "--from-beginning", "--max-messages", "20", "--timeout-ms", "30000",
+    )  # fmt: skip
+    assert sorted(consumed.split()) == sorted(acked)
+
+
+def test_a_wrong_password_or_no_login_is_refused(app: KafkaClient) -> None:
+    code, output = _list_topics(app, WRONG_PROPERTIES)
+    assert code != 0
+    assert "Authentication failed" in output
+    assert "SCRAM-SHA-512" in output
+    # A client that does not log in at all gets nothing from the SCRAM listener.
+    code, output = _list_topics(app, NO_SASL_PROPERTIES)
+    assert code != 0
+    assert TOPIC not in output
+    # The right password still works.
+    code, output = _list_topics(app, APP_PROPERTIES)
+    assert code == 0
+    assert TOPIC in output.split()
+
+
+def test_deleting_the_kafka_user_removes_its_credential_and_secret(
+    kube: TestKube, namespace: str, app: KafkaClient
+) -> None:
+    kube.kubectl("delete", "kafkauser", USER, "-n", namespace, "--wait=false")
+    wait_for(
+        lambda: kube.get("kopfka.dev/v1alpha1", "KafkaUser", USER, namespace) is None,
+        timeout=USER_TIMEOUT,
+        what=f"KafkaUser {USER} to be gone (its finalizer released after Kafka forgot it)",
+    )
+    assert "SCRAM-SHA-512" not in _scram_credentials(kube, namespace, app)
+    wait_for(
+        lambda: kube.get("v1", "Secret", USER, namespace) is None,
+        timeout=60,
+        what=f"Secret {USER} to be collected with its KafkaUser",
+    )
+    # The application, still holding the old password, is refused from now on.
+    code, output = _list_topics(app, APP_PROPERTIES)
+    assert code != 0
+    assert "Authentication failed" in output
