@@ -2,9 +2,8 @@
 ask for a sync of that cluster's topics (kopfka.topics.sync); a periodic resync finds what was
 changed in Kafka directly.
 
-Syncs are per cluster, one at a time, and coalesced: a request while one is due or running folds
-into it, so 10,000 KafkaTopics applied at once make a few syncs (each a Kafka read and a Job), not
-10,000.
+Syncs are per cluster, one at a time, and coalesced (handlers/syncs.py): 10,000 KafkaTopics
+applied at once make a few syncs (each a Kafka read and a Job), not 10,000.
 
 kopf does not watch KafkaTopics: an informer (kopfka.k8s.informer) lists and watches them and
 keeps a small snapshot of each (`keep_topic`), by the cluster it names. kopf's per-object
@@ -19,12 +18,10 @@ KafkaTopic's status writes come back as events too; those that change nothing a 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -39,6 +36,7 @@ from kopfka.handlers.common import (
     now,
     watched_namespaces,
 )
+from kopfka.handlers.syncs import ClusterSyncs
 from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
@@ -51,122 +49,26 @@ CLUSTERS = (names.GROUP, names.VERSION, names.CLUSTER_PLURAL)
 # KOPFKA_TOPIC_RECHECK_INTERVAL, seconds: how often every cluster's topics are compared with
 # Kafka without an event (drift made in Kafka directly); the integration tests shorten it.
 RESYNC_INTERVAL_SECONDS = interval_from_env("KOPFKA_TOPIC_RECHECK_INTERVAL", 60)
-# How long a request waits for more to fold into the same sync.
-COALESCE_SECONDS = 0.5
-# After a sync failed on a bug or an API error.
-ERROR_RETRY_SECONDS = 10.0
 WORKERS = 4
+_settings = Settings(connect=operator_client, job_image=job_image())
+_memory = Memory()
 
 
-class _Syncs:
-    """Runs the sync of each cluster key at most once at a time, soon after it is asked for.
-
-    Lives in the event loop: requests come from async handlers, runs go to a thread pool.
-    """
-
-    def __init__(self) -> None:
-        self.settings = Settings(connect=operator_client, job_image=job_image())
-        self.memory = Memory()
-        self.informer: Informer[Key] | None = None
-        self.memo: kopf.Memo | None = None
-        self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kopfka-topics")
-        self._timers: dict[Key, asyncio.TimerHandle] = {}
-        self._running: set[Key] = set()
-        self._again: set[Key] = set()
-        self._full: set[Key] = set()  # the next sync is a full one (sync_topics' `full`)
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def request(self, key: Key, delay: float = COALESCE_SECONDS, *, full: bool = False) -> None:
-        if full:
-            self._full.add(key)
-        if key in self._running:
-            self._again.add(key)
-            return
-        loop = asyncio.get_running_loop()
-        when = loop.time() + delay
-        timer = self._timers.get(key)
-        if timer is not None:
-            if timer.when() <= when:
-                return
-            timer.cancel()
-        self._timers[key] = loop.call_at(when, self._start, key)
-
-    def _start(self, key: Key) -> None:
-        self._timers.pop(key, None)
-        if self.informer is None or not self.informer.synced.is_set() or self.memo is None:
-            return  # not listed yet: the startup handler's first resync asks again
-        bodies = self.informer.get(key)
-        full = key in self._full
-        self._full.discard(key)
-        self._running.add(key)
-        run = self._run(key, bodies, self.memo, full=full)
-        task = asyncio.create_task(run, name=f"kopfka topics {key}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(
-        self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        again: float | None
-        sync = functools.partial(self._sync, key, bodies, memo, full=full)
-        try:
-            again = await loop.run_in_executor(self._executor, sync)
-        except Exception:
-            logger.exception("sync of the topics of KafkaCluster %s/%s failed", *key)
-            again = ERROR_RETRY_SECONDS
-        finally:
-            self._running.discard(key)
-        if key in self._again:
-            self._again.discard(key)
-            self.request(key)
-        elif again is not None:
-            self.request(key, again)
-
-    def _sync(
-        self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool
-    ) -> float | None:
-        with metrics.reconciling(names.TOPIC_KIND, "resync" if full else "change"):
-            return sync_topics(
-                kube_of(memo),
-                key,
-                bodies,
-                settings=self.settings,
-                memory=self.memory,
-                now=now(),
-                clock=time.monotonic(),
-                full=full,
-            )
-
-    async def resync_forever(self, interval: float) -> None:
-        """Ask for a sync of every cluster with KafkaTopics once per `interval`, each at its
-        own phase of it (periodic.phase)."""
-        loop = asyncio.get_running_loop()
-        due: dict[Key, float] = {}
-        while True:
-            assert self.informer is not None
-            moment = loop.time()
-            present = set(self.informer.groups())
-            for gone in due.keys() - present:
-                del due[gone]
-            for key in present:
-                if key not in due:
-                    due[key] = periodic.next_run(key, interval, after=moment)
-                elif due[key] <= moment:
-                    due[key] = periodic.next_run(key, interval, after=moment)
-                    self.request(key, 0.0, full=True)
-            await asyncio.sleep(periodic.TICK_SECONDS)
-
-    async def stop(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+def _sync(key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool) -> float | None:
+    with metrics.reconciling(names.TOPIC_KIND, "resync" if full else "change"):
+        return sync_topics(
+            kube_of(memo),
+            key,
+            bodies,
+            settings=_settings,
+            memory=_memory,
+            now=now(),
+            clock=time.monotonic(),
+            full=full,
+        )
 
 
-_syncs = _Syncs()
+_syncs = ClusterSyncs(what="topics", sync=_sync, workers=WORKERS)
 # What of each KafkaTopic a sync reads, as last seen: an event that changes none of it (the
 # status a sync wrote) asks for no sync.
 _seen: dict[Key, tuple[Any, ...]] = {}

@@ -10,10 +10,8 @@ finalizer of its own into them; and syncs are per cluster, one at a time, coales
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -28,6 +26,7 @@ from kopfka.handlers.common import (
     now,
     watched_namespaces,
 )
+from kopfka.handlers.syncs import ClusterSyncs
 from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
@@ -39,8 +38,6 @@ logger = logging.getLogger(__name__)
 # KOPFKA_USER_RECHECK_INTERVAL, seconds: how often every cluster's users are compared with Kafka
 # without an event; the integration tests shorten it.
 RESYNC_INTERVAL_SECONDS = interval_from_env("KOPFKA_USER_RECHECK_INTERVAL", 60)
-COALESCE_SECONDS = 0.5
-ERROR_RETRY_SECONDS = 10.0
 
 
 def user_cluster_key(body: Any) -> Key:
@@ -58,98 +55,25 @@ def keep_user(body: Any) -> periodic.Obj:
     return {**{k: v for k, v in body.items() if k != "metadata"}, "metadata": metadata}
 
 
-class _Syncs:
-    """Runs the sync of each cluster at most once at a time, soon after it is asked for."""
-
-    def __init__(self) -> None:
-        self.settings = Settings(connect=operator_client, job_image=job_image())
-        self.memory = Memory()
-        self.informer: Informer[Key] | None = None
-        self.memo: kopf.Memo | None = None
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kopfka-users")
-        self._timers: dict[Key, asyncio.TimerHandle] = {}
-        self._running: set[Key] = set()
-        self._again: set[Key] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def request(self, key: Key, delay: float = COALESCE_SECONDS) -> None:
-        if key in self._running:
-            self._again.add(key)
-            return
-        loop = asyncio.get_running_loop()
-        when = loop.time() + delay
-        timer = self._timers.get(key)
-        if timer is not None:
-            if timer.when() <= when:
-                return
-            timer.cancel()
-        self._timers[key] = loop.call_at(when, self._start, key)
-
-    def _start(self, key: Key) -> None:
-        self._timers.pop(key, None)
-        if self.informer is None or not self.informer.synced.is_set() or self.memo is None:
-            return
-        self._running.add(key)
-        task = asyncio.create_task(self._run(key, self.informer.get(key), self.memo))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> None:
-        loop = asyncio.get_running_loop()
-        again: float | None
-        sync = functools.partial(self._sync, key, bodies, memo)
-        try:
-            again = await loop.run_in_executor(self._executor, sync)
-        except Exception:
-            logger.exception("sync of the users of KafkaCluster %s/%s failed", *key)
-            again = ERROR_RETRY_SECONDS
-        finally:
-            self._running.discard(key)
-        if key in self._again:
-            self._again.discard(key)
-            self.request(key)
-        elif again is not None:
-            self.request(key, again)
-
-    def _sync(self, key: Key, bodies: list[periodic.Obj], memo: kopf.Memo) -> float | None:
-        with metrics.reconciling(names.USER_KIND, "change"):
-            return sync_users(
-                kube_of(memo),
-                key,
-                bodies,
-                settings=self.settings,
-                memory=self.memory,
-                now=now(),
-                clock=time.monotonic(),
-            )
-
-    async def resync_forever(self, interval: float) -> None:
-        loop = asyncio.get_running_loop()
-        due: dict[Key, float] = {}
-        while True:
-            assert self.informer is not None
-            moment = loop.time()
-            present = set(self.informer.groups())
-            for gone in due.keys() - present:
-                del due[gone]
-            for key in present:
-                if key not in due:
-                    due[key] = periodic.next_run(key, interval, after=moment)
-                elif due[key] <= moment:
-                    due[key] = periodic.next_run(key, interval, after=moment)
-                    self.request(key, 0.0)
-            await asyncio.sleep(periodic.TICK_SECONDS)
-
-    async def stop(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+_settings = Settings(connect=operator_client, job_image=job_image())
+_memory = Memory()
 
 
-_syncs = _Syncs()
+def _sync(key: Key, bodies: list[periodic.Obj], memo: kopf.Memo, *, full: bool) -> float | None:
+    """A user sync; a full one (the periodic resync) is the same: every sync reads Kafka."""
+    with metrics.reconciling(names.USER_KIND, "resync" if full else "change"):
+        return sync_users(
+            kube_of(memo),
+            key,
+            bodies,
+            settings=_settings,
+            memory=_memory,
+            now=now(),
+            clock=time.monotonic(),
+        )
+
+
+_syncs = ClusterSyncs(what="users", sync=_sync, workers=2)
 _tasks: set[asyncio.Task[None]] = set()
 
 
