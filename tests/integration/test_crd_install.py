@@ -22,17 +22,20 @@ def _schema(crds: list[dict[str, Any]], kind: str, path: list[str]) -> dict[str,
 
 
 def test_crds_are_established_with_short_names(kube: TestKube, crds: list[str]) -> None:
-    assert sorted(crds) == ["kafkaclusters.kopfka.dev", "kafkatopics.kopfka.dev"]
+    assert sorted(crds) == [
+        "kafkaclusters.kopfka.dev",
+        "kafkatopics.kopfka.dev",
+        "kafkausers.kopfka.dev",
+    ]
     served = kube.kubectl("api-resources", "--api-group=kopfka.dev", "-o", "wide")
-    assert "kafkaclusters" in served
-    assert " kc " in served
-    assert "kafkatopics" in served
-    assert " kt " in served
+    for plural, short in (("kafkaclusters", "kc"), ("kafkatopics", "kt"), ("kafkausers", "ku")):
+        assert plural in served
+        assert f" {short} " in served
     # The short names work for users.
-    kube.kubectl("get", "kc,kt", "--all-namespaces")
+    kube.kubectl("get", "kc,kt,ku", "--all-namespaces")
 
 
-KINDS = {"kafkacluster": "KafkaCluster", "kafkatopic": "KafkaTopic"}
+KINDS = {"kafkacluster": "KafkaCluster", "kafkatopic": "KafkaTopic", "kafkauser": "KafkaUser"}
 
 
 @pytest.mark.parametrize(
@@ -42,6 +45,8 @@ KINDS = {"kafkacluster": "KafkaCluster", "kafkatopic": "KafkaTopic"}
         "kafkacluster.spec.kafka",
         "kafkatopic.spec",
         "kafkatopic.spec.replicationFactor",
+        "kafkauser.spec",
+        "kafkauser.spec.quotas",
     ],
 )
 def test_kubectl_explain_prints_field_descriptions(
