@@ -34,6 +34,9 @@ LOG_DIRS = f"{DATA_MOUNT}/data"
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("kopfka.render", "templates"),
+    # The templates are part of the package and never change while it runs: no file checks at
+    # every render (they were 3% of the operator's CPU at 200 clusters).
+    auto_reload=False,
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=True,
