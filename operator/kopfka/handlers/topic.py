@@ -41,6 +41,7 @@ from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
 from kopfka.model import names
+from kopfka.model.conditions import job_ended
 from kopfka.topics.sync import Memory, Settings, sync_topics
 
 logger = logging.getLogger(__name__)
@@ -178,12 +179,8 @@ async def topic_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         return
     if (metadata.get("annotations") or {}).get(names.OUTCOMES_READ_ANNOTATION) == "true":
         return
-    conditions = (body.get("status") or {}).get("conditions") or []
-    ended = any(
-        c.get("type") in {"Complete", "Failed"} and c.get("status") == "True" for c in conditions
-    )
     cluster = (metadata.get("labels") or {}).get(names.CLUSTER_LABEL)
-    if cluster and (ended or type == "DELETED"):
+    if cluster and (job_ended(body) or type == "DELETED"):
         _syncs.request((metadata["namespace"], cluster))
 
 

@@ -31,6 +31,7 @@ from kopfka.k8s.client import api_client
 from kopfka.k8s.informer import Informer
 from kopfka.kafka.admin import operator_client
 from kopfka.model import names
+from kopfka.model.conditions import job_ended
 from kopfka.users.sync import Memory, Settings, sync_users
 
 logger = logging.getLogger(__name__)
@@ -90,12 +91,8 @@ async def user_job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         return
     if (metadata.get("annotations") or {}).get(names.OUTCOMES_READ_ANNOTATION) == "true":
         return
-    conditions = (body.get("status") or {}).get("conditions") or []
-    ended = any(
-        c.get("type") in {"Complete", "Failed"} and c.get("status") == "True" for c in conditions
-    )
     cluster = labels.get(names.CLUSTER_LABEL)
-    if cluster and (ended or type == "DELETED"):
+    if cluster and (job_ended(body) or type == "DELETED"):
         _syncs.request((metadata["namespace"], cluster))
 
 

@@ -56,6 +56,19 @@ def merge_conditions(
     return merged
 
 
+def job_condition(job: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    """A Job's condition `kind` (Complete, Failed) when it is True, or None."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind and condition.get("status") == "True":
+            return dict(condition)
+    return None
+
+
+def job_ended(job: Mapping[str, Any]) -> bool:
+    """The Job has ended: Complete or Failed."""
+    return job_condition(job, "Complete") is not None or job_condition(job, "Failed") is not None
+
+
 def ready_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The Ready condition of a status as the API server holds it, or None."""
     conditions = status.get("conditions")

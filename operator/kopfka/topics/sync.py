@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 from kopfka import metrics
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
@@ -44,7 +44,7 @@ from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
 from kopfka.kafka.facts import TopicFacts
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
-from kopfka.model.conditions import ready_condition
+from kopfka.model.conditions import job_condition, job_ended, ready_condition
 from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.model.topic import TopicSpec, check_against_cluster, parse_topic
 from kopfka.render.cluster import owned_by
@@ -329,7 +329,7 @@ class _ClusterSync:
             return None
 
         jobs = self.kube.list("batch/v1", "Job", namespace, names.topic_job_labels(cluster_name))
-        if any(not _ended(job) for job in jobs):
+        if any(not job_ended(job) for job in jobs):
             self._write_reports(reports)  # what kopfka finds wrong without Kafka
             return None  # the Job's end syncs again
         self._read_ended_jobs(cluster_body, jobs)
@@ -568,7 +568,7 @@ class _ClusterSync:
                 for topic, action in done
                 if action == "create" and topic in launched
             )
-            failed = _job_condition(job, "Failed")
+            failed = job_condition(job, "Failed")
             if failed is None:
                 self.memory.job_failures.pop(self.key, None)
             else:
@@ -820,17 +820,6 @@ def _report_of(
     return _Report(
         verdict.reason, verdict.message, verdict.generation, ready=verdict.ready, facts=facts
     )
-
-
-def _job_condition(job: Obj, kind: str) -> Mapping[str, Any] | None:
-    for condition in (job.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind and condition.get("status") == "True":
-            return cast(Mapping[str, Any], condition)
-    return None
-
-
-def _ended(job: Obj) -> bool:
-    return _job_condition(job, "Complete") is not None or _job_condition(job, "Failed") is not None
 
 
 def _job_summary(name: str, work: TopicWork) -> str:

@@ -39,7 +39,14 @@ from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
 from kopfka.kafka.facts import UserFacts
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, parse_cluster
-from kopfka.model.conditions import READY, Condition, merge_conditions, ready_condition
+from kopfka.model.conditions import (
+    READY,
+    Condition,
+    job_condition,
+    job_ended,
+    merge_conditions,
+    ready_condition,
+)
 from kopfka.model.errors import SpecError
 from kopfka.model.user import NO_SCRAM_LISTENER, check_against_cluster, parse_user
 from kopfka.render.cluster import owned_by
@@ -162,7 +169,7 @@ class _ClusterSync:
                 self._set_finalizer(body, present=True)
         resources = [self._resource(body, cluster) for body in self.bodies]
         jobs = self.kube.list("batch/v1", "Job", namespace, names.user_job_labels(cluster_name))
-        if any(not _ended(job) for job in jobs):
+        if any(not job_ended(job) for job in jobs):
             return None  # its end asks for the next sync
         for job in jobs:
             self._read_job(cluster_body, job)
@@ -262,7 +269,7 @@ class _ClusterSync:
         annotations = job["metadata"].get("annotations") or {}
         if annotations.get(names.OUTCOMES_READ_ANNOTATION) == "true":
             return
-        if _condition(job, "Failed") is None:
+        if job_condition(job, "Failed") is None:
             credentials = json.loads(annotations.get(names.USER_CREDENTIALS_ANNOTATION) or "{}")
             self.memory.applied.setdefault(self.key, {}).update(credentials)
             self.memory.failures.pop(self.key, None)
@@ -285,7 +292,7 @@ class _ClusterSync:
             refused.update(
                 refusals(self.kube.pod_log(pod["metadata"]["name"], metadata["namespace"]) or "")
             )
-        failed = _condition(job, "Failed") or {}
+        failed = job_condition(job, "Failed") or {}
         message = (
             f"user Job {metadata['name']} failed ({failed.get('reason')}: "
             f"{failed.get('message')}); see `kubectl logs -n {metadata['namespace']} "
@@ -459,17 +466,6 @@ def _unreachable(cluster_body: Obj, cluster: ClusterSpec, error: Exception) -> t
     if ready is None or ready.get("status") != "True":
         return CLUSTER_NOT_READY, f"KafkaCluster {cluster.name} is not ready; {where}"
     return KAFKA_UNREACHABLE, f"{where}; kopfka tries again shortly"
-
-
-def _condition(job: Obj, kind: str) -> Mapping[str, Any] | None:
-    for condition in (job.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind and condition.get("status") == "True":
-            return dict(condition)
-    return None
-
-
-def _ended(job: Obj) -> bool:
-    return _condition(job, "Complete") is not None or _condition(job, "Failed") is not None
 
 
 def _key_text(body: Obj) -> str:
