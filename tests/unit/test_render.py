@@ -99,6 +99,36 @@ def test_controllers_have_no_broker_only_settings() -> None:
     assert "broker.rack" not in rendered
 
 
+@pytest.mark.parametrize(
+    ("brokers", "buffer"),
+    [
+        ({}, None),
+        ({"jvm": {"heap": "384Mi"}}, str(48 * 2**20)),
+        ({"jvm": {"heap": "4Gi"}}, None),
+        ({"jvm": {"heap": "256Mi", "options": ["-Xmx512m"]}}, str(64 * 2**20)),
+    ],
+    ids=["default-heap", "small-heap", "large-heap", "xmx-option-wins"],
+)
+def test_the_log_cleaner_buffer_is_sized_to_the_broker_heap(
+    brokers: dict[str, Any], buffer: str | None
+) -> None:
+    """An eighth of the heap the JVM gets when that is below Kafka's 128 MiB, else Kafka's."""
+    spec = parse({"brokers": {"replicas": 3, **brokers}})
+    assert properties(spec, Role.BROKER).get("log.cleaner.dedupe.buffer.size") == buffer
+    assert "log.cleaner.dedupe.buffer.size" not in properties(spec, Role.CONTROLLER)
+
+
+def test_a_log_cleaner_buffer_in_the_spec_is_the_only_one_rendered() -> None:
+    spec = parse(
+        {
+            "brokers": {"replicas": 3, "jvm": {"heap": "384Mi"}},
+            "kafka": {"config": {"log.cleaner.dedupe.buffer.size": "16777216"}},
+        }
+    )
+    text = config.server_properties(spec, spec.broker_pool)
+    assert re.findall(r"^log\.cleaner\.dedupe\.buffer\.size=(.*)$", text, re.M) == ["16777216"]
+
+
 def test_only_known_tokens_are_left_for_the_entrypoint() -> None:
     spec = parse({**BASE, "listeners": [{"name": "tls", "port": 9094, "tls": True}]})
     text = config.server_properties(spec, spec.broker_pool)

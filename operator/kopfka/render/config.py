@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from kopfka.model import kafka_config, names, schema
+from kopfka.model import jvm, kafka_config, names, schema
 from kopfka.model.cluster import ClusterSpec, Pool
 from kopfka.model.hashing import stable_hash
 from kopfka.model.names import Role
@@ -126,6 +126,26 @@ def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     return ports
 
 
+# Kafka's log cleaner holds one dedupe buffer of this size (128 MiB unless set) and allocates a
+# new one whenever it restarts, which Kafka does on a live change of message.max.bytes or any
+# cleaner setting. In a small heap that one large allocation can fail and stop the broker
+# (OutOfMemoryError), so kopfka sizes it to the heap unless spec.kafka.config sets it.
+DEDUPE_BUFFER_KEY = "log.cleaner.dedupe.buffer.size"
+KAFKA_DEDUPE_BUFFER_BYTES = 128 * 2**20
+DEDUPE_BUFFER_HEAP_SHARE = 8
+
+
+def heap_settings(spec: ClusterSpec, pool: Pool) -> list[tuple[str, str]]:
+    """Settings sized to the pool's heap: the log cleaner's dedupe buffer on brokers, an eighth
+    of the heap when that is below Kafka's own 128 MiB."""
+    if not pool.role.is_broker or DEDUPE_BUFFER_KEY in spec.config:
+        return []
+    heap_mib = jvm.effective_heap(pool.heap_mib, pool.jvm_options).max_mib
+    share = heap_mib * 2**20 // DEDUPE_BUFFER_HEAP_SHARE
+    # Kafka's own value is left to Kafka, so heaps of 1 GiB and up render nothing new.
+    return [(DEDUPE_BUFFER_KEY, str(share))] if share < KAFKA_DEDUPE_BUFFER_BYTES else []
+
+
 def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) -> str:
     """server.properties of a role; `dynamic=False` leaves out settings Kafka applies live."""
     endpoints = _endpoints(spec, pool.role)
@@ -153,6 +173,7 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,
         "rack": spec.rack_topology_key is not None and pool.role.is_broker,
+        "heap_settings": heap_settings(spec, pool),
         "config": config,
     }
     return _templates.get_template("server.properties.j2").render(context)
