@@ -4,6 +4,10 @@ changes Kafka -> the status says what Kafka holds. An application pod that takes
 from the Secret, as application teams do, produces and consumes through the SCRAM listener; wrong
 or missing credentials are refused, and so is the old password once the KafkaUser is gone.
 
+The cluster authorizes (spec.authorization): the operator and its Jobs work through the
+replication listener as the broker image's internal principal, the user may do what its ACLs
+name and nothing else, and an unauthenticated client of the plaintext listener nothing at all.
+
 The tests run in file order on one small cluster (one combined node), and check Kafka itself with
 Kafka's own tools, never only the statuses kopfka writes.
 """
@@ -47,6 +51,18 @@ WRONG_LOGIN = (
 NO_SASL_PROPERTIES = "/tmp/no-sasl.properties"
 NO_SASL = "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"
 TOPICS_TOOL = "org.apache.kafka.tools.TopicCommand"
+# What the application may do: make, write and read its topic, read in console consumer groups.
+ACLS = [
+    {
+        "resource": {"type": "topic", "name": TOPIC},
+        "operations": ["Create", "Write", "Read", "Describe"],
+    },
+    {
+        "resource": {"type": "group", "name": "console-consumer-", "patternType": "prefix"},
+        "operations": ["Read"],
+    },
+]
+OTHER_TOPIC = "payments"
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +81,7 @@ def cluster(kube: TestKube, operator: str, namespace: str) -> Iterator[str]:
             {"name": "plain", "port": PLAIN_PORT},
             {"name": "scram", "port": SCRAM_PORT, "authentication": {"type": "scram-sha-512"}},
         ],
+        "authorization": {"type": "simple"},
     }
     kube.apply(kafka_cluster(CLUSTER, namespace, spec))
     wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
@@ -77,14 +94,20 @@ def _bootstrap(namespace: str, port: int) -> str:
     return f"{CLUSTER}-kafka-bootstrap.{namespace}.svc:{port}"
 
 
+def _internal(namespace: str) -> str:
+    """The replication listener of the one node: the operator's way in (a super user)."""
+    return f"{CLUSTER}-nodes-0.{CLUSTER}-nodes.{namespace}.svc:9091"
+
+
 @pytest.fixture(scope="module")
 def app(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient]:
     """The KafkaUser, Ready, and an application pod with its Secret's sasl.jaas.config in env."""
-    kube.apply(
-        kafka_user(
-            USER, namespace, {"cluster": cluster, "authentication": {"type": "scram-sha-512"}}
-        )
-    )
+    spec = {
+        "cluster": cluster,
+        "authentication": {"type": "scram-sha-512"},
+        "authorization": {"acls": ACLS},
+    }
+    kube.apply(kafka_user(USER, namespace, spec))
     wait_condition(
         kube, "KafkaUser", USER, namespace, type="Ready", status="True", timeout=USER_TIMEOUT
     )
@@ -102,14 +125,12 @@ def app(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient]:
 
 
 def _scram_credentials(kube: TestKube, namespace: str, client: KafkaClient) -> str:
-    """What Kafka itself says of the user's SCRAM credentials (asked on the plain listener)."""
-    plain = KafkaClient(
-        kube, namespace, bootstrap=_bootstrap(namespace, PLAIN_PORT), pod=client.pod
-    )
-    return plain.run_tool(
+    """What Kafka itself says of the user's SCRAM credentials (asked as the operator asks)."""
+    internal = KafkaClient(kube, namespace, bootstrap=_internal(namespace), pod=client.pod)
+    return internal.run_tool(
         "org.apache.kafka.tools.ConfigCommand",
         "--bootstrap-server",
-        plain.bootstrap,
+        internal.bootstrap,
         "--entity-type",
         "users",
         "--entity-name",
@@ -118,11 +139,23 @@ def _scram_credentials(kube: TestKube, namespace: str, client: KafkaClient) -> s
     )
 
 
-def _list_topics(client: KafkaClient, properties: str) -> tuple[int, str]:
-    """TopicCommand --list through the SCRAM listener with `properties`: exit code, output."""
+def _acls(kube: TestKube, namespace: str, client: KafkaClient) -> str:
+    """What Kafka itself says of the user's ACLs (asked as the operator asks)."""
+    internal = KafkaClient(kube, namespace, bootstrap=_internal(namespace), pod=client.pod)
+    return internal.run_tool(
+        "org.apache.kafka.tools.AclCommand",
+        "--bootstrap-server", internal.bootstrap, "--list", "--principal", f"User:{USER}",
+    )  # fmt: skip
+
+
+def _list_topics(
+    client: KafkaClient, properties: str, bootstrap: str | None = None
+) -> tuple[int, str]:
+    """TopicCommand --list (through the SCRAM listener) with `properties`: exit code, output."""
     done = client.run(
         "java", "-Xmx256m", "-cp", "/opt/kafka/libs/*", TOPICS_TOOL,
-        "--bootstrap-server", client.bootstrap, "--command-config", properties, "--list",
+        "--bootstrap-server", bootstrap or client.bootstrap, "--command-config", properties,
+        "--list",
     )  # fmt: skip
     return done.returncode, done.stdout + done.stderr
 
@@ -192,7 +225,34 @@ def test_a_wrong_password_or_no_login_is_refused(app: KafkaClient) -> None:
     assert TOPIC in output.split()
 
 
-def test_deleting_the_kafka_user_removes_its_credential_and_secret(
+def test_the_user_may_do_what_its_acls_name_and_nothing_else(
+    kube: TestKube, namespace: str, app: KafkaClient
+) -> None:
+    user = kube.must_get("kopfka.dev/v1alpha1", "KafkaUser", USER, namespace)
+    write = {"type": "topic", "name": TOPIC, "patternType": "literal"}
+    assert {"resource": write, "operation": "Write", "type": "allow", "host": "*"} in (
+        user["status"]["acls"]
+    )
+    assert len(user["status"]["acls"]) == 5
+    # Kafka itself holds them, for the user's principal.
+    held = _acls(kube, namespace, app)
+    assert f"principal=User:{USER}, host=*, operation=WRITE, permissionType=ALLOW" in held
+    assert "name=console-consumer-, patternType=PREFIXED" in held
+    # A topic no ACL names: the user can neither make nor write it.
+    done = app.run(
+        "java", "-Xmx256m", "-cp", "/opt/kafka/libs/*", TOPICS_TOOL,
+        "--bootstrap-server", app.bootstrap, "--command-config", APP_PROPERTIES,
+        "--create", "--topic", OTHER_TOPIC, "--partitions", "1", "--replication-factor", "1",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "TopicAuthorizationException" in done.stdout + done.stderr
+    # A client of the plaintext listener (User:ANONYMOUS) sees no topic at all.
+    code, output = _list_topics(app, NO_SASL_PROPERTIES, _bootstrap(namespace, PLAIN_PORT))
+    assert code == 0, output
+    assert TOPIC not in output.split()
+
+
+def test_deleting_the_kafka_user_removes_its_credential_acls_and_secret(
     kube: TestKube, namespace: str, app: KafkaClient
 ) -> None:
     kube.kubectl("delete", "kafkauser", USER, "-n", namespace, "--wait=false")
@@ -202,6 +262,7 @@ def test_deleting_the_kafka_user_removes_its_credential_and_secret(
         what=f"KafkaUser {USER} to be gone (its finalizer released after Kafka forgot it)",
     )
     assert "SCRAM-SHA-512" not in _scram_credentials(kube, namespace, app)
+    assert f"User:{USER}" not in _acls(kube, namespace, app)
     wait_for(
         lambda: kube.get("v1", "Secret", USER, namespace) is None,
         timeout=60,

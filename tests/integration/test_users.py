@@ -38,7 +38,12 @@ USER = {
     "authentication": {"type": "scram-sha-512"},
     "quotas": {"producerByteRate": 1048576, "requestPercentage": 25.5},
 }
+ORDERS_ACL = {"resource": {"type": "topic", "name": "orders"}, "operations": ["Write"]}
 TIMEOUT = 60 + 5 * TIER_TOPIC_RECHECK_INTERVAL
+
+
+def acls(*items: dict[str, Any]) -> dict[str, Any]:
+    return {**USER, "authorization": {"acls": list(items)}}
 
 
 def wait_user_reason(kube: TestKube, name: str, namespace: str, reason: str) -> dict[str, Any]:
@@ -195,6 +200,14 @@ def test_bad_inputs_get_a_condition_or_are_refused(
         base64.b64decode(kube.must_get("v1", "Secret", "carol", namespace)["data"]["password"])
         == b"mine"
     )
+    # ACLs for a cluster that does not authorize: refused with a reason, not silently ignored.
+    kube.apply(kafka_user("frank", namespace, acls(ORDERS_ACL)))
+    frank = wait_user_reason(kube, "frank", namespace, "NoAuthorizer")
+    assert (
+        "KafkaCluster events has no spec.authorization"
+        in ((condition(frank, "Ready") or {})["message"])
+    )
+    assert kube.get("v1", "Secret", "frank", namespace) is None
 
     refused = {
         "tls-authentication": (
@@ -213,6 +226,41 @@ def test_bad_inputs_get_a_condition_or_are_refused(
         "negative-rate": (
             {**USER, "quotas": {"producerByteRate": -1}},
             "spec.quotas.producerByteRate",
+        ),
+        "write-on-a-group": (
+            acls({"resource": {"type": "group", "name": "g"}, "operations": ["Write"]}),
+            "operations on a group must be among All, Read, Describe, Delete",
+        ),
+        "topic-name-characters": (
+            acls({"resource": {"type": "topic", "name": "orders/eu"}, "operations": ["Read"]}),
+            "a topic name (or prefix) has only a-z, A-Z, 0-9",
+        ),
+        "topic-without-name": (
+            acls({"resource": {"type": "topic"}, "operations": ["Read"]}),
+            "resource.name is required, except for type cluster",
+        ),
+        "cluster-with-name": (
+            acls({"resource": {"type": "cluster", "name": "c"}, "operations": ["Alter"]}),
+            "resource.name is required, except for type cluster",
+        ),
+        "wildcard-prefix": (
+            acls(
+                {
+                    "resource": {"type": "group", "name": "*", "patternType": "prefix"},
+                    "operations": ["Read"],
+                }
+            ),
+            "'*' means every resource only with patternType literal",
+        ),
+        "host-not-an-address": (
+            acls(
+                {
+                    "resource": {"type": "topic", "name": "t"},
+                    "operations": ["Read"],
+                    "host": "example.com",
+                }
+            ),
+            "spec.authorization.acls[0].host in body should match",
         ),
     }
     for name, (spec, message) in refused.items():

@@ -98,9 +98,9 @@ def test_user_spec_quotas_map_to_kafkas_keys() -> None:
     }
     assert check_against_cluster(user, CLUSTER) is None
     plain = parse_cluster("events", "streaming", {"brokers": {"replicas": 3}})
-    assert "has no listener with authentication scram-sha-512" in (
-        check_against_cluster(user, plain) or ""
-    )
+    reason, message = check_against_cluster(user, plain) or ("", "")
+    assert reason == "NoScramListener"
+    assert "has no listener with authentication scram-sha-512" in message
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,20 @@ from typing import Any, Protocol, TypeVar
 
 import kafka.errors
 from kafka import OffsetSpec, TopicPartition
-from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    AlterConfigOp,
+    ConfigResource,
+    ConfigResourceType,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+)
 from kafka.admin._users import (
     ScramMechanism,
     UserScramCredentialDeletion,
@@ -35,6 +48,9 @@ from kafka.admin._users import (
 from kafka.protocol.admin import (
     AlterClientQuotasRequest,
     AlterPartitionReassignmentsRequest,
+    CreateAclsRequest,
+    DeleteAclsRequest,
+    DescribeAclsRequest,
     DescribeClientQuotasRequest,
     ElectionType,
 )
@@ -54,6 +70,7 @@ from kopfka.kafka.facts import (
     UserFacts,
 )
 from kopfka.model.live_settings import CLUSTER_DEFAULT_SOURCE
+from kopfka.model.user import Acl
 
 # Kafka's controller refuses a whole CreateTopics or CreatePartitions request that would add more
 # than 10,000 partitions (ReplicationControlManager.MAX_PARTITIONS_PER_BATCH: POLICY_VIOLATION,
@@ -67,6 +84,8 @@ TOPICS_PER_REQUEST = 500
 # characters gains nothing from more, and every login pays for them).
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 4096
+# The principal type of users (KafkaPrincipal.USER_TYPE): ACLs of User:<name>.
+USER_PRINCIPAL_TYPE = "User"
 # The quota entity type of a user (Kafka's ClientQuotaEntity.USER).
 USER_ENTITY = "user"
 # DescribeClientQuotas match types (Kafka's ClientQuotaFilterComponent).
@@ -172,7 +191,11 @@ class KafkaAdmin(Protocol):
 
     def consumer_lag(self) -> tuple[PartitionLag, ...]: ...
 
-    def users(self, names: Iterable[str]) -> dict[str, UserFacts]: ...
+    def users(self, names: Iterable[str], *, acls: bool = False) -> dict[str, UserFacts]: ...
+
+    def alter_user_acls(
+        self, creations: Mapping[str, Iterable[Acl]], deletions: Mapping[str, Iterable[Acl]]
+    ) -> dict[str, TopicError | None]: ...
 
     def alter_user_credentials(
         self, upserts: Mapping[str, str], deletions: Iterable[str]
@@ -636,16 +659,18 @@ class KafkaPythonAdmin:
             if (topic, partition) in ends
         )
 
-    def users(self, names: Iterable[str]) -> dict[str, UserFacts]:
-        """What Kafka holds for each named user that has a SCRAM credential or a quota of its
-        own (a user with neither is left out): DescribeUserScramCredentials for the names, and
-        one DescribeClientQuotas for every user entity (without a client id)."""
+    def users(self, names: Iterable[str], *, acls: bool = False) -> dict[str, UserFacts]:
+        """What Kafka holds for each named user that has a SCRAM credential, a quota of its own
+        or (with `acls`, for a cluster with an authorizer) an ACL; a user with none is left out.
+        DescribeUserScramCredentials for the names, one DescribeClientQuotas for every user
+        entity (without a client id), and with `acls` one DescribeAcls for every ACL."""
         wanted = sorted(set(names))
         if not wanted:
             return {}
         with _unavailable_on_retriable_errors():
             raw: dict[str, dict[str, Any]] = self._client.describe_user_scram_credentials(wanted)
             quotas = self._user_quotas()
+            bindings = self._user_acls() if acls else {}
         credentials = {
             str(user): tuple(
                 ScramCredential(
@@ -658,10 +683,88 @@ class KafkaPythonAdmin:
             if answer.get("error") is None
         }
         return {
-            user: UserFacts(credentials=credentials.get(user, ()), quotas=quotas.get(user, {}))
+            user: UserFacts(
+                credentials=credentials.get(user, ()),
+                quotas=quotas.get(user, {}),
+                acls=bindings.get(user, ()),
+            )
             for user in wanted
-            if credentials.get(user) or quotas.get(user)
+            if credentials.get(user) or quotas.get(user) or bindings.get(user)
         }
+
+    def _user_acls(self) -> dict[str, tuple[Acl, ...]]:
+        """Every ACL of a User principal, by user name, sorted."""
+        request = DescribeAclsRequest(
+            resource_type_filter=ResourceType.ANY,
+            resource_name_filter=None,
+            pattern_type_filter=ACLResourcePatternType.ANY,
+            principal_filter=None,
+            host_filter=None,
+            operation=ACLOperation.ANY,
+            permission_type=ACLPermissionType.ANY,
+        )
+        response = self._client._manager.run(self._send, request)
+        error = _topic_error(int(response.error_code), response.error_message)
+        if error is not None:
+            raise KafkaUnavailable(f"DescribeAcls failed: {error.code}: {error.message}")
+        found: dict[str, list[Acl]] = {}
+        for resource in response.resources:
+            for binding in resource.acls:
+                kind, _, user = str(binding.principal).partition(":")
+                if kind != USER_PRINCIPAL_TYPE:
+                    continue
+                found.setdefault(user, []).append(
+                    Acl(
+                        resource_type=ResourceType(resource.resource_type).name,
+                        name=str(resource.resource_name),
+                        pattern_type=ACLResourcePatternType(resource.pattern_type).name,
+                        operation=ACLOperation(binding.operation).name,
+                        permission=ACLPermissionType(binding.permission_type).name,
+                        host=str(binding.host),
+                    )
+                )
+        return {user: tuple(sorted(bindings)) for user, bindings in found.items()}
+
+    def alter_user_acls(
+        self, creations: Mapping[str, Iterable[Acl]], deletions: Mapping[str, Iterable[Acl]]
+    ) -> dict[str, TopicError | None]:
+        """Create and delete ACL bindings of users (principal User:<name>): one CreateAcls and
+        one DeleteAcls request (each binding deleted by an exact filter); Kafka's first refusal
+        per user, or None."""
+        created = [(user, acl) for user, acls in sorted(creations.items()) for acl in sorted(acls)]
+        deleted = [(user, acl) for user, acls in sorted(deletions.items()) for acl in sorted(acls)]
+        results: dict[str, TopicError | None] = dict.fromkeys({*creations, *deletions})
+
+        def note(user: str, error: TopicError | None) -> None:
+            if results.get(user) is None:
+                results[user] = error
+
+        with _unavailable_on_retriable_errors():
+            if created:
+                request = CreateAclsRequest(
+                    creations=[
+                        KafkaAdminClient._convert_create_acls_resource_request(
+                            _kafka_acl(user, acl)
+                        )
+                        for user, acl in created
+                    ]
+                )
+                response = self._client._manager.run(self._send, request)
+                for (user, _), answer in zip(created, response.results, strict=True):
+                    note(user, _topic_error(int(answer.error_code), answer.error_message))
+            if deleted:
+                request = DeleteAclsRequest(
+                    filters=[
+                        KafkaAdminClient._convert_delete_acls_resource_request(
+                            _acl_filter(user, acl)
+                        )
+                        for user, acl in deleted
+                    ]
+                )
+                response = self._client._manager.run(self._send, request)
+                for (user, _), answer in zip(deleted, response.filter_results, strict=True):
+                    note(user, _topic_error(int(answer.error_code), answer.error_message))
+        return results
 
     def _user_quotas(self) -> dict[str, dict[str, float]]:
         request = DescribeClientQuotasRequest(
@@ -885,6 +988,31 @@ def _alter_configs_error(answer: str | None) -> TopicError | None:
         return TopicError("UNKNOWN", answer or "Kafka's answer did not mention this topic")
     message = match.group(2)
     return _topic_error(int(match.group(1)), None if message == "None" else message)
+
+
+def _kafka_acl(user: str, acl: Acl) -> ACL:
+    return ACL(
+        principal=f"{USER_PRINCIPAL_TYPE}:{user}",
+        host=acl.host,
+        operation=ACLOperation[acl.operation],
+        permission_type=ACLPermissionType[acl.permission],
+        resource_pattern=ResourcePattern(
+            ResourceType[acl.resource_type], acl.name, ACLResourcePatternType[acl.pattern_type]
+        ),
+    )
+
+
+def _acl_filter(user: str, acl: Acl) -> ACLFilter:
+    """A filter matching exactly one binding."""
+    return ACLFilter(
+        principal=f"{USER_PRINCIPAL_TYPE}:{user}",
+        host=acl.host,
+        operation=ACLOperation[acl.operation],
+        permission_type=ACLPermissionType[acl.permission],
+        resource_pattern=ResourcePatternFilter(
+            ResourceType[acl.resource_type], acl.name, ACLResourcePatternType[acl.pattern_type]
+        ),
+    )
 
 
 def _config_ops(change: Mapping[str, str | None]) -> dict[str, tuple[AlterConfigOp, str | None]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from kopfka.model.user import Acl
+
 
 @dataclass(frozen=True)
 class Broker:
@@ -144,8 +146,11 @@ class ScramCredential:
 
 @dataclass(frozen=True)
 class UserFacts:
-    """What Kafka holds for a user (a principal User:<name>): its SCRAM credentials and the
-    quotas of its `user` entity (without a client id), e.g. {"producer_byte_rate": 1048576.0}."""
+    """What Kafka holds for a user (a principal User:<name>): its SCRAM credentials, the quotas
+    of its `user` entity (without a client id), e.g. {"producer_byte_rate": 1048576.0}, and its
+    ACLs."""
 
     credentials: tuple[ScramCredential, ...] = ()
     quotas: Mapping[str, float] = field(default_factory=dict)
+    # The ACLs of principal User:<name>, sorted (read only from clusters with an authorizer).
+    acls: tuple[Acl, ...] = ()

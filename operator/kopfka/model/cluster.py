@@ -136,6 +136,11 @@ class PodTemplate:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    super_users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     name: str
     namespace: str
@@ -157,6 +162,9 @@ class ClusterSpec:
     template: PodTemplate
     cluster_ca: ClusterCa
     broker_certificates: Lifetime
+    # spec.authorization: Kafka's ACL authorizer is on, with these super users (user names)
+    # besides the internal listeners' principal; None: off.
+    authorization: Authorization | None = None
 
     @property
     def tls(self) -> bool:
@@ -190,7 +198,12 @@ class ClusterSpec:
         """Where the operator and its Jobs reach Kafka (docs/security.md)."""
         pool = self.broker_pool
         return operator_bootstrap(
-            self.name, self.namespace, self.listeners, role=pool.role, replicas=pool.replicas
+            self.name,
+            self.namespace,
+            self.listeners,
+            role=pool.role,
+            replicas=pool.replicas,
+            authorization=self.authorization is not None,
         )
 
 
@@ -199,17 +212,25 @@ _OPERATOR_BOOTSTRAP_BROKERS = 3
 
 
 def operator_bootstrap(
-    cluster: str, namespace: str, listeners: Sequence[Listener], *, role: Role, replicas: int
+    cluster: str,
+    namespace: str,
+    listeners: Sequence[Listener],
+    *,
+    role: Role,
+    replicas: int,
+    authorization: bool,
 ) -> str:
     """The operator and its Jobs speak plaintext (no client certificate or SASL of their own yet):
     through the bootstrap Service on the first client listener without TLS or authentication;
-    when every client listener has one, to the first brokers' own addresses on the internal
-    replication listener, which is plaintext and which Kafka advertises under the same names.
-    Never plaintext to a TLS port, and never unauthenticated to a SCRAM one."""
+    when every client listener has one, or when the cluster authorizes (a plaintext client is
+    User:ANONYMOUS there, which ACLs govern), to the first brokers' own addresses on the internal
+    replication listener, which is plaintext, whose connections are the super user
+    schema.INTERNAL_PRINCIPAL, and which Kafka advertises under the same names. Never plaintext
+    to a TLS port, and never unauthenticated to a SCRAM one."""
     plain = next(
         (listener for listener in listeners if listener.security_protocol == "PLAINTEXT"), None
     )
-    if plain is not None:
+    if plain is not None and not authorization:
         return names.bootstrap_address(cluster, namespace, plain.port)
     return ",".join(
         f"{names.pod_host(cluster, namespace, role, ordinal)}:{schema.REPLICATION_PORT}"
@@ -238,6 +259,7 @@ def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) ->
         listeners,
         role=Role.COMBINED if combined else Role.BROKER,
         replicas=int(pool.get("replicas", 3)),
+        authorization=spec.get("authorization") is not None,
     )
 
 
@@ -320,6 +342,11 @@ def parse_cluster(
         template=template,
         cluster_ca=cluster_ca,
         broker_certificates=broker_certificates,
+        authorization=(
+            None
+            if raw.get("authorization") is None
+            else Authorization(tuple(raw["authorization"].get("superUsers") or ()))
+        ),
     )
 
 

@@ -37,9 +37,10 @@ OWNED_KEYS: frozenset[str] = frozenset(
         "security.inter.broker.protocol",
         "controller.listener.names",
         "early.start.listeners",
-        # The authorizer arrives with spec.authorization: one set by hand would lock the
-        # operator out.
+        # The authorizer and its super users arrive with spec.authorization: set by hand they
+        # would lock the operator and the nodes out.
         "authorizer.class.name",
+        "super.users",
         "log.dirs",
         "log.dir",
         "cordoned.log.dirs",

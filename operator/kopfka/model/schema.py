@@ -257,6 +257,41 @@ def _renewal_rule() -> Schema:
     )
 
 
+# The principal of the cluster's own listeners (controller, replication) when spec.authorization
+# is set: the broker image's principal builder names their plaintext connections so (the
+# operator and its Jobs use the replication listener then), and it is a super user. Upper-case
+# letters: no KafkaUser or superUsers entry can have this name.
+INTERNAL_PRINCIPAL = "User:KOPFKA-INTERNAL"
+PRINCIPAL_BUILDER_CLASS = "dev.kopfka.agent.InternalListenerPrincipalBuilder"
+AUTHORIZER_CLASS = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+# A Kafka user name kopfka manages: a KafkaUser's name, so a lowercase DNS subdomain.
+USER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+def _authorization() -> Schema:
+    return obj(
+        "Kafka's ACL authorizer (KRaft's StandardAuthorizer) on every node: a client may do only "
+        "what an ACL allows it (KafkaUser spec.authorization.acls); an unauthenticated client of "
+        "a plaintext listener is User:ANONYMOUS. The cluster's own listeners (controller, "
+        "replication), which the nodes, the operator and its Jobs use, are super users. "
+        "Changing it restarts the nodes (one at a time).",
+        {
+            "type": string(
+                "simple: Kafka's ACL authorizer, with ACLs kept in the KRaft metadata.",
+                enum=["simple"],
+            ),
+            "superUsers": array(
+                "Users allowed everything whatever the ACLs say (principal User:<name>), e.g. "
+                "an administrator's KafkaUser.",
+                string("A Kafka user name.", pattern=USER_NAME_PATTERN, maxLength=253),
+                maxItems=64,
+                **{"x-kubernetes-list-type": "set"},
+            ),
+        },
+        required=["type"],
+    )
+
+
 def _cluster_ca() -> Schema:
     return obj(
         "The certificate authority that issues the brokers' TLS certificates (used only when a "
@@ -579,6 +614,7 @@ def cluster_spec() -> Schema:
                 },
                 required=["topologyKey"],
             ),
+            "authorization": _authorization(),
             "clusterCa": _cluster_ca(),
             "brokerCertificates": _broker_certificates(),
             "metrics": _metrics(),
@@ -833,11 +869,143 @@ def _positive_number(description: str, *, whole: bool) -> Schema:
     return {"type": "number", "description": description, "minimum": 0, "exclusiveMinimum": True}
 
 
+# KafkaUser ACLs: spec resource type -> Kafka's ResourceType, and the operations Kafka checks on
+# each (an ACL naming another operation would never allow anything).
+ACL_RESOURCE_TYPES = {
+    "topic": "TOPIC",
+    "group": "GROUP",
+    "transactionalId": "TRANSACTIONAL_ID",
+    "cluster": "CLUSTER",
+}
+ACL_OPERATIONS = {
+    "All": "ALL",
+    "Read": "READ",
+    "Write": "WRITE",
+    "Create": "CREATE",
+    "Delete": "DELETE",
+    "Alter": "ALTER",
+    "Describe": "DESCRIBE",
+    "ClusterAction": "CLUSTER_ACTION",
+    "DescribeConfigs": "DESCRIBE_CONFIGS",
+    "AlterConfigs": "ALTER_CONFIGS",
+    "IdempotentWrite": "IDEMPOTENT_WRITE",
+}
+ACL_OPERATIONS_BY_RESOURCE = {
+    "topic": [
+        "All",
+        "Read",
+        "Write",
+        "Create",
+        "Delete",
+        "Alter",
+        "Describe",
+        "DescribeConfigs",
+        "AlterConfigs",
+    ],
+    "group": ["All", "Read", "Describe", "Delete"],
+    "transactionalId": ["All", "Write", "Describe"],
+    "cluster": [
+        "All",
+        "Create",
+        "Alter",
+        "Describe",
+        "ClusterAction",
+        "DescribeConfigs",
+        "AlterConfigs",
+        "IdempotentWrite",
+    ],
+}
+ACL_PATTERN_TYPES = {"literal": "LITERAL", "prefix": "PREFIXED"}
+ACL_PERMISSIONS = {"allow": "ALLOW", "deny": "DENY"}
+# Kafka's one name of the cluster resource.
+CLUSTER_RESOURCE_NAME = "kafka-cluster"
+
+
+def _acl() -> Schema:
+    operations_rules = [
+        rule(
+            f"self.resource.type != '{kind}' || self.operations.all(o, o in {allowed})",
+            f"operations on a {kind} must be among {', '.join(allowed)}",
+        )
+        for kind, allowed in ACL_OPERATIONS_BY_RESOURCE.items()
+    ]
+    return obj(
+        "An ACL of the user: the operations it may (or, with type deny, may not) do on a resource.",
+        {
+            "resource": obj(
+                "What the ACL is about.",
+                {
+                    "type": string(
+                        "topic, group (consumer group), transactionalId or cluster.",
+                        enum=list(ACL_RESOURCE_TYPES),
+                    ),
+                    "name": string(
+                        "The resource's name, or with patternType prefix the start of the names "
+                        "(topic: Kafka's topic characters a-z, A-Z, 0-9, '.', '_', '-'). '*' "
+                        "with patternType literal is every resource of the type. Not for "
+                        "cluster.",
+                        minLength=1,
+                        maxLength=249,
+                    ),
+                    "patternType": string(
+                        "literal: the resource of this name. prefix: every resource whose name "
+                        "starts with it.",
+                        enum=list(ACL_PATTERN_TYPES),
+                        default="literal",
+                    ),
+                },
+                required=["type"],
+                rules=[
+                    rule(
+                        "self.type == 'cluster' ? !has(self.name) : has(self.name)",
+                        "resource.name is required, except for type cluster (which has no name)",
+                    ),
+                    rule(
+                        "self.type != 'cluster' || self.patternType == 'literal'",
+                        "a cluster resource takes patternType literal",
+                    ),
+                    rule(
+                        "self.type != 'topic' || !has(self.name) || "
+                        "self.name.matches('^[a-zA-Z0-9._-]+$') || "
+                        "(self.name == '*' && self.patternType == 'literal')",
+                        "a topic name (or prefix) has only a-z, A-Z, 0-9, '.', '_' and '-', or "
+                        "is '*' with patternType literal",
+                    ),
+                    rule(
+                        "!has(self.name) || self.name != '*' || self.patternType == 'literal'",
+                        "'*' means every resource only with patternType literal",
+                    ),
+                ],
+            ),
+            "operations": array(
+                "The operations (Kafka's names).",
+                string("An operation.", enum=list(ACL_OPERATIONS)),
+                minItems=1,
+                maxItems=len(ACL_OPERATIONS),
+                **{"x-kubernetes-list-type": "set"},
+            ),
+            "type": string(
+                "allow, or deny (which wins over every allow).",
+                enum=list(ACL_PERMISSIONS),
+                default="allow",
+            ),
+            "host": string(
+                "The client address the ACL is for: '*' (any) or one IP address.",
+                pattern=r"^(\*|[0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$",
+                maxLength=45,
+                default="*",
+            ),
+        },
+        required=["resource", "operations"],
+        rules=operations_rules,
+    )
+
+
 def user_spec() -> Schema:
     return obj(
         "A Kafka user of a KafkaCluster in this namespace: its SCRAM-SHA-512 credential (the "
-        "password kopfka generates into the Secret of the KafkaUser's name) and its quotas. The "
-        "Kafka user name (principal User:<name>) is metadata.name.",
+        "password kopfka generates into the Secret of the KafkaUser's name), its ACLs and its "
+        "quotas. The Kafka user name (principal User:<name>) is metadata.name.",
         {
             "cluster": string(
                 "Name of the KafkaCluster in this namespace the user belongs to. It needs a "
@@ -860,6 +1028,18 @@ def user_spec() -> Schema:
                     )
                 },
                 required=["type"],
+            ),
+            "authorization": obj(
+                "What the user may do, for a KafkaCluster with spec.authorization: its ACLs "
+                "(principal User:<name>). kopfka owns every ACL of that principal: an ACL left "
+                "out is removed from Kafka.",
+                {
+                    "acls": array(
+                        "The user's ACLs.",
+                        _acl(),
+                        maxItems=256,
+                    )
+                },
             ),
             "quotas": obj(
                 "Kafka's quotas of this user (its user entity, for every client id); a quota "
@@ -914,5 +1094,25 @@ def user_status() -> Schema:
                 "description": "The quotas Kafka holds for the user, by Kafka's key.",
                 "additionalProperties": {"type": "number"},
             },
+            "acls": array(
+                "The ACL bindings Kafka holds for the user (one per operation), on a cluster "
+                "with an authorizer.",
+                obj(
+                    "An ACL binding, in the spec's words.",
+                    {
+                        "resource": obj(
+                            "What it is about.",
+                            {
+                                "type": string("topic, group, transactionalId or cluster."),
+                                "name": string("The resource name or prefix."),
+                                "patternType": string("literal or prefix."),
+                            },
+                        ),
+                        "operation": string("The operation."),
+                        "type": string("allow or deny."),
+                        "host": string("The client address, or '*'."),
+                    },
+                ),
+            ),
         },
     )

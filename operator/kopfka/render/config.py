@@ -115,6 +115,21 @@ def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
     return settings
 
 
+def authorization_settings(spec: ClusterSpec) -> list[tuple[str, str]]:
+    """With spec.authorization, on every node: Kafka's ACL authorizer, the broker image's
+    principal builder (the internal listeners' connections are schema.INTERNAL_PRINCIPAL), and
+    the super users: that principal and the spec's users. Controllers too: they authorize the
+    requests brokers forward to them (ACL changes, topic creation)."""
+    if spec.authorization is None:
+        return []
+    users = [f"User:{name}" for name in spec.authorization.super_users]
+    return [
+        ("authorizer.class.name", schema.AUTHORIZER_CLASS),
+        ("principal.builder.class", schema.PRINCIPAL_BUILDER_CLASS),
+        ("super.users", ";".join([schema.INTERNAL_PRINCIPAL, *users])),
+    ]
+
+
 def container_ports(spec: ClusterSpec, role: Role) -> list[tuple[str, int]]:
     """(port name, number) of every port a node of this role listens on: its Kafka listeners,
     the probe agent's, and with metrics on the JMX exporter's (the pod and the headless Service
@@ -170,6 +185,7 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
             for name in dict.fromkeys(["CONTROLLER", *(n for n, _ in endpoints)])
         ),
         "listener_settings": tls_settings(spec, pool.role) + sasl_settings(spec, pool.role),
+        "authorization_settings": authorization_settings(spec),
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,
         "rack": spec.rack_topology_key is not None and pool.role.is_broker,

@@ -1,8 +1,9 @@
 """The user Job's batch: carry out a user plan's work in Kafka and say how each change went.
 
 `kopfka users-apply` calls `run_batch`. Credentials go first (set and deleted in one
-AlterUserScramCredentials request), then quotas (one AlterClientQuotas request), so that a new
-user can log in as early as possible. Each password is read from the file of the user's name in
+AlterUserScramCredentials request), so that a new user can log in as early as possible and a
+deleted one no longer can; then ACLs (one CreateAcls and one DeleteAcls request), then quotas
+(one AlterClientQuotas request). Each password is read from the file of the user's name in
 `passwords` (the Job's mounted Secrets) and goes to Kafka only salted (kopfka.kafka.admin).
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from kopfka.kafka.admin import KafkaAdmin
 from kopfka.kafka.facts import TopicError
 from kopfka.users.plan import UserWork
-from kopfka.users.wire import CREDENTIAL, DELETE_CREDENTIAL, QUOTAS, Outcome
+from kopfka.users.wire import ACLS, CREDENTIAL, DELETE_CREDENTIAL, QUOTAS, Outcome
 
 
 def run_batch(
@@ -46,6 +47,14 @@ def run_batch(
         results = admin.alter_user_credentials(readable, work.deletions)
         step(CREDENTIAL, {user: results[user] for user in readable})
         step(DELETE_CREDENTIAL, {user: results[user] for user in work.deletions})
+    if work.acls:
+        step(
+            ACLS,
+            admin.alter_user_acls(
+                {user: change.create for user, change in work.acls.items()},
+                {user: change.delete for user, change in work.acls.items()},
+            ),
+        )
     if work.quotas:
         step(QUOTAS, admin.alter_user_quotas(work.quotas))
     return outcomes

@@ -2,15 +2,19 @@
 KafkaUser's status says about it. PURE: tested by tables of cases (tests/unit/test_user_plan.py).
 
 Ownership: a KafkaUser owns, in its cluster's Kafka, the SCRAM-SHA-512 credential of the user of
-its name and every quota of that user's own entity (without a client id); users Kafka holds
-without a KafkaUser are left alone. So:
+its name, every quota of that user's own entity (without a client id) and, on a cluster with an
+authorizer, every ACL of its principal User:<name>; users Kafka holds without a KafkaUser are
+left alone. So:
 - the credential is set when Kafka has none, and again when the password's Secret is not the one
   Kafka's credential was set from (a Secret deleted and made again has a new password): Kafka
   never shows a password, so the planner compares the Secret's uid with the one recorded when
   a user Job set the credential (`applied_uid`);
 - quotas the spec sets are set to its values, and the user's other quotas are removed;
-- a KafkaUser being deleted has its credential and quotas removed; once Kafka shows neither, it
-  is released (its finalizer removed);
+- ACL bindings the spec names and Kafka lacks are created, and the principal's other bindings
+  deleted (the sync reads ACLs only from clusters with an authorizer, and refuses ACLs for the
+  others, so without one this plans nothing);
+- a KafkaUser being deleted has its credential, quotas and ACLs removed; once Kafka shows none
+  of them, it is released (its finalizer removed);
 - a KafkaUser whose spec kopfka refuses (or whose cluster has no SCRAM listener) changes nothing
   in Kafka until it is mended.
 """
@@ -21,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
 from kopfka.kafka.facts import UserFacts
-from kopfka.model.user import UserSpec
+from kopfka.model.user import Acl, UserSpec
 
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 
@@ -50,21 +54,31 @@ class UserResource:
 
 
 @dataclass(frozen=True)
+class AclChanges:
+    """The ACL bindings of one user to create and to delete."""
+
+    create: frozenset[Acl] = frozenset()
+    delete: frozenset[Acl] = frozenset()
+
+
+@dataclass(frozen=True)
 class UserWork:
     """What the user Job carries out: credentials to set (user -> the uid of the Secret whose
-    password it reads), credentials to delete, and quota changes (None removes a quota)."""
+    password it reads), credentials to delete, quota changes (None removes a quota), and ACL
+    changes."""
 
     credentials: Mapping[str, str] = field(default_factory=dict)
     deletions: tuple[str, ...] = ()
     quotas: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    acls: Mapping[str, AclChanges] = field(default_factory=dict)
 
     @property
     def has_work(self) -> bool:
-        return bool(self.credentials or self.deletions or self.quotas)
+        return bool(self.credentials or self.deletions or self.quotas or self.acls)
 
     @property
     def users(self) -> frozenset[str]:
-        return frozenset({*self.credentials, *self.deletions, *self.quotas})
+        return frozenset({*self.credentials, *self.deletions, *self.quotas, *self.acls})
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,13 @@ def quota_changes(
     return dict(sorted(changes.items()))
 
 
+def acl_changes(desired: frozenset[Acl], held: Sequence[Acl]) -> AclChanges | None:
+    """The bindings that make `held` into `desired`, or None when they are the same."""
+    kept = frozenset(held)
+    changes = AclChanges(create=desired - kept, delete=kept - desired)
+    return changes if changes.create or changes.delete else None
+
+
 def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts]) -> UserPlan:
     """The verdict of every KafkaUser and the work that brings Kafka to them. `actual`: what
     Kafka holds, by user name (users with neither credential nor quota left out)."""
@@ -106,15 +127,17 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
     credentials: dict[str, str] = {}
     deletions: list[str] = []
     quotas: dict[str, dict[str, float | None]] = {}
+    acls: dict[str, AclChanges] = {}
     for resource in sorted(resources, key=lambda r: r.key):
         name = resource.username
         facts = actual.get(name)
         if resource.deleting:
             holds_quotas = facts is not None and bool(facts.quotas)
-            if not has_credential(facts) and not holds_quotas:
+            held_acls = acl_changes(frozenset(), facts.acls if facts else ())
+            if not has_credential(facts) and not holds_quotas and held_acls is None:
                 verdicts[resource.key] = Verdict(
                     DELETED,
-                    f"Kafka holds no credential or quota of user {name}",
+                    f"Kafka holds no credential, quota or ACL of user {name}",
                     resource.generation,
                     released=True,
                 )
@@ -123,9 +146,11 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
                 deletions.append(name)
             if holds_quotas and facts is not None:
                 quotas[name] = quota_changes({}, facts.quotas)
+            if held_acls is not None:
+                acls[name] = held_acls
             verdicts[resource.key] = Verdict(
                 DELETING,
-                f"removing the credential and quotas of user {name} from Kafka",
+                f"removing the credential, quotas and ACLs of user {name} from Kafka",
                 resource.generation,
                 facts=facts,
             )
@@ -140,6 +165,9 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
         changes = quota_changes(resource.spec.quotas, facts.quotas if facts else {})
         if changes:
             quotas[name] = changes
+        bindings = acl_changes(resource.spec.acls, facts.acls if facts else ())
+        if bindings is not None:
+            acls[name] = bindings
         present = has_credential(facts)
         if not present or resource.applied_uid != resource.secret_uid:
             credentials[name] = resource.secret_uid
@@ -150,15 +178,19 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
             message = f"setting the credential of user {name} from its Secret's password"
         elif changes:
             reason, message = UPDATING, f"setting the quotas of user {name}"
+        elif bindings is not None:
+            reason, message = UPDATING, f"setting the ACLs of user {name}"
         else:
             verdicts[resource.key] = Verdict(
                 IN_SYNC,
-                f"Kafka holds the SCRAM-SHA-512 credential and quotas of user {name}",
+                f"Kafka holds the SCRAM-SHA-512 credential, ACLs and quotas of user {name}",
                 resource.generation,
                 ready=True,
                 facts=facts,
             )
             continue
         verdicts[resource.key] = Verdict(reason, message, resource.generation, facts=facts)
-    work = UserWork(credentials=credentials, deletions=tuple(sorted(deletions)), quotas=quotas)
+    work = UserWork(
+        credentials=credentials, deletions=tuple(sorted(deletions)), quotas=quotas, acls=acls
+    )
     return UserPlan(verdicts=verdicts, work=work)

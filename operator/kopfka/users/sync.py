@@ -17,7 +17,8 @@ Job's end causes the next sync. A sync of a cluster, in order:
    read: a success records which Secret's password each credential now holds (the Job's
    annotation), a failure is reported (an Event, and Kafka's refusals from its log) and retried
    with backoff.
-5. Kafka: the users' SCRAM credentials and quotas. Unreachable: every KafkaUser says so.
+5. Kafka: the users' SCRAM credentials and quotas, and with an authorizer their ACLs.
+   Unreachable: every KafkaUser says so.
 6. The plan (kopfka.users.plan); statuses written if changed; released KafkaUsers lose their
    finalizer; a Job for the work left, if any.
 """
@@ -48,7 +49,13 @@ from kopfka.model.conditions import (
     ready_condition,
 )
 from kopfka.model.errors import SpecError
-from kopfka.model.user import NO_SCRAM_LISTENER, check_against_cluster, parse_user
+from kopfka.model.user import (
+    NO_AUTHORIZER,
+    NO_SCRAM_LISTENER,
+    acl_status,
+    check_against_cluster,
+    parse_user,
+)
 from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import JobImage
 from kopfka.render.user_job import PASSWORD_KEY, render_user_job, render_user_secret
@@ -79,6 +86,7 @@ USER_REASONS = frozenset(
         user_plan.SECRET_MISSING,
         INVALID_SPEC,
         NO_SCRAM_LISTENER,
+        NO_AUTHORIZER,
         SECRET_NOT_OWNED,
         CLUSTER_NOT_FOUND,
         CLUSTER_INVALID,
@@ -212,13 +220,12 @@ class _ClusterSync:
         try:
             spec = parse_user(name, body.get("spec") or {})
         except SpecError as error:
-            problem = (INVALID_SPEC, str(error))
-            return UserResource(_key_text(body), name, _generation(body), problem=problem, **common)
+            invalid = (INVALID_SPEC, str(error))
+            return UserResource(_key_text(body), name, _generation(body), problem=invalid, **common)
         unusable = check_against_cluster(spec, cluster)
         if unusable is not None:
-            problem = (NO_SCRAM_LISTENER, unusable)
             return UserResource(
-                _key_text(body), name, _generation(body), spec=spec, problem=problem, **common
+                _key_text(body), name, _generation(body), spec=spec, problem=unusable, **common
             )
         secret_uid: str | None = None
         problem_of_secret: tuple[str, str] | None = None
@@ -308,7 +315,10 @@ class _ClusterSync:
     ) -> Mapping[str, UserFacts]:
         admin = self.settings.connect(cluster.operator_bootstrap)
         try:
-            return admin.users(resource.username for resource in resources)
+            return admin.users(
+                (resource.username for resource in resources),
+                acls=cluster.authorization is not None,
+            )
         finally:
             admin.close()
 
@@ -433,8 +443,9 @@ def _status(
             for c in verdict.facts.credentials
         ]
         status["quotas"] = dict(sorted(verdict.facts.quotas.items()))
+        status["acls"] = [acl_status(acl) for acl in verdict.facts.acls]
     else:
-        for kept in ("credentials", "quotas"):
+        for kept in ("credentials", "quotas", "acls"):
             if kept in old and verdict.reason in {CLUSTER_NOT_READY, KAFKA_UNREACHABLE}:
                 status[kept] = old[kept]
     return status

@@ -1,12 +1,17 @@
 """What passes between the operator and its user Job: the work in, the outcomes out.
 
-The work (version 1), one JSON object, gzip-compressed in the Job's ConfigMap like the topic
+The work (version 2), one JSON object, gzip-compressed in the Job's ConfigMap like the topic
 Job's (model/work_files.py):
 
-    {"version": 1,
+    {"version": 2,
      "credentials": {"alice": "<uid of the Secret alice>"},
      "deletions": ["bob"],
-     "quotas": {"alice": {"producer_byte_rate": 1048576.0, "request_percentage": null}}}
+     "quotas": {"alice": {"producer_byte_rate": 1048576.0, "request_percentage": null}},
+     "acls": {"alice": {"create": [["TOPIC", "orders-", "PREFIXED", "WRITE", "ALLOW", "*"]],
+                        "delete": []}}}
+
+An ACL binding is a list of Kafka's names: resource type, resource name, pattern type,
+operation, permission, host (model/user.py Acl).
 
 No password is in it: the Job reads each user's password from the file of the user's name in the
 directory its Secrets are mounted at (render/user_job.py), and the Secret's uid only names the
@@ -18,22 +23,24 @@ The outcomes, on the Job's stdout, one JSON object per line, then a summary line
     {"user": "bob", "action": "quotas", "ok": false, "error": "INVALID_REQUEST", "message": "..."}
     {"summary": {"version": 1, "outcomes": 2, "failed": 1}}
 
-`action` is `credential`, `delete-credential` or `quotas`. Never a password.
+`action` is `credential`, `delete-credential`, `acls` or `quotas`. Never a password.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from kopfka.kafka.facts import TopicError
+from kopfka.model.user import Acl
 from kopfka.model.work_files import compressed, json_object, work_document, work_text
-from kopfka.users.plan import UserWork
+from kopfka.users.plan import AclChanges, UserWork
 
-WORK_VERSION = 1
+WORK_VERSION = 2
 CREDENTIAL = "credential"
 DELETE_CREDENTIAL = "delete-credential"
+ACLS = "acls"
 QUOTAS = "quotas"
 
 
@@ -55,6 +62,13 @@ def work_to_json(work: UserWork) -> str:
         "deletions": sorted(work.deletions),
         "quotas": {
             user: dict(sorted(change.items())) for user, change in sorted(work.quotas.items())
+        },
+        "acls": {
+            user: {
+                "create": [list(astuple(acl)) for acl in sorted(change.create)],
+                "delete": [list(astuple(acl)) for acl in sorted(change.delete)],
+            }
+            for user, change in sorted(work.acls.items())
         },
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -78,9 +92,21 @@ def read_work_file(data: bytes) -> UserWork:
                 }
                 for user, change in document["quotas"].items()
             },
+            acls={
+                str(user): AclChanges(
+                    create=frozenset(_acl(item) for item in change["create"]),
+                    delete=frozenset(_acl(item) for item in change["delete"]),
+                )
+                for user, change in document["acls"].items()
+            },
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ValueError(f"the user work is not well-formed: {error!r}") from error
+
+
+def _acl(item: list[str]) -> Acl:
+    resource_type, name, pattern_type, operation, permission, host = (str(x) for x in item)
+    return Acl(resource_type, name, pattern_type, operation, permission, host)
 
 
 def outcome_line(outcome: Outcome) -> str:

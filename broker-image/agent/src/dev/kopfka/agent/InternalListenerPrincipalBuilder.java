@@ -1,0 +1,46 @@
+package dev.kopfka.agent;
+
+import java.util.Set;
+
+import org.apache.kafka.common.security.auth.AuthenticationContext;
+import org.apache.kafka.common.security.auth.KafkaPrincipal;
+import org.apache.kafka.common.security.auth.PlaintextAuthenticationContext;
+import org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder;
+import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
+
+/**
+ * Kafka's principal builder, except that a plaintext connection to one of the cluster's own
+ * listeners (CONTROLLER, REPLICATION) is the principal {@code User:KOPFKA-INTERNAL} instead of
+ * {@code User:ANONYMOUS}.
+ *
+ * <p>kopfka renders this as {@code principal.builder.class} when a KafkaCluster sets
+ * {@code spec.authorization}, and names {@code User:KOPFKA-INTERNAL} a super user: nodes talking
+ * to each other, and the operator and its Jobs (which reach Kafka on the replication listener
+ * then), keep every right, while an unauthenticated client of a plaintext client listener stays
+ * {@code User:ANONYMOUS}, which ACLs govern. Who may open a connection to the internal listeners
+ * is a matter of the network (docs/security.md: the cluster's NetworkPolicy). The name has
+ * upper-case letters, which no KafkaUser name can have.
+ *
+ * <p>Every other connection (SASL, TLS) gets the principal Kafka's own builder gives it, with
+ * the default certificate mapping rules. Kafka loads the class from the system class path, where
+ * the JVM puts this agent's jar.
+ */
+public final class InternalListenerPrincipalBuilder extends DefaultKafkaPrincipalBuilder {
+    /** The principal of the cluster's own listeners; render/config.py names it a super user. */
+    public static final KafkaPrincipal INTERNAL = new KafkaPrincipal(KafkaPrincipal.USER_TYPE, "KOPFKA-INTERNAL");
+
+    private static final Set<String> INTERNAL_LISTENERS = Set.of("CONTROLLER", "REPLICATION");
+
+    public InternalListenerPrincipalBuilder() {
+        super(null, SslPrincipalMapper.fromRules("DEFAULT"));
+    }
+
+    @Override
+    public KafkaPrincipal build(AuthenticationContext context) {
+        if (context instanceof PlaintextAuthenticationContext
+                && INTERNAL_LISTENERS.contains(context.listenerName())) {
+            return INTERNAL;
+        }
+        return super.build(context);
+    }
+}
