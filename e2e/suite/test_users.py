@@ -262,7 +262,7 @@ def test_deleting_the_kafka_user_removes_its_credential_acls_and_secret(
         what=f"KafkaUser {USER} to be gone (its finalizer released after Kafka forgot it)",
     )
     assert "SCRAM-SHA-512" not in _scram_credentials(kube, namespace, app)
-    assert f"User:{USER}" not in _acls(kube, namespace, app)
+    assert "operation=" not in _acls(kube, namespace, app)  # the tool still names the principal
     wait_for(
         lambda: kube.get("v1", "Secret", USER, namespace) is None,
         timeout=60,
