@@ -733,37 +733,30 @@ class KafkaPythonAdmin:
         per user, or None."""
         created = [(user, acl) for user, acls in sorted(creations.items()) for acl in sorted(acls)]
         deleted = [(user, acl) for user, acls in sorted(deletions.items()) for acl in sorted(acls)]
-        results: dict[str, TopicError | None] = dict.fromkeys({*creations, *deletions})
-
-        def note(user: str, error: TopicError | None) -> None:
-            if results.get(user) is None:
-                results[user] = error
-
+        answers: list[tuple[str, Any]] = []
         with _unavailable_on_retriable_errors():
             if created:
                 request = CreateAclsRequest(
                     creations=[
-                        KafkaAdminClient._convert_create_acls_resource_request(
-                            _kafka_acl(user, acl)
-                        )
-                        for user, acl in created
+                        KafkaAdminClient._convert_create_acls_resource_request(_kafka_acl(*item))
+                        for item in created
                     ]
                 )
                 response = self._client._manager.run(self._send, request)
-                for (user, _), answer in zip(created, response.results, strict=True):
-                    note(user, _topic_error(int(answer.error_code), answer.error_message))
+                answers += zip([user for user, _ in created], response.results, strict=True)
             if deleted:
                 request = DeleteAclsRequest(
                     filters=[
-                        KafkaAdminClient._convert_delete_acls_resource_request(
-                            _acl_filter(user, acl)
-                        )
-                        for user, acl in deleted
+                        KafkaAdminClient._convert_delete_acls_resource_request(_acl_filter(*item))
+                        for item in deleted
                     ]
                 )
                 response = self._client._manager.run(self._send, request)
-                for (user, _), answer in zip(deleted, response.filter_results, strict=True):
-                    note(user, _topic_error(int(answer.error_code), answer.error_message))
+                answers += zip([user for user, _ in deleted], response.filter_results, strict=True)
+        results: dict[str, TopicError | None] = dict.fromkeys({*creations, *deletions})
+        for user, answer in answers:
+            if results[user] is None:  # the first refusal of a user's changes
+                results[user] = _topic_error(int(answer.error_code), answer.error_message)
         return results
 
     def _user_quotas(self) -> dict[str, dict[str, float]]:
