@@ -24,6 +24,7 @@ from kopfka.model import (
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
+from kopfka.model.network_policy import NetworkPolicy, parse_network_policy
 from kopfka.model.quantity import QuantityError, mebibytes, parse_quantity, whole_bytes
 
 DEFAULT_IMAGE_REPOSITORY = "kopfka/kafka"
@@ -157,6 +158,7 @@ class ClusterSpec:
     template: PodTemplate
     cluster_ca: ClusterCa
     broker_certificates: Lifetime
+    network_policy: NetworkPolicy
 
     @property
     def tls(self) -> bool:
@@ -300,6 +302,7 @@ def parse_cluster(
         lifetime=_lifetime(raw["clusterCa"], "spec.clusterCa", problems),
     )
     broker_certificates = _lifetime(raw["brokerCertificates"], "spec.brokerCertificates", problems)
+    network_policy = parse_network_policy(raw["networkPolicy"], problems)
     if problems:
         raise SpecError(problems)
     return ClusterSpec(
@@ -320,6 +323,7 @@ def parse_cluster(
         template=template,
         cluster_ca=cluster_ca,
         broker_certificates=broker_certificates,
+        network_policy=network_policy,
     )
 
 
