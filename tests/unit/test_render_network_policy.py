@@ -1,6 +1,7 @@
 """The cluster's NetworkPolicy (render/network_policy.py), spec by spec: which ports each rule
 opens and to whom, which pods it selects, that those are the pods the StatefulSets and kopfka's
-Jobs make, and that a cluster without `spec.networkPolicy.enabled` gets none."""
+Jobs make, and that a cluster without `spec.networkPolicy.enabled` gets none. Also the operator's
+own pods as the chart passes them (handlers/common.operator_pods)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from kopfka.handlers.common import operator_pods
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.live_settings import LivePlan
@@ -281,3 +283,40 @@ def test_the_policy_is_applied_before_the_pods() -> None:
 def test_the_policy_passes_the_kubernetes_schema(spec: dict[str, Any]) -> None:
     policy = network_policy(parse(**spec), operator=OPERATOR)
     kubernetes_validate.validate(policy, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, None),
+        ({"KOPFKA_OPERATOR_NAMESPACE": "kopfka-system"}, None),
+        ({"KOPFKA_OPERATOR_POD_LABELS": "app=kopfka"}, None),
+        (
+            {
+                "KOPFKA_OPERATOR_NAMESPACE": "kopfka-system",
+                "KOPFKA_OPERATOR_POD_LABELS": "app.kubernetes.io/name=kopfka, "
+                "app.kubernetes.io/instance=kopfka",
+            },
+            OPERATOR,
+        ),
+    ],
+    ids=["unset", "labels-unset", "namespace-unset", "both"],
+)
+def test_the_operator_pods_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: OperatorPods | None
+) -> None:
+    for variable in ("KOPFKA_OPERATOR_NAMESPACE", "KOPFKA_OPERATOR_POD_LABELS"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert operator_pods() == expected
+
+
+@pytest.mark.parametrize("labels", ["app", "app=a,app=b", "app=a,", "bad key=x", "app=not ok"])
+def test_operator_pod_labels_that_are_no_labels_stop_the_operator(
+    monkeypatch: pytest.MonkeyPatch, labels: str
+) -> None:
+    monkeypatch.setenv("KOPFKA_OPERATOR_NAMESPACE", "kopfka-system")
+    monkeypatch.setenv("KOPFKA_OPERATOR_POD_LABELS", labels)
+    with pytest.raises(ValueError, match="KOPFKA_OPERATOR_POD_LABELS"):
+        operator_pods()
