@@ -12,8 +12,8 @@ admits:
 - on the client listeners: `spec.networkPolicy.clients`, with kopfka's Jobs and the operator
   (which use a client listener when one has neither TLS nor authentication), or anybody when
   `clients` is left out;
-- on the metrics and probe ports: anybody (Prometheus runs wherever its owner put it, and some
-  network plugins see the kubelet's probes as traffic from outside the pod network);
+- on the metrics and probe ports: anybody (Prometheus runs wherever its owner put it, and the
+  kubelet and other health checks probe the pods; both serve nothing else);
 
 and nothing else. Ports are named as the pods name them (`config.container_ports`), as the
 Services' target ports are: while pods still run an older spec (a listener's new port waits for
