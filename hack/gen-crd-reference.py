@@ -29,11 +29,34 @@ COMMAND = "make docs"
 K8S_SCHEDULING_REFERENCE = (
     "https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling"
 )
-# Kubernetes types the CRD embeds whole: shown as one field with a link, not field by field.
-EMBEDDED: tuple[tuple[str, Callable[[], Schema]], ...] = (
-    ("Affinity", k8s_core.affinity),
-    ("Toleration", k8s_core.toleration),
-    ("TopologySpreadConstraint", k8s_core.topology_spread_constraint),
+K8S_NETWORK_POLICY_REFERENCE = (
+    "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/"
+    "#NetworkPolicySpec"
+)
+
+
+class Embedded(NamedTuple):
+    """A Kubernetes type the CRD embeds whole: shown as one field with a link, not field by
+    field."""
+
+    name: str
+    make: Callable[[], Schema]
+    reference: str
+
+
+EMBEDDED = (
+    Embedded("core/v1 Affinity", k8s_core.affinity, K8S_SCHEDULING_REFERENCE),
+    Embedded("core/v1 Toleration", k8s_core.toleration, K8S_SCHEDULING_REFERENCE),
+    Embedded(
+        "core/v1 TopologySpreadConstraint",
+        k8s_core.topology_spread_constraint,
+        K8S_SCHEDULING_REFERENCE,
+    ),
+    Embedded(
+        "networking/v1 NetworkPolicyPeer",
+        k8s_core.network_policy_peer,
+        K8S_NETWORK_POLICY_REFERENCE,
+    ),
 )
 # Every schema keyword this generator renders. Another one fails the run instead of being left
 # out of the reference without anyone noticing.
@@ -111,14 +134,24 @@ def literal(value: Any) -> str:
     return json.dumps(value, separators=(", ", ": "))
 
 
-def embedded_kind(schema: Schema) -> str | None:
-    """The Kubernetes type `schema` embeds whole (its item type for an array), or None."""
+def embedded_kind(schema: Schema) -> Embedded | None:
+    """The Kubernetes type `schema` embeds whole (its item type for an array), or None: the
+    type's fields, whatever bounds the CRD adds to them."""
     target = schema.get("items") if schema.get("type") == "array" else schema
     if not isinstance(target, dict) or not target.get("properties"):
         return None
-    for kind, make in EMBEDDED:
-        if target["properties"] == make()["properties"]:
+    for kind in EMBEDDED:
+        if set(target["properties"]) == set(kind.make()["properties"]):
             return kind
+    return None
+
+
+def embedded_items(schema: Schema) -> Schema | None:
+    """The items of an array of a Kubernetes type embedded whole: their CEL rules are listed
+    with the array's, having no section of their own."""
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and embedded_kind(items):
+        return items
     return None
 
 
@@ -167,7 +200,7 @@ def type_of(schema: Schema, path: str) -> str:
     """The type as a person reads it, linking to the section of an object."""
     kind = embedded_kind(schema)
     if kind is not None:
-        core = f"[core/v1 {kind}]({K8S_SCHEDULING_REFERENCE})"
+        core = f"[{kind.name}]({kind.reference})"
         return f"array of {core}" if schema.get("type") == "array" else core
     if schema.get("x-kubernetes-int-or-string"):
         if schema.get("pattern") == QUANTITY_PATTERN:
@@ -267,7 +300,8 @@ def field_row(section: Section, name: str, sub: Schema, *, resource: str) -> str
         notes.append("**immutable**")
     notes.extend(constraints(sub))
     # A transition rule of an immutable field says no more than "immutable"; others are listed.
-    if any(not (fixed and is_transition(rule)) for rule in rules_of(sub)):
+    rules = [*rules_of(sub), *rules_of(embedded_items(sub) or {})]
+    if any(not (fixed and is_transition(rule)) for rule in rules):
         listed_in = child_path(section.path, name, sub) if has_section(sub) else section.path
         notes.append(f"[CEL rules](#{rules_anchor(listed_in)})")
     default = code(literal(sub["default"])) if "default" in sub else ""
@@ -284,6 +318,9 @@ def rule_lines(section: Section, *, kind: str) -> list[str]:
     for name, sub in (section.schema.get("properties") or {}).items():
         if not has_section(sub):
             owners.append((child_path(section.path, name, {}), sub))
+            items = embedded_items(sub)
+            if items is not None:
+                owners.append((child_path(section.path, name, sub), items))
     lines: list[str] = []
     for path, schema in owners:
         for rule in rules_of(schema):

@@ -1,15 +1,16 @@
-"""Writes operator/kopfka/model/k8s_core_schemas.json: Kubernetes core/v1 types as CRD schemas.
+"""Writes operator/kopfka/model/k8s_core_schemas.json: Kubernetes types as CRD schemas.
 
-The KafkaCluster CRD embeds three Kubernetes types in `spec.template.pod`: Affinity, Toleration
-and TopologySpreadConstraint. Typing them with the real Kubernetes schemas lets the API server
-refuse a malformed value at `kubectl apply`, and lets the model's validator refuse the same values
-in unit tests, instead of a StatefulSet that the API server refuses later.
+The KafkaCluster CRD embeds three core/v1 types in `spec.template.pod` (Affinity, Toleration and
+TopologySpreadConstraint) and networking/v1 NetworkPolicyPeer in `spec.networkPolicy.clients`.
+Typing them with the real Kubernetes schemas lets the API server refuse a malformed value at
+`kubectl apply`, and lets the model's validator refuse the same values in unit tests, instead of
+a StatefulSet or NetworkPolicy that the API server refuses later.
 
 The source is the JSON schema of Kubernetes 1.36 that the `kubernetes_validate` package ships (the
 version the tests validate against). It is turned into a structural OpenAPI v3 schema, as CRDs
 require: every `$ref` inlined (these types are not recursive), one `type` per node, IntOrString
 and Quantity as `x-kubernetes-int-or-string`, and only keys a CRD schema accepts. Descriptions are
-kept on the three roots only, to keep the CRD small. The JSON file is generated: do not edit it,
+kept on the roots only, to keep the CRD small. The JSON file is generated: do not edit it,
 run `.venv/bin/python hack/gen-k8s-core-schemas.py`.
 
 Differences from the source, all deliberate:
@@ -40,6 +41,7 @@ ROOTS = {
     "affinity": "io.k8s.api.core.v1.Affinity",
     "toleration": "io.k8s.api.core.v1.Toleration",
     "topologySpreadConstraint": "io.k8s.api.core.v1.TopologySpreadConstraint",
+    "networkPolicyPeer": "io.k8s.api.networking.v1.NetworkPolicyPeer",
 }
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"

@@ -2,11 +2,11 @@
 
 paused? -> parse the spec -> keep the cluster id -> keep the TLS certificates (issuing only what
 is missing or due) -> render (keeping brokers a scale-down removes until they are drained) ->
-apply (skipping what is in place) -> prune config revisions no pod
-mounts -> label pods -> observe pods, and take the roll, the live settings, the metadata version
-and the rebalance a step further -> write status if it changed. Every step is idempotent, so an
-operator killed anywhere converges when it runs again; a reconcile of an unchanged cluster writes
-nothing.
+apply (skipping what is in place) -> delete the NetworkPolicy once it is turned off -> prune
+config revisions no pod mounts -> label pods -> observe pods, and take the roll, the live
+settings, the metadata version and the rebalance a step further -> write status if it changed.
+Every step is idempotent, so an operator killed anywhere converges when it runs again; a reconcile
+of an unchanged cluster writes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError, internal_error_message
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
+from kopfka.render.network_policy import OperatorPods
 from kopfka.render.operator_job import JobImage
 from kopfka.render.statefulset import restart_hash
 from kopfka.render.tls import CERTIFICATES_REVISION_ANNOTATION, decoded
@@ -70,9 +71,11 @@ def reconcile_cluster(
     make_cluster_id: Callable[[], str] = new_cluster_id,
     connect: Connect = operator_client,
     job_image: JobImage | None = None,
+    operator: OperatorPods | None = None,
 ) -> Outcome:
     """Apply the spec's children, then refresh_status; `topics` are the cluster's KafkaTopics as
-    last seen (their replication factor changes are the rebalance's work)."""
+    last seen (their replication factor changes are the rebalance's work), `operator` the
+    operator's own pods, which the cluster's NetworkPolicy lets in."""
     if names.is_paused(body):
         return refresh_status(kube, body, now=now, topics=topics)
     spec = _parse(kube, body, now)
@@ -86,7 +89,10 @@ def reconcile_cluster(
         return Outcome(ready=False, message=refusal)
     pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     brokers = brokers_to_run(spec, _running_brokers(kube, spec), body.get("status") or {})
-    _apply_children(kube, body, spec, cluster_id, now, pods=pods, brokers=brokers)
+    _apply_children(
+        kube, body, spec, cluster_id, now, pods=pods, brokers=brokers, operator=operator
+    )
+    _delete_network_policy_turned_off(kube, body, spec)
     _prune_config_revisions(kube, body, spec)
     # New claims are born annotated (the claim template); claims of a StatefulSet made by an
     # older kopfka, without that annotation, get it here.
@@ -101,6 +107,7 @@ def reconcile_cluster(
         running=brokers,
         connect=connect,
         job_image=job_image,
+        operator=operator,
     )
 
 
@@ -115,6 +122,7 @@ def refresh_status(
     running: int | None = None,
     connect: Connect = operator_client,
     job_image: JobImage | None = None,
+    operator: OperatorPods | None = None,
 ) -> Outcome:
     """Observe the pods, take the rolling restart and kopfka's work inside Kafka one step
     further, and write the status (safe from any event).
@@ -205,7 +213,16 @@ def refresh_status(
     written = _write_status(kube, body, observed)
     if balance is not None and balance.shrink:
         # The brokers that leave are drained (the status says so now): the StatefulSet shrinks.
-        _apply_children(kube, written, spec, cluster_id, now, pods=pods, brokers=spec.broker_count)
+        _apply_children(
+            kube,
+            written,
+            spec,
+            cluster_id,
+            now,
+            pods=pods,
+            brokers=spec.broker_count,
+            operator=operator,
+        )
     ready = next(
         (c for c in (written.get("status") or {}).get("conditions", []) if c["type"] == "Ready"),
         {"status": "Unknown", "message": "no status written"},
@@ -362,6 +379,7 @@ def _apply_children(
     *,
     pods: list[Obj],
     brokers: int,
+    operator: OperatorPods | None,
 ) -> None:
     """Apply every child, or none: the API server checks them all (dry run) before any write.
     The broker StatefulSet gets `brokers` replicas (live/rebalance.py brokers_to_run)."""
@@ -382,7 +400,7 @@ def _apply_children(
         _fail(kube, body, now, reason=reason, message=str(problem))
         raise RetryLater(str(problem)) from problem
     try:
-        desired = render_cluster(running, cluster_id, certificates=certificates)
+        desired = render_cluster(running, cluster_id, certificates=certificates, operator=operator)
     except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
         logger.exception("rendering KafkaCluster %s/%s failed", spec.namespace, spec.name)
         message = internal_error_message(error)
@@ -431,6 +449,25 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
         revision=_revision(brokers),
         now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")),
     )
+
+
+def _delete_network_policy_turned_off(kube: Kube, body: Obj, spec: ClusterSpec) -> None:
+    """With spec.networkPolicy off, the NetworkPolicy this KafkaCluster made (if any) is deleted.
+    Read from the cache of kopfka's objects, so a cluster without one sends no request; one of
+    that name that this KafkaCluster does not own is left alone."""
+    if spec.network_policy.enabled:
+        return
+    live = kube.get_made(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        names.network_policy_name(spec.name),
+        spec.namespace,
+    )
+    if live is None:
+        return
+    owners = {ref.get("uid") for ref in live["metadata"].get("ownerReferences") or []}
+    if body["metadata"]["uid"] in owners:
+        kube.delete(live)
 
 
 def _prune_config_revisions(kube: Kube, body: Obj, spec: ClusterSpec) -> None:

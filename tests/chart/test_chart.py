@@ -205,6 +205,34 @@ def test_the_operator_may_evict_and_delete_its_pods_for_rolls_in_both_modes() ->
         assert all(rule in rules for rule in roll_rules)
 
 
+@pytest.mark.parametrize("values", [{}, {"nameOverride": "kafka-operator"}])
+def test_the_operator_knows_what_selects_its_own_pods(values: dict[str, Any]) -> None:
+    """For the NetworkPolicy of each KafkaCluster with spec.networkPolicy, which lets these pods
+    in: their namespace (from the downward API) and exactly the Deployment's pod selector."""
+    objects = _render(**values)
+    env = {item["name"]: item for item in _container(objects)["env"]}
+    assert env["KOPFKA_OPERATOR_NAMESPACE"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.namespace"}
+    }
+    deployment = chart.one(objects, "Deployment")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    pairs = env["KOPFKA_OPERATOR_POD_LABELS"]["value"].split(",")
+    assert dict(pair.split("=", 1) for pair in pairs) == selector
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_the_operator_may_keep_network_policies_in_both_modes() -> None:
+    rule = {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["networkpolicies"],
+        "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+    }
+    cluster_rules = chart.one(_render(), "ClusterRole")["rules"]
+    role_rules = chart.of_kind(_render(watchNamespaces=["streaming"]), "Role")[0]["rules"]
+    for rules in (cluster_rules, role_rules):
+        assert rule in rules
+
+
 def test_the_probes_ask_kopfs_health_endpoint() -> None:
     container = _container(_render(healthPort=9999))
     assert container["args"][:3] == ["run", "--liveness", "http://0.0.0.0:9999/healthz"]

@@ -104,13 +104,15 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass(frozen=True)
 class OperatorIdentity:
-    """Who the tier's operator is: the chart's ServiceAccount, its ClusterRole's rules, and a
-    kubeconfig with a token of the account."""
+    """Who the tier's operator is: the chart's ServiceAccount, its ClusterRole's rules, a
+    kubeconfig with a token of the account, and what the chart's Deployment tells the operator
+    about its own pods (`environment`), which clusters' NetworkPolicies let in."""
 
     account: str
     namespace: str
     rules: list[dict[str, Any]]
     kubeconfig: Path
+    environment: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +121,8 @@ def operator_identity(
 ) -> OperatorIdentity:
     """The chart's ServiceAccount, ClusterRole and ClusterRoleBinding (watchNamespaces empty, the
     default), applied as rendered, and a token for the account."""
-    objects = chart.identity(chart.render(release=OPERATOR_RELEASE, namespace=OPERATOR_NAMESPACE))
+    rendered = chart.render(release=OPERATOR_RELEASE, namespace=OPERATOR_NAMESPACE)
+    objects = chart.identity(rendered)
     kube.kubectl("create", "namespace", OPERATOR_NAMESPACE)
     kube.apply(*objects)
     account = chart.one(objects, "ServiceAccount")["metadata"]["name"]
@@ -139,11 +142,18 @@ def operator_identity(
         "--all-namespaces",
         what=f"the API server to grant {account} the chart's ClusterRole",
     )
+    [container] = chart.one(rendered, "Deployment")["spec"]["template"]["spec"]["containers"]
+    labels = next(e["value"] for e in container["env"] if e["name"] == "KOPFKA_OPERATOR_POD_LABELS")
     return OperatorIdentity(
         account=account,
         namespace=OPERATOR_NAMESPACE,
         rules=chart.one(objects, "ClusterRole")["rules"],
         kubeconfig=kubeconfig,
+        # In a pod, the namespace comes from the downward API.
+        environment={
+            "KOPFKA_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
+            "KOPFKA_OPERATOR_POD_LABELS": labels,
+        },
     )
 
 
@@ -177,11 +187,13 @@ def operator(
     control_plane: ControlPlane,
     crds: list[str],
     api_proxy: ApiProxy,
+    operator_identity: OperatorIdentity,
     workdir: Path,
 ) -> Iterator[OperatorProcess]:
     """`kopfka run --verbose`, watching all namespaces as the chart's ServiceAccount (through
-    `api_proxy`); tests may kill and restart it."""
+    `api_proxy`), told about its pods as the chart tells it; tests may kill and restart it."""
     env = control_plane.environ()
+    env.update(operator_identity.environment)
     env.update(
         KUBECONFIG=str(api_proxy.kubeconfig),
         KOPFKA_DRIFT_INTERVAL=str(TIER_DRIFT_INTERVAL),

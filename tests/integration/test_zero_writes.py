@@ -34,6 +34,7 @@ from kopfka.k8s.rest import RestClient
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.quantity import canonical
 from kopfka.render.cluster import owned_by, render_cluster
+from kopfka.render.network_policy import OperatorPods
 from tests.integration.conftest import Namespaces
 from tests.support.apiproxy import ApiProxy
 from tests.support.kube import Obj, TestKube
@@ -43,6 +44,8 @@ from tests.support.specs import accepted, cluster_specs
 from tests.support.tls import new_certificates
 
 USER_AGENT = "kopfka-zero-writes-test"
+# The operator's pods, as the chart describes them, for the clusters' NetworkPolicies.
+OPERATOR = OperatorPods("kopfka-system", {"app.kubernetes.io/name": "kopfka"})
 CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
 # Shrinking would repeat a failing example many times against the API server; the failure report
 # prints the whole example instead.
@@ -197,7 +200,9 @@ def test_a_second_apply_of_any_valid_spec_writes_nothing(
         parsed = parse_cluster("c", namespace, owner["spec"])
         objects = [
             owned_by(obj, owner)
-            for obj in render_cluster(parsed, CLUSTER_ID, certificates=new_certificates(parsed))
+            for obj in render_cluster(
+                parsed, CLUSTER_ID, certificates=new_certificates(parsed), operator=OPERATOR
+            )
         ]
         applier.apply_all(objects)
 

@@ -18,6 +18,8 @@ CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("v1", "Service"),
     ("apps/v1", "StatefulSet"),
     ("policy/v1", "PodDisruptionBudget"),
+    # Clusters with spec.networkPolicy only.
+    ("networking.k8s.io/v1", "NetworkPolicy"),
     # Clusters with TLS listeners only: the CA, its public certificate, the brokers' keys.
     ("v1", "Secret"),
 )

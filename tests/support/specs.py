@@ -3,7 +3,8 @@
 `cluster_specs()` draws specs that kopfka accepts, with what makes their rendering differ from
 the API server's normal form if kopfka is careless: quantities in every spelling (fractional cpu,
 1024Mi, 1.5Gi, 1e9, +1Gi), empty strings and lists in the pod template's Kubernetes types, pod
-labels and annotations, tolerations, affinity, topology spread constraints, JVM options, rack.
+labels and annotations, tolerations, affinity, topology spread constraints, JVM options, rack, and
+NetworkPolicy clients with empty selectors, values and exceptions.
 Both the unit tier (rendering passes the Kubernetes schema) and the integration tier (a second
 apply writes nothing) draw from it; `accepted` parses a drawn spec.
 """
@@ -318,6 +319,39 @@ template = st.fixed_dictionaries(
 
 
 @st.composite
+def network_policy_clients(draw: st.DrawFn) -> dict[str, Any]:
+    """A NetworkPolicy peer: pods, namespaces, both, or addresses (with exceptions, or an empty
+    list of them, which the API server drops)."""
+    shape = draw(st.sampled_from(["pods", "namespaces", "both", "addresses"]))
+    if shape == "addresses":
+        cidr, inside = draw(
+            st.sampled_from(
+                [
+                    ("10.0.0.0/8", ["10.1.0.0/16", "10.2.3.4/32"]),
+                    ("0.0.0.0/0", ["169.254.0.0/16"]),
+                    ("fd00::/8", ["fd00:1::/32"]),
+                ]
+            )
+        )
+        block: dict[str, Any] = {"cidr": cidr}
+        if draw(st.booleans()):
+            block["except"] = draw(st.lists(st.sampled_from(inside), max_size=2, unique=True))
+        return {"ipBlock": block}
+    peer: dict[str, Any] = {}
+    if shape in ("pods", "both"):
+        peer["podSelector"] = draw(label_selectors())
+    if shape in ("namespaces", "both"):
+        peer["namespaceSelector"] = draw(label_selectors())
+    return peer
+
+
+network_policies = st.fixed_dictionaries(
+    {"enabled": st.booleans()},
+    optional={"clients": st.lists(network_policy_clients(), min_size=1, max_size=3)},
+)
+
+
+@st.composite
 def cluster_specs(draw: st.DrawFn) -> dict[str, Any]:
     combined = draw(st.booleans())
     spec: dict[str, Any] = {
@@ -336,6 +370,8 @@ def cluster_specs(draw: st.DrawFn) -> dict[str, Any]:
         spec["rack"] = {
             "topologyKey": draw(st.sampled_from([ZONE, "topology.kubernetes.io/region"]))
         }
+    if draw(st.booleans()):
+        spec["networkPolicy"] = draw(network_policies)
     return spec
 
 

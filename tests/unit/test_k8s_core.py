@@ -17,6 +17,7 @@ SCHEMAS = {
     "affinity": k8s_core.affinity,
     "toleration": k8s_core.toleration,
     "topologySpreadConstraint": k8s_core.topology_spread_constraint,
+    "networkPolicyPeer": k8s_core.network_policy_peer,
 }
 # What a structural schema may say about a value (besides descriptions), and nothing else.
 STRUCTURAL_KEYS = {

@@ -64,6 +64,12 @@ OPERATOR = Path(__file__).resolve().parents[2] / "operator" / "kopfka"
             {"namespace": "n", "name": "b"},
             "/apis/policy/v1/namespaces/n/poddisruptionbudgets/b",
         ),
+        (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            {"namespace": "n", "name": "events-kafka"},
+            "/apis/networking.k8s.io/v1/namespaces/n/networkpolicies/events-kafka",
+        ),
         ("v1", "Event", {"namespace": "n"}, "/api/v1/namespaces/n/events"),
         (
             "v1",

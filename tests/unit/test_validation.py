@@ -430,6 +430,7 @@ SCHEMAS = {
     "affinity": k8s_core.affinity(),
     "toleration": k8s_core.toleration(),
     "topologySpreadConstraint": k8s_core.topology_spread_constraint(),
+    "networkPolicyPeer": k8s_core.network_policy_peer(),
     "composite": COMPOSITE,
 }
 
@@ -472,8 +473,8 @@ def test_check_never_raises(name: str, data: st.DataObject) -> None:
 #
 # Values are generated from kubernetes_validate's JSON schema of each type: valid ones, then with a
 # node or two broken (a value of the wrong type, a required field left out, an unknown field).
-# check() accepts a value exactly when kubernetes_validate accepts a Pod carrying it, except where
-# the two differ on purpose, which `_kubernetes_verdict` pins down:
+# check() accepts a value exactly when kubernetes_validate accepts a Pod (a NetworkPolicy for a
+# peer) carrying it, except where the two differ on purpose, which `_kubernetes_verdict` pins down:
 # - Unknown fields: kubernetes_validate's strict schema refuses them; a CRD prunes them, so check
 #   ignores them. Generated unknown fields are all named UNKNOWN, and kubernetes_validate sees the
 #   value without them.
@@ -608,7 +609,16 @@ def _has_null(value: Any) -> bool:
     return value is None
 
 
-def _pod_with(name: str, value: Any) -> dict[str, Any]:
+def _object_with(name: str, value: Any) -> dict[str, Any]:
+    """An object of the kind that carries the type `name`: a NetworkPolicy for a peer, else a
+    Pod."""
+    if name == "networkPolicyPeer":
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "p"},
+            "spec": {"podSelector": {}, "ingress": [{"from": [value]}]},
+        }
     spec: dict[str, Any] = {"containers": [{"name": "kafka"}]}
     if name == "affinity":
         spec["affinity"] = value
@@ -644,7 +654,7 @@ def _kubernetes_verdict(name: str, value: Any) -> bool:
     if _has_null(seen) or not _fits_go_integers(seen, {"$ref": ROOTS[name]}):
         return False
     try:
-        kubernetes_validate.validate(_pod_with(name, seen), KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(_object_with(name, seen), KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError:
         return False
     return True

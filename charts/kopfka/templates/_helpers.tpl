@@ -44,6 +44,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
+{{/* The selector labels as key=value,key=value: KOPFKA_OPERATOR_POD_LABELS. */}}
+{{- define "kopfka.selectorLabelList" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := include "kopfka.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/* Which release and chart made an object; with the selector labels on everything. */}}
 {{- define "kopfka.releaseLabels" -}}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -109,6 +118,11 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# The NetworkPolicy of a cluster with spec.networkPolicy, made and kept in place the same way, and
+# deleted when the spec turns it off.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # TLS listeners (docs/security.md): the cluster CA, its public certificate and the brokers' keys,
 # made with server-side apply; a user's own CA Secret (spec.clusterCa.secretName) is read.
 # KafkaUsers' password Secrets are made (create) and read by name. Read by name only: list and

@@ -27,6 +27,7 @@ from kopfka.handlers.common import (
     key_of,
     kube_of,
     now,
+    operator_pods,
 )
 from kopfka.handlers.refreshes import POD_EVENT_DELAY, Refreshes
 from kopfka.handlers.topic import on_topic_event, topic_cluster_key, topics_of
@@ -45,6 +46,9 @@ RETRY_SECONDS = 10
 # kopfka's pods: kopf asks the API server for these only (settings.py puts this selector on the
 # pod watch), so the operator never receives, nor needs to be allowed to see, any other pod.
 POD_SELECTOR = f"app.kubernetes.io/managed-by=kopfka,{names.CLUSTER_LABEL}"
+# The operator's own pods, which each cluster's NetworkPolicy lets in (from the chart, through the
+# environment; a bad value stops the operator at start).
+OPERATOR_PODS = operator_pods()
 
 _turns = Turns()
 
@@ -54,7 +58,12 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
     with metrics.reconciling(names.CLUSTER_KIND, "change") as ended:
         try:
             outcome = reconcile.reconcile_cluster(
-                kube, dict(body), now=now(), topics=topics_of(key_of(body)), job_image=job_image()
+                kube,
+                dict(body),
+                now=now(),
+                topics=topics_of(key_of(body)),
+                job_image=job_image(),
+                operator=OPERATOR_PODS,
             )
         except reconcile.RetryLater as error:
             ended("retry")
@@ -94,6 +103,7 @@ def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
                     now=now(),
                     topics=topics_of(key_of(body)),
                     job_image=job_image(),
+                    operator=OPERATOR_PODS,
                 )
             except reconcile.RetryLater as error:
                 ended("retry")
@@ -110,6 +120,11 @@ def _outcome(outcome: reconcile.Outcome) -> str:
 
 @kopf.on.startup()
 async def start_drift_runs(memo: kopf.Memo, **kwargs: Any) -> None:
+    if OPERATOR_PODS is None:
+        logger.info(
+            "KOPFKA_OPERATOR_NAMESPACE or KOPFKA_OPERATOR_POD_LABELS is not set: the clusters' "
+            "NetworkPolicies (spec.networkPolicy) let in no operator pod"
+        )
     index = kwargs["kafka_clusters"]
     metrics.watch_resources(names.CLUSTER_KIND, lambda: indexed(index))
     periodic.start(
@@ -192,7 +207,12 @@ def _refresh(kube: Kube, key: Key) -> None:
                 if full:
                     try:
                         outcome = reconcile.reconcile_cluster(
-                            kube, cluster, now=now(), topics=topics_of(key), job_image=job_image()
+                            kube,
+                            cluster,
+                            now=now(),
+                            topics=topics_of(key),
+                            job_image=job_image(),
+                            operator=OPERATOR_PODS,
                         )
                     except reconcile.RetryLater as error:
                         logger.warning("reconcile of %s/%s after a new pod: %s", *key, error)
@@ -203,7 +223,12 @@ def _refresh(kube: Kube, key: Key) -> None:
                         full = False
                 if not full:
                     outcome = reconcile.refresh_status(
-                        kube, cluster, now=now(), topics=topics_of(key), job_image=job_image()
+                        kube,
+                        cluster,
+                        now=now(),
+                        topics=topics_of(key),
+                        job_image=job_image(),
+                        operator=OPERATOR_PODS,
                     )
             except reconcile.RetryLater as error:
                 ended("retry")

@@ -10,6 +10,8 @@ from typing import Any
 import kopf
 
 from kopfka.k8s.client import Kube
+from kopfka.model.kubernetes_names import label_problems
+from kopfka.render.network_policy import OperatorPods
 from kopfka.render.operator_job import JobImage
 
 # (namespace, name): what identifies a KafkaCluster or a KafkaTopic.
@@ -37,6 +39,30 @@ def job_image() -> JobImage | None:
     if not image:
         return None
     return JobImage(image, os.environ.get("KOPFKA_JOB_IMAGE_PULL_POLICY") or "IfNotPresent")
+
+
+def operator_pods() -> OperatorPods | None:
+    """The operator's own pods, which a cluster's NetworkPolicy lets reach Kafka: their namespace
+    (KOPFKA_OPERATOR_NAMESPACE) and labels that select them (KOPFKA_OPERATOR_POD_LABELS, as
+    `key=value,key=value`); the chart sets both. None when either is unset (an operator run
+    outside the Kubernetes cluster). Raises ValueError for labels that are not such a list."""
+    namespace = os.environ.get("KOPFKA_OPERATOR_NAMESPACE")
+    text = os.environ.get("KOPFKA_OPERATOR_POD_LABELS")
+    if not namespace or not text:
+        return None
+    labels: dict[str, str] = {}
+    for item in text.split(","):
+        key, equals, value = item.strip().partition("=")
+        if not equals or key in labels:
+            raise ValueError(
+                f"KOPFKA_OPERATOR_POD_LABELS must be key=value pairs, each key once, "
+                f"separated by commas, not {text!r}"
+            )
+        labels[key] = value
+    problems = label_problems(labels, "KOPFKA_OPERATOR_POD_LABELS")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return OperatorPods(namespace, labels)
 
 
 def indexed(index: kopf.Index[Key, Any]) -> list[Any]:

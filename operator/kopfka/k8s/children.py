@@ -1,5 +1,6 @@
 """The objects kopfka makes for its KafkaClusters (ServiceAccounts, ConfigMaps, Services,
-StatefulSets, PodDisruptionBudgets), as last seen, so that reconciles read them from memory.
+StatefulSets, PodDisruptionBudgets, NetworkPolicies), as last seen, so that reconciles read them
+from memory.
 
 Why: a drift reconcile of a steady cluster read each of its children and listed its ConfigMaps:
 13 of its 15 requests, every minute, for every cluster (bench/results/integration.json counts
@@ -42,6 +43,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Service"): "services",
     ("apps/v1", "StatefulSet"): "statefulsets",
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudgets",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicies",
 }
 
 Key = tuple[str, str]  # (namespace, name)

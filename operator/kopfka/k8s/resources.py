@@ -60,6 +60,7 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("apps/v1", "StatefulSet", "statefulsets", True),
     ("batch/v1", "Job", "jobs", True),
     ("coordination.k8s.io/v1", "Lease", "leases", True),
+    ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", True),
     ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False),
     (names.API_VERSION, names.CLUSTER_KIND, names.CLUSTER_PLURAL, True),

@@ -24,6 +24,7 @@ from kopfka.model import (
 from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
+from kopfka.model.network_policy import NetworkPolicy, parse_network_policy
 from kopfka.model.quantity import QuantityError, mebibytes, parse_quantity, whole_bytes
 
 DEFAULT_IMAGE_REPOSITORY = "kopfka/kafka"
@@ -162,6 +163,7 @@ class ClusterSpec:
     template: PodTemplate
     cluster_ca: ClusterCa
     broker_certificates: Lifetime
+    network_policy: NetworkPolicy
     # spec.authorization: Kafka's ACL authorizer is on, with these super users (user names)
     # besides the internal listeners' principal; None: off.
     authorization: Authorization | None = None
@@ -322,6 +324,7 @@ def parse_cluster(
         lifetime=_lifetime(raw["clusterCa"], "spec.clusterCa", problems),
     )
     broker_certificates = _lifetime(raw["brokerCertificates"], "spec.brokerCertificates", problems)
+    network_policy = parse_network_policy(raw["networkPolicy"], problems)
     if problems:
         raise SpecError(problems)
     return ClusterSpec(
@@ -342,6 +345,7 @@ def parse_cluster(
         template=template,
         cluster_ca=cluster_ca,
         broker_certificates=broker_certificates,
+        network_policy=network_policy,
         authorization=(
             None
             if raw.get("authorization") is None

@@ -56,6 +56,9 @@ CLUSTER_LABEL = f"{GROUP}/cluster"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kopfka"}
 ROLE_LABEL = f"{GROUP}/role"
 NODE_ID_LABEL = f"{GROUP}/node-id"
+# On the pods of every Job kopfka runs for a cluster (topics, users, rebalance, Kafka's tools):
+# what the cluster's NetworkPolicy lets in to its internal listeners (render/network_policy.py).
+JOB_CLUSTER_LABEL = f"{GROUP}/job-cluster"
 
 TOPIC_JOB_COMPONENT = "topic-job"
 REBALANCE_JOB_COMPONENT = "rebalance-job"
@@ -129,6 +132,11 @@ def metrics_config_map_name(cluster: str) -> str:
     """The JMX exporter's configuration, one for every pool: pods mount it under this fixed name,
     so a rule change reaches running nodes without changing their pod spec."""
     return f"{cluster}-kafka-metrics"
+
+
+def network_policy_name(cluster: str) -> str:
+    """The NetworkPolicy of every Kafka pod of a cluster (spec.networkPolicy)."""
+    return f"{cluster}-kafka"
 
 
 def bootstrap_service_name(cluster: str) -> str:
@@ -289,4 +297,11 @@ def operator_job_pod_labels(cluster: str, kind: str, component: str) -> dict[str
         "app.kubernetes.io/name": f"kopfka-{kind}",
         "app.kubernetes.io/instance": cluster,
         "app.kubernetes.io/component": component,
+        **job_pod_selector_labels(cluster),
     }
+
+
+def job_pod_selector_labels(cluster: str) -> dict[str, str]:
+    """What every pod of a Job kopfka runs for a cluster carries, whatever the Job's kind: the
+    cluster's NetworkPolicy lets these pods reach the Kafka pods."""
+    return {JOB_CLUSTER_LABEL: cluster}

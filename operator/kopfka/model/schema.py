@@ -443,6 +443,95 @@ def _rebalance() -> Schema:
     )
 
 
+# spec.networkPolicy (docs/security.md, "Network policy"): the messages of its CEL rules, which
+# the model gives for the same mistakes (model/network_policy.py).
+MAX_NETWORK_POLICY_CLIENTS = 64
+MAX_IP_BLOCK_EXCEPT = 32
+# The longest CIDR is an IPv6 address in its longest form and /128: 49 characters.
+MAX_CIDR_LENGTH = 64
+NETWORK_POLICY_NO_CLIENTS = (
+    "networkPolicy.clients must not be empty: leave it out to let every pod reach the client "
+    "listeners, or list who may (an empty list would read as nobody, and in a NetworkPolicy "
+    "means everybody)"
+)
+NETWORK_POLICY_EMPTY_PEER = "a client needs podSelector, namespaceSelector or ipBlock"
+NETWORK_POLICY_IP_BLOCK_ALONE = "ipBlock cannot be combined with podSelector or namespaceSelector"
+NETWORK_POLICY_NOT_A_CIDR = "ipBlock.cidr must be a CIDR such as 10.0.0.0/8 or fd00::/8"
+NETWORK_POLICY_HOST_BITS = (
+    "ipBlock.cidr must be a network address, with no bits set after the prefix (10.0.0.0/8, not "
+    "10.1.2.3/8)"
+)
+NETWORK_POLICY_EXCEPT = (
+    "each of ipBlock.except must be a network address (no bits set after the prefix) strictly "
+    "inside ipBlock.cidr"
+)
+
+
+def _network_policy_client() -> Schema:
+    """A NetworkPolicy peer, with Kubernetes' own rules for peers as CEL rules, so a peer the
+    API server would refuse in the NetworkPolicy is refused at `kubectl apply` of the cluster."""
+    ip_block = "has(self.ipBlock)"
+    cidr = "cidr(self.ipBlock.cidr)"
+    peer = k8s_core.network_policy_peer()
+    # Bounds Kubernetes' schema leaves out; without them the API server estimates the CIDR rules'
+    # cost beyond its budget for a CRD, and refuses the CRD.
+    block = peer["properties"]["ipBlock"]["properties"]
+    block["cidr"]["maxLength"] = MAX_CIDR_LENGTH
+    block["except"]["maxItems"] = MAX_IP_BLOCK_EXCEPT
+    block["except"]["items"]["maxLength"] = MAX_CIDR_LENGTH
+    return peer | {
+        "description": "A client that may connect (networking/v1 NetworkPolicyPeer).",
+        "x-kubernetes-validations": [
+            rule(
+                f"has(self.podSelector) || has(self.namespaceSelector) || {ip_block}",
+                NETWORK_POLICY_EMPTY_PEER,
+            ),
+            rule(
+                f"!{ip_block} || !(has(self.podSelector) || has(self.namespaceSelector))",
+                NETWORK_POLICY_IP_BLOCK_ALONE,
+            ),
+            rule(f"!{ip_block} || isCIDR(self.ipBlock.cidr)", NETWORK_POLICY_NOT_A_CIDR),
+            rule(
+                f"!{ip_block} || !isCIDR(self.ipBlock.cidr) || {cidr} == {cidr}.masked()",
+                NETWORK_POLICY_HOST_BITS,
+            ),
+            rule(
+                f"!{ip_block} || !has(self.ipBlock.except) || !isCIDR(self.ipBlock.cidr) || "
+                f"self.ipBlock.except.all(e, isCIDR(e) && cidr(e) == cidr(e).masked() && "
+                f"{cidr}.containsCIDR(e) && cidr(e).prefixLength() > {cidr}.prefixLength())",
+                NETWORK_POLICY_EXCEPT,
+            ),
+        ],
+    }
+
+
+def _network_policy() -> Schema:
+    return obj(
+        "A NetworkPolicy <cluster>-kafka for the cluster's Kafka pods (docs/security.md): the "
+        "controller and replication listeners only from the cluster's own pods, kopfka's Jobs "
+        "for the cluster and the operator; the client listeners from clients (and kopfka's "
+        "Jobs and the operator); metrics and probes from anywhere; nothing else. It only takes "
+        "effect where the cluster's network plugin enforces NetworkPolicies.",
+        {
+            "enabled": boolean(
+                "Make the NetworkPolicy. Turning it off deletes it. Changing anything here "
+                "restarts nothing.",
+                default=False,
+            ),
+            "clients": array(
+                "Who may reach the client listeners, as NetworkPolicy peers: podSelector alone "
+                "selects pods of the cluster's namespace; namespaceSelector alone, every pod of "
+                "the namespaces it selects; both, the selected pods of the selected namespaces; "
+                "ipBlock, addresses. Left out: anybody. An empty list is refused: leave it out.",
+                _network_policy_client(),
+                maxItems=MAX_NETWORK_POLICY_CLIENTS,
+                **{"x-kubernetes-validations": [rule("size(self) > 0", NETWORK_POLICY_NO_CLIENTS)]},
+            ),
+        },
+        default={},
+    )
+
+
 def _pod_template() -> Schema:
     labels_rule = rule(
         "!self.exists(k, "
@@ -619,6 +708,7 @@ def cluster_spec() -> Schema:
             "brokerCertificates": _broker_certificates(),
             "metrics": _metrics(),
             "rebalance": _rebalance(),
+            "networkPolicy": _network_policy(),
             "template": obj("Customises what the operator creates.", {"pod": _pod_template()}),
         },
         rules=[

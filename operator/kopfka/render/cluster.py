@@ -9,20 +9,32 @@ from kopfka.certs.kept import Certificates
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.names import Role
-from kopfka.render import config, metrics, policy, services, statefulset, tls
+from kopfka.render import config, metrics, network_policy, policy, services, statefulset, tls
+from kopfka.render.network_policy import OperatorPods
 
 
 def render_cluster(
-    spec: ClusterSpec, cluster_id: str, *, certificates: Certificates | None = None
+    spec: ClusterSpec,
+    cluster_id: str,
+    *,
+    certificates: Certificates | None = None,
+    operator: OperatorPods | None = None,
 ) -> list[dict[str, Any]]:
-    """Desired objects: Secrets, config and services before the StatefulSets whose pods need
-    them. A cluster with a TLS listener needs its `certificates`: it is never rendered without."""
+    """Desired objects: Secrets, the NetworkPolicy, config and services before the StatefulSets
+    whose pods need them. A cluster with a TLS listener needs its `certificates`: it is never
+    rendered without. `operator`: the operator's own pods, which the NetworkPolicy lets in
+    (render/network_policy.py)."""
     objects: list[dict[str, Any]] = []
     if spec.tls:
         if certificates is None:
             raise ValueError("a cluster with a TLS listener needs its certificates")
         objects.extend(tls.secrets(spec, certificates))
-    objects += [policy.service_account(spec), metrics.config_map(spec)]
+    objects.append(policy.service_account(spec))
+    # Before the pods: a pod is never up without its policy.
+    ingress = network_policy.network_policy(spec, operator=operator)
+    if ingress is not None:
+        objects.append(ingress)
+    objects.append(metrics.config_map(spec))
     for pool in spec.pools:
         objects.append(config.config_map(spec, pool))
         objects.append(services.headless_service(spec, pool))

@@ -1,15 +1,15 @@
 """Kubernetes values in the form the API server writes them back (pure).
 
-The pod template's affinity, tolerations and topology spread constraints pass through from the
-spec, typed with Kubernetes' own schemas (`model/k8s_core.py`). The API server decodes them into
-its Go types and drops every optional field left empty: in those core/v1 types each optional field
-is `omitempty` and each required one is not, so an empty string, an empty list or an empty map
-that is optional disappears (`values: []` of an `Exists` requirement, a toleration's `value: ""`,
-`namespaces: []`, `matchLabels: {}`), while an empty object that stands for a struct stays
-(`labelSelector: {}` selects everything and is kept as `{}`). Rendering such a field would never
-compare equal to the live object, and every drift run would write it again; `normal_form` leaves
-out what the API server would leave out. Quantities have their own normal form
-(`model/quantity.canonical`).
+The pod template's affinity, tolerations and topology spread constraints, and the NetworkPolicy's
+client peers, pass through from the spec, typed with Kubernetes' own schemas (`model/k8s_core.py`).
+The API server decodes them into its Go types and drops every optional field left empty: in those
+types each optional field is `omitempty` and each required one is not, so an empty string, an
+empty list or an empty map that is optional disappears (`values: []` of an `Exists` requirement,
+a toleration's `value: ""`, `namespaces: []`, `matchLabels: {}`), while an empty object that
+stands for a struct stays (`labelSelector: {}` selects everything and is kept as `{}`). Rendering
+such a field would never compare equal to the live object, and every drift run would write it
+again; `normal_form` leaves out what the API server would leave out. Quantities have their own
+normal form (`model/quantity.canonical`).
 """
 
 from __future__ import annotations

@@ -70,6 +70,7 @@ def tool_job_pod_labels(cluster: str, kind: str) -> dict[str, str]:
         "app.kubernetes.io/name": f"kopfka-{kind}",
         "app.kubernetes.io/instance": cluster,
         "app.kubernetes.io/component": tool_job_component(kind),
+        **names.job_pod_selector_labels(cluster),
     }
 
 
