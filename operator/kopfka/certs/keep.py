@@ -18,9 +18,24 @@ from collections.abc import Mapping
 
 from cryptography import x509
 
-from kopfka.certs.check import load_authority, renewal_due, to_issue
-from kopfka.certs.issue import Authority, new_authority, server_bundle
-from kopfka.certs.kept import PREVIOUS_CA_CERTIFICATE, CaProblem, Certificates, KeptCa
+from kopfka.certs.check import (
+    client_certificate_problem,
+    load_authority,
+    renewal_due,
+    to_issue,
+)
+from kopfka.certs.issue import Authority, client_certificate, new_authority, server_bundle
+from kopfka.certs.kept import (
+    PREVIOUS_CA_CERTIFICATE,
+    USER_CA,
+    USER_CERTIFICATE,
+    USER_KEY,
+    USER_KEY_STORE,
+    CaProblem,
+    Certificates,
+    KeptCa,
+    UserCertificate,
+)
 from kopfka.model import names
 from kopfka.model.cluster import ClusterCa, ClusterSpec
 
@@ -177,4 +192,59 @@ def keep_certificates(
         brokers=files,
         revision=revision,
         clients_ca=clients_ca,
+    )
+
+
+def keep_user_certificate(
+    spec: ClusterSpec,
+    username: str,
+    *,
+    clients_ca_data: Mapping[str, bytes] | None,
+    cluster_ca_certificate: bytes,
+    kept: Mapping[str, bytes],
+    now: datetime.datetime,
+) -> UserCertificate:
+    """A TLS KafkaUser's Secret's files: the certificate it holds (`kept`, decoded) while
+    check.py finds it good, else a new one from the clients CA (its Secret's decoded
+    `clients_ca_data`; None: no such Secret); `ca.crt` is always the cluster CA's certificates
+    as clients get them (`cluster_ca_certificate`). Never makes a CA: the cluster's reconcile
+    does. Raises CaProblem (clients) when the clients CA cannot issue."""
+    source = spec.clients_ca.secret_name or names.clients_ca_secret_name(spec.name)
+    if clients_ca_data is None:
+        why = (
+            "is not made yet (the KafkaCluster's reconcile makes it)"
+            if spec.clients_ca.secret_name is None
+            else f"is not found in namespace {spec.namespace}"
+        )
+        raise CaProblem(f"the clients CA Secret {source} {why}", missing=True, clients=True)
+    authority = load_authority(clients_ca_data, now=now, source=source)
+    if isinstance(authority, str):
+        raise CaProblem(authority, clients=True)
+    lifetime = spec.user_certificates
+    reason = client_certificate_problem(
+        kept.get(USER_CERTIFICATE),
+        kept.get(USER_KEY),
+        authority=authority.certificate,
+        username=username,
+        now=now,
+        renewal_days=lifetime.renewal_days,
+    )
+    if reason is None:
+        certificate_pem, key_pem = kept[USER_CERTIFICATE], kept[USER_KEY]
+    else:
+        issued = client_certificate(
+            authority, username, now=now, validity_days=lifetime.validity_days
+        )
+        certificate_pem, key_pem = issued.certificate_pem, issued.key_pem
+    certificate = x509.load_pem_x509_certificate(certificate_pem)
+    return UserCertificate(
+        files={
+            USER_CERTIFICATE: certificate_pem,
+            USER_KEY: key_pem,
+            USER_KEY_STORE: key_pem + certificate_pem,
+            USER_CA: cluster_ca_certificate,
+        },
+        subject=certificate.subject.rfc4514_string(),
+        not_after=f"{certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}",
+        issued=reason,
     )

@@ -56,6 +56,26 @@ class Certificates:
         return self.ca_certificate + (self.previous_ca_certificate or b"")
 
 
+@dataclass(frozen=True)
+class UserCertificate:
+    """A TLS KafkaUser's Secret's files (USER_FILES) and what its status says of the
+    certificate; `issued`: why it was issued now (None: the kept one is still good)."""
+
+    files: Mapping[str, bytes]
+    subject: str
+    not_after: str  # RFC 3339, UTC
+    issued: str | None
+
+
+# A TLS KafkaUser's Secret: its certificate, its key (PKCS#8), both in one file (key first: a
+# Java client's PEM key store, ssl.keystore.location), and the cluster CA's certificates, which
+# the client trusts to verify the brokers.
+USER_CERTIFICATE = "user.crt"
+USER_KEY = "user.key"
+USER_KEY_STORE = "user.pem"
+USER_CA = "ca.crt"
+USER_FILES = (USER_CERTIFICATE, USER_KEY, USER_KEY_STORE, USER_CA)
+
 # In kopfka's CA Secret: the CA certificate before the last renewal, until it expires.
 PREVIOUS_CA_CERTIFICATE = "previous-ca.crt"
 

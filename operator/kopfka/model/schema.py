@@ -45,9 +45,14 @@ MAX_REBALANCE_WAVE_SIZE = 1000
 SCRAM_SHA_512 = "scram-sha-512"
 TLS_AUTHENTICATION = "tls"
 LISTENER_AUTHENTICATIONS = ("none", SCRAM_SHA_512, TLS_AUTHENTICATION)
+USER_AUTHENTICATIONS = (SCRAM_SHA_512, TLS_AUTHENTICATION)
 MTLS_NEEDS_TLS = (
     "authentication tls (client certificates) needs tls: true on the listener: the client "
     "certificate is checked in the TLS handshake"
+)
+USER_AUTHENTICATION_IMMUTABLE = (
+    "authentication.type cannot change: delete the KafkaUser and make it again with the new "
+    "type (its Secret goes with it)"
 )
 # Certificate lifetimes (docs/security.md).
 DEFAULT_CA_VALIDITY_DAYS = 1825
@@ -1054,12 +1059,13 @@ def _acl() -> Schema:
 def user_spec() -> Schema:
     return obj(
         "A Kafka user of a KafkaCluster in this namespace: its SCRAM-SHA-512 credential (the "
-        "password kopfka generates into the Secret of the KafkaUser's name), its ACLs and its "
-        "quotas. The Kafka user name (principal User:<name>) is metadata.name.",
+        "password kopfka generates into the Secret of the KafkaUser's name) or its client "
+        "certificate (in that Secret), its ACLs and its quotas. The Kafka user name (principal "
+        "User:<name>) is metadata.name.",
         {
             "cluster": string(
                 "Name of the KafkaCluster in this namespace the user belongs to. It needs a "
-                "listener with authentication scram-sha-512 for the user to log in.",
+                "listener with the user's authentication type for the user to log in.",
                 minLength=1,
                 **{
                     "x-kubernetes-validations": [
@@ -1068,16 +1074,20 @@ def user_spec() -> Schema:
                 },
             ),
             "authentication": obj(
-                "How the user logs in.",
+                "How the user logs in. The type cannot change.",
                 {
                     "type": string(
                         "scram-sha-512: kopfka generates a password into the Secret of the "
                         "KafkaUser's name (keys password and sasl.jaas.config) and gives Kafka "
-                        "the user's SCRAM-SHA-512 credential.",
-                        enum=[SCRAM_SHA_512],
+                        "the user's SCRAM-SHA-512 credential. tls: kopfka issues the user a "
+                        "client certificate (CN=<name>) from the cluster's clients CA into the "
+                        "Secret of the KafkaUser's name (user.crt, user.key, user.pem, ca.crt) "
+                        "and renews it; Kafka holds no credential.",
+                        enum=list(USER_AUTHENTICATIONS),
                     )
                 },
                 required=["type"],
+                rules=[rule("self.type == oldSelf.type", USER_AUTHENTICATION_IMMUTABLE)],
             ),
             "authorization": obj(
                 "What the user may do, for a KafkaCluster with spec.authorization: its ACLs "
@@ -1124,7 +1134,17 @@ def user_status() -> Schema:
             "observedGeneration": integer("The generation of the spec last reconciled."),
             "conditions": _conditions("Ready"),
             "username": string("The user's name in Kafka (principal User:<username>)."),
-            "secret": string("The Secret holding the user's password and sasl.jaas.config."),
+            "secret": string(
+                "The Secret holding the user's password and sasl.jaas.config, or its certificate "
+                "and key."
+            ),
+            "certificate": obj(
+                "The client certificate of a TLS user, as its Secret holds it.",
+                {
+                    "subject": string("Its subject (CN=<username>)."),
+                    "notAfter": string("When it expires (RFC 3339); kopfka renews it before."),
+                },
+            ),
             "secretUid": string(
                 "The uid of the Secret whose password Kafka's credential was set from: a Secret "
                 "made again (a new password) has its credential set again."
