@@ -18,6 +18,8 @@ local RECONCILE_FAILURES = {
   VersionDowngradeRefused = true,
   ClusterCaNotFound = true,
   ClusterCaInvalid = true,
+  ClientsCaNotFound = true,
+  ClientsCaInvalid = true,
 }
 
 -- kopfka pauses on the annotation value "true" in any letter case. Without the string library

@@ -393,7 +393,11 @@ def _apply_children(
     except CaProblem as problem:
         # Nothing is applied: running brokers keep the certificates they have. (Each reason
         # spelled out where it is set: tests/unit/test_docs.py finds them there.)
-        if problem.missing:  # noqa: SIM108
+        if problem.clients and problem.missing:
+            reason = "ClientsCaNotFound"
+        elif problem.clients:
+            reason = "ClientsCaInvalid"
+        elif problem.missing:
             reason = "ClusterCaNotFound"
         else:
             reason = "ClusterCaInvalid"
@@ -431,8 +435,9 @@ def _revision(brokers_secret: Obj | None) -> str | None:
 
 
 def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates | None:
-    """The CA and broker certificates of a cluster with TLS listeners, read from their Secrets
-    (a GET each: Secrets are not cached, docs/security.md) and issued where missing or due.
+    """The CA and broker certificates of a cluster with TLS listeners (and its clients CA, with a
+    listener with authentication tls), read from their Secrets (a GET each: Secrets are not
+    cached, docs/security.md) and issued where missing or due.
     Raises CaProblem."""
     if not spec.tls:
         return None
@@ -442,12 +447,17 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
     ca_name = spec.cluster_ca.secret_name or names.cluster_ca_secret_name(spec.name)
     ca = kube.get("v1", "Secret", ca_name, spec.namespace)
     brokers = kube.get("v1", "Secret", names.broker_tls_secret_name(spec.name), spec.namespace)
+    clients_ca = None
+    if spec.mtls:
+        clients_name = spec.clients_ca.secret_name or names.clients_ca_secret_name(spec.name)
+        clients_ca = kube.get("v1", "Secret", clients_name, spec.namespace)
     return keep_certificates(
         spec,
         ca_data=None if ca is None else decoded(ca),
         broker_files=decoded(brokers),
         revision=_revision(brokers),
         now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")),
+        clients_ca_data=None if clients_ca is None else decoded(clients_ca),
     )
 
 

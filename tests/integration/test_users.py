@@ -210,9 +210,9 @@ def test_bad_inputs_get_a_condition_or_are_refused(
     assert kube.get("v1", "Secret", "frank", namespace) is None
 
     refused = {
-        "tls-authentication": (
-            {**USER, "authentication": {"type": "tls"}},
-            'Unsupported value: "tls"',
+        "unknown-authentication": (
+            {**USER, "authentication": {"type": "kerberos"}},
+            'Unsupported value: "kerberos"',
         ),
         "no-cluster": (
             {"authentication": {"type": "scram-sha-512"}},

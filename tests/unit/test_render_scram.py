@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from kopfka.model import schema
 from kopfka.model.cluster import ClusterSpec, parse_cluster
-from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
 from kopfka.render import config
 
@@ -73,11 +71,3 @@ def test_combined_nodes_serve_scram_too() -> None:
         "CONTROLLER:PLAINTEXT,REPLICATION:PLAINTEXT,SCRAM:SASL_PLAINTEXT"
     )
     assert nodes["listener.name.scram.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
-
-
-def test_client_certificates_stay_refused() -> None:
-    mtls = {**PLAIN, "authentication": {"type": "tls"}}
-    with pytest.raises(SpecError) as error:
-        parse({"brokers": {"replicas": 3}, "listeners": [mtls]})
-    assert any(schema.AUTHENTICATION_NOT_SUPPORTED in problem for problem in error.value.problems)
-    assert "not supported yet" in schema.AUTHENTICATION_NOT_SUPPORTED

@@ -107,7 +107,7 @@ def test_user_spec_quotas_map_to_kafkas_keys() -> None:
     ("spec", "problem"),
     [
         ({"authentication": {"type": "scram-sha-512"}}, "spec.cluster"),
-        ({"cluster": "events", "authentication": {"type": "tls"}}, "spec.authentication.type"),
+        ({"cluster": "events", "authentication": {"type": "kerberos"}}, "spec.authentication.type"),
         (
             {
                 "cluster": "events",

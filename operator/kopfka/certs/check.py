@@ -1,5 +1,6 @@
 """Pure decisions about certificates kept in Secrets, with the time passed in: is a CA usable, is
-a broker's certificate still good, which of a cluster's certificates must be issued again.
+a broker's or a TLS KafkaUser's certificate still good, which of a cluster's certificates must be
+issued again.
 
 They never read the clock nor Kubernetes: reconcile.py reads the Secrets and the time, and these
 functions say what to keep. Each problem is a sentence for a condition's message.
@@ -160,3 +161,37 @@ def to_issue(
         for key, dns_names in wanted.items()
     }
     return {key: reason for key, reason in reasons.items() if reason is not None}
+
+
+def client_certificate_problem(
+    certificate_pem: bytes | None,
+    key_pem: bytes | None,
+    *,
+    authority: x509.Certificate,
+    username: str,
+    now: datetime.datetime,
+    renewal_days: int,
+) -> str | None:
+    """Why a TLS KafkaUser's certificate must be issued again, or None to keep it: it is missing
+    or unreadable, its key is not its certificate's, another CA issued it (the clients CA
+    changed), its subject is not CN=<username>, or it ends within `renewal_days`."""
+    if not certificate_pem or not key_pem:
+        return "missing"
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        return "unreadable"
+    if not _key_of(key, certificate):
+        return "its key is not its certificate's"
+    try:
+        certificate.verify_directly_issued_by(authority)
+    except (ValueError, TypeError, InvalidSignature):
+        return "issued by another CA"
+    if certificate.subject.rfc4514_string() != f"CN={username}":
+        return "its subject is not CN=" + username
+    if renewal_due(
+        certificate, now=now, renewal_days=renewal_days, limit=authority.not_valid_after_utc
+    ):
+        return f"it expires at {certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
+    return None

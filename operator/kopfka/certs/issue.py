@@ -1,4 +1,5 @@
-"""Issuing keys and certificates with the `cryptography` package.
+"""Issuing keys and certificates with the `cryptography` package: CAs, brokers' server
+certificates and TLS KafkaUsers' client certificates.
 
 Keys are EC P-256 (NIST secp256r1) for the CA and for every broker: every TLS client Kafka users
 run accepts ECDSA P-256 (Java, librdkafka, Go, Python's ssl), a key takes microseconds to make
@@ -95,6 +96,46 @@ def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
     )
 
 
+def _leaf(
+    authority: Authority,
+    key: ec.EllipticCurvePrivateKey,
+    subject: x509.Name,
+    *,
+    usage: x509.ObjectIdentifier,
+    dns_names: Sequence[str],
+    now: datetime.datetime,
+    validity_days: int,
+) -> x509.Certificate:
+    """An end-entity certificate for `key`, signed by `authority`, for one extended key usage
+    (a TLS server's or client's). It never outlives its CA: a peer would refuse it from then on
+    anyway."""
+    not_after = min(
+        now + datetime.timedelta(days=validity_days), authority.certificate.not_valid_after_utc
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(authority.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(signs_certificates=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
+            critical=False,
+        )
+    )
+    if dns_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]),
+            critical=False,
+        )
+    return builder.sign(authority.key, hashes.SHA256())
+
+
 def server_bundle(
     authority: Authority,
     common_name: str,
@@ -104,36 +145,47 @@ def server_bundle(
     validity_days: int,
 ) -> bytes:
     """A new key and a server certificate for `dns_names`, signed by `authority`, as one PEM
-    file: the key, the certificate, then the CA's certificate (the chain Kafka presents).
-
-    The certificate never outlives its CA: a client would refuse it from then on anyway."""
+    file: the key, the certificate, then the CA's certificate (the chain Kafka presents)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    not_after = min(
-        now + datetime.timedelta(days=validity_days), authority.certificate.not_valid_after_utc
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(authority.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(signs_certificates=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
-            critical=False,
-        )
-        .sign(authority.key, hashes.SHA256())
+    certificate = _leaf(
+        authority,
+        key,
+        _name(common_name),
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        dns_names=dns_names,
+        now=now,
+        validity_days=validity_days,
     )
     return (
         _key_pem(key)
         + certificate.public_bytes(serialization.Encoding.PEM)
         + authority.certificate_pem
+    )
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A TLS KafkaUser's key and certificate (PEM): what its Secret holds."""
+
+    key_pem: bytes
+    certificate_pem: bytes
+
+
+def client_certificate(
+    authority: Authority, username: str, *, now: datetime.datetime, validity_days: int
+) -> ClientCertificate:
+    """A new key and a client certificate whose subject is CN=<username> alone, signed by the
+    clients CA: the brokers' mapping rule makes it the principal User:<username>."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = _leaf(
+        authority,
+        key,
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, username)]),
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        dns_names=(),
+        now=now,
+        validity_days=validity_days,
+    )
+    return ClientCertificate(
+        key_pem=_key_pem(key), certificate_pem=certificate.public_bytes(serialization.Encoding.PEM)
     )

@@ -14,6 +14,21 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class KeptCa:
+    """A CA as the cluster keeps it: its certificate, its key when kopfka made it (None for the
+    user's own CA, whose Secret is never written), and kopfka's CA before its last renewal,
+    trusted next to the new one until it expires."""
+
+    certificate: bytes
+    key: bytes | None
+    previous: bytes | None
+
+    @property
+    def trusted(self) -> bytes:
+        return self.certificate + (self.previous or b"")
+
+
+@dataclass(frozen=True)
 class Certificates:
     """A cluster's TLS material as kept in its Secrets (render/tls.py)."""
 
@@ -25,10 +40,14 @@ class Certificates:
     # kopfka's CA before its last renewal, until it expires: clients keep trusting it (next to
     # the new one) while the brokers roll onto certificates of the new CA.
     previous_ca_certificate: bytes | None
-    # names.broker_tls_file(pod) -> that broker's key, certificate and CA certificate (PEM).
+    # names.broker_tls_file(pod) -> that broker's key, certificate and CA certificate (PEM);
+    # with a listener that wants client certificates, also names.CLIENTS_CA_FILE -> the clients
+    # CA's certificates the brokers trust (`clients_ca.trusted`). The brokers' Secret's files.
     brokers: Mapping[str, bytes]
-    # Changes when running brokers get new certificates.
+    # Changes when running brokers get new certificates, or trust another clients CA.
     revision: str
+    # The clients CA (spec.clientsCa), for a cluster with a listener with authentication tls.
+    clients_ca: KeptCa | None = None
 
     @property
     def trusted(self) -> bytes:
@@ -37,14 +56,35 @@ class Certificates:
         return self.ca_certificate + (self.previous_ca_certificate or b"")
 
 
+@dataclass(frozen=True)
+class UserCertificate:
+    """A TLS KafkaUser's Secret's files (USER_FILES) and what its status says of the
+    certificate; `issued`: why it was issued now (None: the kept one is still good)."""
+
+    files: Mapping[str, bytes]
+    subject: str
+    not_after: str  # RFC 3339, UTC
+    issued: str | None
+
+
+# A TLS KafkaUser's Secret: its certificate, its key (PKCS#8), both in one file (key first: a
+# Java client's PEM key store, ssl.keystore.location), and the cluster CA's certificates, which
+# the client trusts to verify the brokers.
+USER_CERTIFICATE = "user.crt"
+USER_KEY = "user.key"
+USER_KEY_STORE = "user.pem"
+USER_CA = "ca.crt"
+USER_FILES = (USER_CERTIFICATE, USER_KEY, USER_KEY_STORE, USER_CA)
+
 # In kopfka's CA Secret: the CA certificate before the last renewal, until it expires.
 PREVIOUS_CA_CERTIFICATE = "previous-ca.crt"
 
 
 class CaProblem(Exception):
-    """The CA cannot issue the brokers' certificates: the user's Secret is `missing`, or a CA is
-    not usable; the message says what to fix."""
+    """A CA cannot issue certificates: the user's Secret is `missing`, or a CA is not usable;
+    `clients`: it is the clients CA, not the cluster CA. The message says what to fix."""
 
-    def __init__(self, message: str, *, missing: bool = False) -> None:
+    def __init__(self, message: str, *, missing: bool = False, clients: bool = False) -> None:
         super().__init__(message)
         self.missing = missing
+        self.clients = clients

@@ -80,6 +80,11 @@ class Listener:
         return self.authentication == schema.SCRAM_SHA_512
 
     @property
+    def mtls(self) -> bool:
+        """Clients present a certificate of the clients CA (ssl.client.auth=required)."""
+        return self.authentication == schema.TLS_AUTHENTICATION
+
+    @property
     def security_protocol(self) -> str:
         """Kafka's security protocol for the listener: TLS or not, SASL or not."""
         if self.scram:
@@ -97,7 +102,9 @@ class Lifetime:
 
 @dataclass(frozen=True)
 class ClusterCa:
-    """The CA of the brokers' TLS certificates: the user's Secret, or (None) one kopfka makes."""
+    """A CA of the cluster: the user's Secret, or (None) one kopfka makes. The cluster CA
+    (spec.clusterCa) issues the brokers' TLS certificates; the clients CA (spec.clientsCa) the
+    client certificates the listeners with authentication tls accept."""
 
     secret_name: str | None
     lifetime: Lifetime
@@ -164,6 +171,8 @@ class ClusterSpec:
     cluster_ca: ClusterCa
     broker_certificates: Lifetime
     network_policy: NetworkPolicy
+    clients_ca: ClusterCa
+    user_certificates: Lifetime
     # spec.authorization: Kafka's ACL authorizer is on, with these super users (user names)
     # besides the internal listeners' principal; None: off.
     authorization: Authorization | None = None
@@ -172,6 +181,11 @@ class ClusterSpec:
     def tls(self) -> bool:
         """Some client listener is encrypted: the cluster needs its CA and broker certificates."""
         return any(listener.tls for listener in self.listeners)
+
+    @property
+    def mtls(self) -> bool:
+        """Some client listener wants client certificates: the cluster needs its clients CA."""
+        return any(listener.mtls for listener in self.listeners)
 
     @property
     def controller_pool(self) -> Pool:
@@ -325,6 +339,11 @@ def parse_cluster(
     )
     broker_certificates = _lifetime(raw["brokerCertificates"], "spec.brokerCertificates", problems)
     network_policy = parse_network_policy(raw["networkPolicy"], problems)
+    clients_ca = ClusterCa(
+        secret_name=raw["clientsCa"].get("secretName"),
+        lifetime=_lifetime(raw["clientsCa"], "spec.clientsCa", problems),
+    )
+    user_certificates = _lifetime(raw["userCertificates"], "spec.userCertificates", problems)
     if problems:
         raise SpecError(problems)
     return ClusterSpec(
@@ -346,6 +365,8 @@ def parse_cluster(
         cluster_ca=cluster_ca,
         broker_certificates=broker_certificates,
         network_policy=network_policy,
+        clients_ca=clients_ca,
+        user_certificates=user_certificates,
         authorization=(
             None
             if raw.get("authorization") is None
@@ -520,8 +541,8 @@ def _listener(raw: Mapping[str, Any], problems: list[str]) -> Listener:
         tls=bool(raw["tls"]),
         authentication=str((raw.get("authentication") or {}).get("type", "none")),
     )
-    if listener.authentication not in {"none", schema.SCRAM_SHA_512}:
-        problems.append(f"listener {listener.name}: {schema.AUTHENTICATION_NOT_SUPPORTED}")
+    if listener.mtls and not listener.tls:
+        problems.append(f"listener {listener.name}: {schema.MTLS_NEEDS_TLS}")
     return listener
 
 

@@ -163,6 +163,17 @@ def broker_tls_file(pod: str) -> str:
     return f"{pod}.pem"
 
 
+def clients_ca_secret_name(cluster: str) -> str:
+    """The clients CA kopfka makes for a cluster's listeners with authentication tls: ca.crt and
+    ca.key (never mounted; the user sync reads it to issue TLS KafkaUsers' certificates)."""
+    return f"{cluster}-clients-ca"
+
+
+# In the brokers' Secret, next to their key stores: the clients CA's certificates, the trust
+# store of the listeners with authentication tls (a pod name never ends in .crt).
+CLIENTS_CA_FILE = "clients-ca.crt"
+
+
 # The cluster's DNS domain: the names under it go into the brokers' certificates too.
 CLUSTER_DOMAIN = "cluster.local"
 

@@ -41,12 +41,18 @@ OBJECT_NAME_PATTERN = (
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 RACK_TOPOLOGY_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
 MAX_REBALANCE_WAVE_SIZE = 1000
-# Listener authentication: none or scram-sha-512; tls (client certificates) is named so that the
-# refusal is clear.
-LISTENER_AUTHENTICATIONS = ("none", "scram-sha-512", "tls")
+# Listener authentication: none, scram-sha-512, or tls (client certificates of the clients CA).
 SCRAM_SHA_512 = "scram-sha-512"
-AUTHENTICATION_NOT_SUPPORTED = (
-    "listener authentication tls (client certificates) is not supported yet: none or scram-sha-512"
+TLS_AUTHENTICATION = "tls"
+LISTENER_AUTHENTICATIONS = ("none", SCRAM_SHA_512, TLS_AUTHENTICATION)
+USER_AUTHENTICATIONS = (SCRAM_SHA_512, TLS_AUTHENTICATION)
+MTLS_NEEDS_TLS = (
+    "authentication tls (client certificates) needs tls: true on the listener: the client "
+    "certificate is checked in the TLS handshake"
+)
+USER_AUTHENTICATION_IMMUTABLE = (
+    "authentication.type cannot change: delete the KafkaUser and make it again with the new "
+    "type (its Secret goes with it)"
 )
 # Certificate lifetimes (docs/security.md).
 DEFAULT_CA_VALIDITY_DAYS = 1825
@@ -173,7 +179,8 @@ def _pool(role: str, replicas: Schema, default_size: str) -> Schema:
 def _listener() -> Schema:
     return obj(
         "A listener clients connect to, inside the Kubernetes cluster. With tls, brokers present "
-        "certificates of the cluster CA (spec.clusterCa; docs/security.md).",
+        "certificates of the cluster CA (spec.clusterCa; docs/security.md); with authentication "
+        "tls too, clients present certificates of the clients CA (spec.clientsCa).",
         {
             "name": string(
                 "Name of the listener, unique in the cluster (lowercase letters and digits).",
@@ -202,19 +209,24 @@ def _listener() -> Schema:
                 "How clients authenticate on this listener.",
                 {
                     "type": string(
-                        "none, or scram-sha-512: clients log in with SASL SCRAM-SHA-512 as a "
-                        "KafkaUser (SASL_SSL with tls, else SASL_PLAINTEXT; docs/security.md). "
-                        "tls (client certificates) is not supported yet.",
+                        "none; scram-sha-512: clients log in with SASL SCRAM-SHA-512 as a "
+                        "KafkaUser (SASL_SSL with tls, else SASL_PLAINTEXT); or tls (with tls: "
+                        "true): clients present a certificate of the clients CA (a TLS "
+                        "KafkaUser's Secret), whose CN is their user name (docs/security.md).",
                         enum=list(LISTENER_AUTHENTICATIONS),
                         default="none",
                     )
                 },
                 default={"type": "none"},
-                rules=[rule("self.type != 'tls'", AUTHENTICATION_NOT_SUPPORTED)],
             ),
         },
         required=["name", "port"],
         rules=[
+            rule(
+                "!has(self.authentication) || self.authentication.type != 'tls' || "
+                "(has(self.tls) && self.tls)",
+                MTLS_NEEDS_TLS,
+            ),
             rule(
                 f"!(self.name in {list(RESERVED_LISTENER_NAMES)})",
                 "listener names "
@@ -317,6 +329,32 @@ def _cluster_ca() -> Schema:
     )
 
 
+def _clients_ca() -> Schema:
+    return obj(
+        "The certificate authority whose client certificates the listeners with authentication "
+        "tls accept (used only when a listener has it), and which issues TLS KafkaUsers' "
+        "certificates. By default kopfka makes one (EC P-256) and keeps it in the Secret "
+        "<cluster>-clients-ca; brokers get its certificate only. docs/security.md.",
+        {
+            "secretName": string(
+                "Your own CA instead: a Secret in this namespace with ca.crt (PEM, a CA "
+                "certificate) and ca.key (PEM, its unencrypted private key). kopfka never "
+                "changes it; renewing it is yours (a new one restarts the brokers and issues "
+                "every TLS KafkaUser's certificate again).",
+                maxLength=253,
+                pattern=DNS_SUBDOMAIN_PATTERN,
+            ),
+            **_validity(
+                "the clients CA kopfka makes",
+                validity_days=DEFAULT_CA_VALIDITY_DAYS,
+                renewal_days=DEFAULT_RENEWAL_DAYS,
+            ),
+        },
+        default={},
+        rules=[_renewal_rule()],
+    )
+
+
 def _broker_certificates() -> Schema:
     return obj(
         "The brokers' TLS certificates, issued by the cluster CA (used only when a listener has "
@@ -325,6 +363,21 @@ def _broker_certificates() -> Schema:
         "time to use it.",
         _validity(
             "a broker certificate",
+            validity_days=DEFAULT_CERTIFICATE_VALIDITY_DAYS,
+            renewal_days=DEFAULT_RENEWAL_DAYS,
+        ),
+        default={},
+        rules=[_renewal_rule()],
+    )
+
+
+def _user_certificates() -> Schema:
+    return obj(
+        "The client certificates of the cluster's TLS KafkaUsers, issued by the clients CA. A "
+        "certificate is issued again when it is within renewalDays of expiring or when the "
+        "clients CA changes; the user's Secret then holds the new one.",
+        _validity(
+            "a user certificate",
             validity_days=DEFAULT_CERTIFICATE_VALIDITY_DAYS,
             renewal_days=DEFAULT_RENEWAL_DAYS,
         ),
@@ -705,7 +758,9 @@ def cluster_spec() -> Schema:
             ),
             "authorization": _authorization(),
             "clusterCa": _cluster_ca(),
+            "clientsCa": _clients_ca(),
             "brokerCertificates": _broker_certificates(),
+            "userCertificates": _user_certificates(),
             "metrics": _metrics(),
             "rebalance": _rebalance(),
             "networkPolicy": _network_policy(),
@@ -1094,12 +1149,13 @@ def _acl() -> Schema:
 def user_spec() -> Schema:
     return obj(
         "A Kafka user of a KafkaCluster in this namespace: its SCRAM-SHA-512 credential (the "
-        "password kopfka generates into the Secret of the KafkaUser's name), its ACLs and its "
-        "quotas. The Kafka user name (principal User:<name>) is metadata.name.",
+        "password kopfka generates into the Secret of the KafkaUser's name) or its client "
+        "certificate (in that Secret), its ACLs and its quotas. The Kafka user name (principal "
+        "User:<name>) is metadata.name.",
         {
             "cluster": string(
                 "Name of the KafkaCluster in this namespace the user belongs to. It needs a "
-                "listener with authentication scram-sha-512 for the user to log in.",
+                "listener with the user's authentication type for the user to log in.",
                 minLength=1,
                 **{
                     "x-kubernetes-validations": [
@@ -1108,16 +1164,20 @@ def user_spec() -> Schema:
                 },
             ),
             "authentication": obj(
-                "How the user logs in.",
+                "How the user logs in. The type cannot change.",
                 {
                     "type": string(
                         "scram-sha-512: kopfka generates a password into the Secret of the "
                         "KafkaUser's name (keys password and sasl.jaas.config) and gives Kafka "
-                        "the user's SCRAM-SHA-512 credential.",
-                        enum=[SCRAM_SHA_512],
+                        "the user's SCRAM-SHA-512 credential. tls: kopfka issues the user a "
+                        "client certificate (CN=<name>) from the cluster's clients CA into the "
+                        "Secret of the KafkaUser's name (user.crt, user.key, user.pem, ca.crt) "
+                        "and renews it; Kafka holds no credential.",
+                        enum=list(USER_AUTHENTICATIONS),
                     )
                 },
                 required=["type"],
+                rules=[rule("self.type == oldSelf.type", USER_AUTHENTICATION_IMMUTABLE)],
             ),
             "authorization": obj(
                 "What the user may do, for a KafkaCluster with spec.authorization: its ACLs "
@@ -1164,7 +1224,17 @@ def user_status() -> Schema:
             "observedGeneration": integer("The generation of the spec last reconciled."),
             "conditions": _conditions("Ready"),
             "username": string("The user's name in Kafka (principal User:<username>)."),
-            "secret": string("The Secret holding the user's password and sasl.jaas.config."),
+            "secret": string(
+                "The Secret holding the user's password and sasl.jaas.config, or its certificate "
+                "and key."
+            ),
+            "certificate": obj(
+                "The client certificate of a TLS user, as its Secret holds it.",
+                {
+                    "subject": string("Its subject (CN=<username>)."),
+                    "notAfter": string("When it expires (RFC 3339); kopfka renews it before."),
+                },
+            ),
             "secretUid": string(
                 "The uid of the Secret whose password Kafka's credential was set from: a Secret "
                 "made again (a new password) has its credential set again."

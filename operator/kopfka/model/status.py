@@ -236,6 +236,9 @@ RECONCILE_FAILURES = frozenset(
         # TLS listeners: the user's CA Secret is missing, or a CA cannot issue certificates.
         "ClusterCaNotFound",
         "ClusterCaInvalid",
+        # Listeners with authentication tls: the same for the clients CA.
+        "ClientsCaNotFound",
+        "ClientsCaInvalid",
     }
 )
 

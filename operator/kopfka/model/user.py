@@ -1,8 +1,9 @@
 """A KafkaUser spec as a typed, validated object, and its checks against the cluster it names.
 
 The Kafka user name is the KafkaUser's metadata.name: the API server allows only lowercase DNS
-subdomains there, every one of which is a valid SCRAM user name, and the password's Secret has
-the same name (model/names.py user_secret_name).
+subdomains there, every one of which is a valid SCRAM user name (and, up to 64 characters, a
+certificate's common name), and the Secret of its password or certificate has the same name
+(model/names.py user_secret_name).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from kopfka.model.defaults import apply_defaults
 from kopfka.model.errors import SpecError
 
 NO_SCRAM_LISTENER = "NoScramListener"
+NO_TLS_LISTENER = "NoTlsListener"
+# The longest common name X.509 allows (RFC 5280 ub-common-name): a TLS user's name is its CN.
+MAX_TLS_USER_NAME = 64
 NO_AUTHORIZER = "NoAuthorizer"
 
 
@@ -43,12 +47,23 @@ class UserSpec:
     quotas: Mapping[str, float]
     acls: frozenset[Acl] = frozenset()
 
+    @property
+    def tls(self) -> bool:
+        """The user logs in with a client certificate: Kafka holds no credential of it."""
+        return self.authentication == schema.TLS_AUTHENTICATION
+
 
 def parse_user(name: str, spec: Mapping[str, Any]) -> UserSpec:
     """Default and validate a KafkaUser spec on its own; raises SpecError listing every problem."""
     shape = schema.user_spec()
     raw = apply_defaults(dict(spec), shape)
     problems = validation.check(raw, shape, "spec")
+    tls = not problems and raw["authentication"]["type"] == schema.TLS_AUTHENTICATION
+    if tls and len(name) > MAX_TLS_USER_NAME:
+        problems.append(
+            f"a TLS user's name is its certificate's common name, at most "
+            f"{MAX_TLS_USER_NAME} characters; {name} has {len(name)}"
+        )
     if problems:
         raise SpecError(problems)
     quotas = raw.get("quotas") or {}
@@ -109,7 +124,12 @@ def check_against_cluster(user: UserSpec, cluster: ClusterSpec) -> tuple[str, st
     """(reason, message) when `cluster` cannot hold the user as its spec says: no listener for
     its mechanism (it could never log in), or ACLs on a cluster without an authorizer (Kafka
     would never check them: kopfka does not pretend); None when it can."""
-    if not any(listener.scram for listener in cluster.listeners):
+    if user.tls and not cluster.mtls:
+        return NO_TLS_LISTENER, (
+            f"KafkaCluster {cluster.name} has no listener with authentication tls: the user "
+            "could not log in with its certificate (add one, with tls: true, to spec.listeners)"
+        )
+    if not user.tls and not any(listener.scram for listener in cluster.listeners):
         return NO_SCRAM_LISTENER, (
             f"KafkaCluster {cluster.name} has no listener with authentication "
             f"{user.authentication}: the user could not log in (add one to spec.listeners)"

@@ -95,10 +95,20 @@ def sasl_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
     return settings
 
 
+# A client certificate's subject that starts with CN=<name> is the principal User:<name>, as a
+# SCRAM login of that name is, so a KafkaUser's ACLs are the same whichever way it logs in; any
+# other subject keeps Kafka's default principal (the whole distinguished name). Not lowercased:
+# a CN of other case names no KafkaUser.
+SSL_PRINCIPAL_MAPPING_RULES = "RULE:^CN=([^,]+)(,.*)?$/$1/,DEFAULT"
+
+
 def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
     """Per-listener key store settings of the TLS listeners: each broker reads its own PEM file
     (key, certificate, CA certificate) from the mounted Secret, named after its pod. Files, not
-    inline PEM: server.properties is in a ConfigMap, which is not secret."""
+    inline PEM: server.properties is in a ConfigMap, which is not secret. A listener with
+    authentication tls requires a client certificate, trusts only the clients CA (its
+    certificates, from the same Secret; never its key) and maps the certificate's CN to the
+    user name."""
     if not role.is_broker:
         return []
     settings: list[tuple[str, str]] = []
@@ -111,6 +121,14 @@ def tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
                     f"{prefix}keystore.location",
                     "${KOPFKA_TLS_DIR}/" + names.broker_tls_file("${POD_NAME}"),
                 ),
+            ]
+        if listener.mtls:
+            prefix = f"listener.name.{listener.name}.ssl."
+            settings += [
+                (f"{prefix}client.auth", "required"),
+                (f"{prefix}truststore.type", "PEM"),
+                (f"{prefix}truststore.location", "${KOPFKA_TLS_DIR}/" + names.CLIENTS_CA_FILE),
+                (f"{prefix}principal.mapping.rules", escape_value(SSL_PRINCIPAL_MAPPING_RULES)),
             ]
     return settings
 

@@ -1,5 +1,7 @@
 """The Secrets of a cluster whose client listeners have TLS: the CA kopfka makes (certificate and
-key), the CA's certificate alone for clients, and every broker's key store file.
+key), the CA's certificate alone for clients, every broker's key store file and, with a listener
+that wants client certificates, the clients CA kopfka makes (its certificates go into the
+brokers' Secret as their trust store, never its key).
 
 Rendered from what certs/keep.py kept or issued (`Certificates`); rendering makes no keys. The
 brokers' Secret carries the revision of their certificates, which goes into the restart hash
@@ -45,6 +47,12 @@ def secrets(spec: ClusterSpec, certificates: Certificates) -> list[dict[str, Any
         if certificates.previous_ca_certificate:
             files[PREVIOUS_CA_CERTIFICATE] = certificates.previous_ca_certificate
         objects.append(_secret(spec, names.cluster_ca_secret_name(spec.name), "cluster-ca", files))
+    clients = certificates.clients_ca
+    if clients is not None and clients.key is not None:
+        files = {"ca.crt": clients.certificate, "ca.key": clients.key}
+        if clients.previous:
+            files[PREVIOUS_CA_CERTIFICATE] = clients.previous
+        objects.append(_secret(spec, names.clients_ca_secret_name(spec.name), "clients-ca", files))
     objects.append(
         _secret(
             spec,

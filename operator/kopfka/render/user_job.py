@@ -1,5 +1,5 @@
-"""A KafkaUser's password Secret, and the user Job of a KafkaCluster: `kopfka users-apply` over the
-work of a user plan (render/operator_job.py, like the topic Job).
+"""A KafkaUser's password (or certificate) Secret, and the user Job of a KafkaCluster: `kopfka
+users-apply` over the work of a user plan (render/operator_job.py, like the topic Job).
 
 The Job gets each password it sets from the user's Secret, mounted: one projected volume holds
 the `password` key of every such Secret as a file named after the user, read-only. So no password
@@ -41,14 +41,9 @@ def jaas_config(username: str, password: str) -> str:
     )
 
 
-def render_user_secret(
-    namespace: str, username: str, cluster: str, password: str
+def _user_secret(
+    namespace: str, username: str, cluster: str, files: Mapping[str, bytes]
 ) -> dict[str, Any]:
-    """The Secret of a KafkaUser's password, without its owner reference (the caller adds it)."""
-
-    def encoded(text: str) -> str:
-        return base64.b64encode(text.encode()).decode("ascii")
-
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -64,10 +59,32 @@ def render_user_secret(
         },
         "type": "Opaque",
         "data": {
-            PASSWORD_KEY: encoded(password),
-            JAAS_KEY: encoded(jaas_config(username, password)),
+            key: base64.b64encode(value).decode("ascii") for key, value in sorted(files.items())
         },
     }
+
+
+def render_user_secret(
+    namespace: str, username: str, cluster: str, password: str
+) -> dict[str, Any]:
+    """The Secret of a KafkaUser's password, without its owner reference (the caller adds it)."""
+    return _user_secret(
+        namespace,
+        username,
+        cluster,
+        {
+            PASSWORD_KEY: password.encode(),
+            JAAS_KEY: jaas_config(username, password).encode(),
+        },
+    )
+
+
+def render_user_certificate_secret(
+    namespace: str, username: str, cluster: str, files: Mapping[str, bytes]
+) -> dict[str, Any]:
+    """The Secret of a TLS KafkaUser's certificate (certs/kept.py USER_FILES), without its
+    owner reference (the caller adds it). Rendering makes no key: certs/keep.py issues it."""
+    return _user_secret(namespace, username, cluster, files)
 
 
 def render_user_job(

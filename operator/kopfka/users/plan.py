@@ -2,9 +2,10 @@
 KafkaUser's status says about it. PURE: tested by tables of cases (tests/unit/test_user_plan.py).
 
 Ownership: a KafkaUser owns, in its cluster's Kafka, the SCRAM-SHA-512 credential of the user of
-its name, every quota of that user's own entity (without a client id) and, on a cluster with an
-authorizer, every ACL of its principal User:<name>; users Kafka holds without a KafkaUser are
-left alone. So:
+its name (a TLS user must have none: it logs in with its certificate, which Kafka does not hold,
+so a credential found is deleted), every quota of that user's own entity (without a client id)
+and, on a cluster with an authorizer, every ACL of its principal User:<name>; users Kafka holds
+without a KafkaUser are left alone. So:
 - the credential is set when Kafka has none, and again when the password's Secret is not the one
   Kafka's credential was set from (a Secret deleted and made again has a new password): Kafka
   never shows a password, so the planner compares the Secret's uid with the one recorded when
@@ -15,8 +16,8 @@ left alone. So:
   others, so without one this plans nothing);
 - a KafkaUser being deleted has its credential, quotas and ACLs removed; once Kafka shows none
   of them, it is released (its finalizer removed);
-- a KafkaUser whose spec kopfka refuses (or whose cluster has no SCRAM listener) changes nothing
-  in Kafka until it is mended.
+- a KafkaUser whose spec kopfka refuses (or whose cluster has no listener for its
+  authentication) changes nothing in Kafka until it is mended.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ class UserResource:
     spec: UserSpec | None = None
     # (reason, message) when kopfka refuses the KafkaUser whatever Kafka holds.
     problem: tuple[str, str] | None = None
-    secret_uid: str | None = None  # the password's Secret, as it is now
+    secret_uid: str | None = None  # the password (or certificate) Secret, as it is now
     applied_uid: str | None = None  # the Secret Kafka's credential was set from, as last known
     deleting: bool = False
+    # A TLS user's certificate as its Secret holds it: (subject, notAfter).
+    certificate: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,58 @@ def acl_changes(desired: frozenset[Acl], held: Sequence[Acl]) -> AclChanges | No
     return changes if changes.create or changes.delete else None
 
 
+def _remove_all(
+    name: str,
+    facts: UserFacts | None,
+    *,
+    deletions: list[str],
+    quotas: dict[str, dict[str, float | None]],
+    acls: dict[str, AclChanges],
+) -> bool:
+    """Add the removal of everything Kafka holds of a user being deleted to the work; whether
+    there was anything."""
+    if facts is None:
+        return False
+    removed = False
+    if has_credential(facts):
+        deletions.append(name)
+        removed = True
+    if facts.quotas:
+        quotas[name] = quota_changes({}, facts.quotas)
+        removed = True
+    held_acls = acl_changes(frozenset(), facts.acls)
+    if held_acls is not None:
+        acls[name] = held_acls
+        removed = True
+    return removed
+
+
+def _tls_verdict(
+    resource: UserResource, facts: UserFacts | None, *, credential: bool, quotas: bool, acls: bool
+) -> Verdict:
+    """A TLS user's verdict: Kafka must hold no SCRAM credential of it (one left from a former
+    KafkaUser of that name, or made by hand, would let a password in), and its quotas and
+    ACLs."""
+    name = resource.username
+    if credential:
+        message = f"removing the SCRAM credential of user {name}: it logs in with a certificate"
+    elif quotas:
+        message = f"setting the quotas of user {name}"
+    elif acls:
+        message = f"setting the ACLs of user {name}"
+    else:
+        until = f" (valid until {resource.certificate[1]})" if resource.certificate else ""
+        return Verdict(
+            IN_SYNC,
+            f"user {name} logs in with the certificate in its Secret{until}; Kafka holds its "
+            "ACLs and quotas",
+            resource.generation,
+            ready=True,
+            facts=facts,
+        )
+    return Verdict(UPDATING, message, resource.generation, facts=facts)
+
+
 def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts]) -> UserPlan:
     """The verdict of every KafkaUser and the work that brings Kafka to them. `actual`: what
     Kafka holds, by user name (users with neither credential nor quota left out)."""
@@ -132,33 +187,26 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
         name = resource.username
         facts = actual.get(name)
         if resource.deleting:
-            holds_quotas = facts is not None and bool(facts.quotas)
-            held_acls = acl_changes(frozenset(), facts.acls if facts else ())
-            if not has_credential(facts) and not holds_quotas and held_acls is None:
+            if _remove_all(name, facts, deletions=deletions, quotas=quotas, acls=acls):
+                verdicts[resource.key] = Verdict(
+                    DELETING,
+                    f"removing the credential, quotas and ACLs of user {name} from Kafka",
+                    resource.generation,
+                    facts=facts,
+                )
+            else:
                 verdicts[resource.key] = Verdict(
                     DELETED,
                     f"Kafka holds no credential, quota or ACL of user {name}",
                     resource.generation,
                     released=True,
                 )
-                continue
-            if has_credential(facts):
-                deletions.append(name)
-            if holds_quotas and facts is not None:
-                quotas[name] = quota_changes({}, facts.quotas)
-            if held_acls is not None:
-                acls[name] = held_acls
-            verdicts[resource.key] = Verdict(
-                DELETING,
-                f"removing the credential, quotas and ACLs of user {name} from Kafka",
-                resource.generation,
-                facts=facts,
-            )
             continue
         if resource.problem is not None or resource.spec is None or resource.secret_uid is None:
+            what = "certificate" if resource.spec is not None and resource.spec.tls else "password"
             reason, message = resource.problem or (
                 SECRET_MISSING,
-                f"the password Secret of user {name} is being made",
+                f"the {what} Secret of user {name} is being made",
             )
             verdicts[resource.key] = Verdict(reason, message, resource.generation, facts=facts)
             continue
@@ -169,6 +217,13 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
         if bindings is not None:
             acls[name] = bindings
         present = has_credential(facts)
+        if resource.spec.tls:
+            verdicts[resource.key] = _tls_verdict(
+                resource, facts, credential=present, quotas=bool(changes), acls=bindings is not None
+            )
+            if present:
+                deletions.append(name)
+            continue
         if not present or resource.applied_uid != resource.secret_uid:
             credentials[name] = resource.secret_uid
         if not present:

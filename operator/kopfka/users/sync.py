@@ -12,7 +12,10 @@ Job's end causes the next sync. A sync of a cluster, in order:
 3. Secrets: each KafkaUser's password lives in the Secret of its name, owned by the KafkaUser
    (deleting the KafkaUser deletes it). A missing one is made with a new password; one that is
    there is never changed, so the password stays across reconciles and operator restarts. A
-   Secret of that name that kopfka did not make for this KafkaUser is never taken over.
+   Secret of that name that kopfka did not make for this KafkaUser is never taken over. A TLS
+   user's Secret holds its certificate and key instead: issued from the cluster's clients CA
+   (read by name, never made here: the cluster's reconcile makes it) when missing, due for
+   renewal or of another CA, and written again then (certs/keep.py keep_user_certificate).
 4. The cluster's user Job. While one runs, nothing more. One that ended and was not read yet is
    read: a success records which Secret's password each credential now holds (the Job's
    annotation), a failure is reported (an Event, and Kafka's refusals from its log) and retried
@@ -26,6 +29,7 @@ Job's end causes the next sync. A sync of a cluster, in order:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import secrets
@@ -34,7 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kopfka import metrics
-from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
+from kopfka.certs.kept import USER_CA, CaProblem
+from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import merge_patch
 from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
 from kopfka.kafka.facts import UserFacts
@@ -52,13 +57,20 @@ from kopfka.model.errors import SpecError
 from kopfka.model.user import (
     NO_AUTHORIZER,
     NO_SCRAM_LISTENER,
+    NO_TLS_LISTENER,
     acl_status,
     check_against_cluster,
     parse_user,
 )
 from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import JobImage
-from kopfka.render.user_job import PASSWORD_KEY, render_user_job, render_user_secret
+from kopfka.render.tls import decoded
+from kopfka.render.user_job import (
+    PASSWORD_KEY,
+    render_user_certificate_secret,
+    render_user_job,
+    render_user_secret,
+)
 from kopfka.users import plan as user_plan
 from kopfka.users.plan import UserResource, UserWork, Verdict, plan_users
 from kopfka.users.wire import refusals, work_file
@@ -74,6 +86,7 @@ KAFKA_UNREACHABLE = "KafkaUnreachable"
 INVALID_SPEC = "InvalidSpec"
 SECRET_NOT_OWNED = "SecretNotOwned"
 JOB_FAILED = "JobFailed"
+CLIENTS_CA_NOT_READY = "ClientsCaNotReady"
 
 # Every reason a KafkaUser's Ready condition can carry (docs/troubleshooting.md explains each).
 # The planner's Deleted is not among them: it releases a KafkaUser being deleted.
@@ -86,7 +99,9 @@ USER_REASONS = frozenset(
         user_plan.SECRET_MISSING,
         INVALID_SPEC,
         NO_SCRAM_LISTENER,
+        NO_TLS_LISTENER,
         NO_AUTHORIZER,
+        CLIENTS_CA_NOT_READY,
         SECRET_NOT_OWNED,
         CLUSTER_NOT_FOUND,
         CLUSTER_INVALID,
@@ -159,6 +174,8 @@ class _ClusterSync:
     memory: Memory
     now: str
     clock: float
+    # CA Secrets read during this sync, decoded (None: not found), by name.
+    ca_secrets: dict[str, dict[str, bytes] | None] = field(default_factory=dict)
 
     def run(self) -> float | None:
         namespace, cluster_name = self.key
@@ -187,7 +204,7 @@ class _ClusterSync:
             reason, message = _unreachable(cluster_body, cluster, error)
             for body, resource in zip(self.bodies, resources, strict=True):
                 verdict = Verdict(reason, message, resource.generation)
-                self._write(body, _keep_refusal(resource, verdict))
+                self._write(body, _keep_refusal(resource, verdict), resource=resource)
             return self.settings.unreachable_retry_seconds
         plan = plan_users(resources, actual)
         waiting = self._why_no_job(plan.work)
@@ -229,7 +246,12 @@ class _ClusterSync:
             )
         secret_uid: str | None = None
         problem_of_secret: tuple[str, str] | None = None
-        if not common["deleting"]:
+        certificate: tuple[str, str] | None = None
+        if common["deleting"]:
+            pass
+        elif spec.tls:
+            secret_uid, problem_of_secret, certificate = self._certificate(body, cluster)
+        else:
             secret_uid, problem_of_secret = self._secret(body, cluster)
         return UserResource(
             _key_text(body),
@@ -239,8 +261,74 @@ class _ClusterSync:
             problem=problem_of_secret,
             secret_uid=secret_uid,
             applied_uid=recorded,
+            certificate=certificate,
             **common,
         )
+
+    def _ca_secret(self, name: str) -> dict[str, bytes] | None:
+        """A CA Secret of the cluster, decoded; read once per sync (a GET: Secrets are not
+        cached) for all its TLS users."""
+        if name not in self.ca_secrets:
+            secret = self.kube.get("v1", "Secret", name, self.key[0])
+            self.ca_secrets[name] = None if secret is None else decoded(secret)
+        return self.ca_secrets[name]
+
+    def _certificate(
+        self, body: Obj, cluster: ClusterSpec
+    ) -> tuple[str | None, tuple[str, str] | None, tuple[str, str] | None]:
+        """A TLS user's Secret: its certificate kept while it is good, else issued from the
+        clients CA (new, due for renewal, or of another clients CA) and the Secret written;
+        (the Secret's uid, why it cannot be used, (subject, notAfter))."""
+        # Here, not at the top: it imports `cryptography`, which only TLS users need.
+        from kopfka.certs.keep import keep_user_certificate  # noqa: PLC0415
+
+        metadata = body["metadata"]
+        name = names.user_secret_name(metadata["name"])
+        secret = self.kube.get("v1", "Secret", name, metadata["namespace"])
+        if secret is not None and not _owned_by(secret, body):
+            return None, _not_owned(name), None
+        clients_ca = cluster.clients_ca.secret_name or names.clients_ca_secret_name(cluster.name)
+        trusted = self._ca_secret(names.cluster_ca_cert_secret_name(cluster.name)) or {}
+        if not trusted.get(USER_CA):
+            message = (
+                f"the cluster CA's certificate (Secret "
+                f"{names.cluster_ca_cert_secret_name(cluster.name)}) is not made yet"
+            )
+            return None, (CLIENTS_CA_NOT_READY, message), None
+        try:
+            kept = keep_user_certificate(
+                cluster,
+                metadata["name"],
+                clients_ca_data=self._ca_secret(clients_ca),
+                cluster_ca_certificate=trusted[USER_CA],
+                kept=decoded(secret),
+                now=datetime.datetime.fromisoformat(self.now.replace("Z", "+00:00")),
+            )
+        except CaProblem as problem:
+            message = f"the clients CA cannot issue the user's certificate: {problem}"
+            return None, (CLIENTS_CA_NOT_READY, message), None
+        facts = (kept.subject, kept.not_after)
+        held = decoded(secret)
+        if secret is not None and {key: held.get(key) for key in kept.files} == kept.files:
+            return str(secret["metadata"]["uid"]), None, facts
+        rendered = render_user_certificate_secret(
+            metadata["namespace"], metadata["name"], cluster.name, kept.files
+        )
+        try:
+            self.kube.apply_all([owned_by(rendered, body)])
+        except (NotOwned, ApplyError) as error:
+            logger.warning("cannot write the certificate Secret %s: %s", name, error)
+            return None, (SECRET_NOT_OWNED, str(error)), None
+        why = "a new certificate" if kept.issued else "the cluster CA's certificate"
+        logger.info(
+            "wrote %s (%s) into Secret %s/%s",
+            why,
+            kept.issued or "ca.crt changed",
+            metadata["namespace"],
+            name,
+        )
+        written = self.kube.get("v1", "Secret", name, metadata["namespace"])
+        return (None if written is None else str(written["metadata"]["uid"])), None, facts
 
     def _secret(self, body: Obj, cluster: ClusterSpec) -> tuple[str | None, tuple[str, str] | None]:
         """The uid of the KafkaUser's password Secret, made now if missing; or why it cannot be
@@ -258,13 +346,8 @@ class _ClusterSync:
             except Conflict:
                 return None, None  # made meanwhile: the next sync reads it
             logger.info("made the password Secret %s/%s", metadata["namespace"], name)
-        owners = secret["metadata"].get("ownerReferences") or []
-        if not any(owner.get("uid") == metadata["uid"] for owner in owners):
-            return None, (
-                SECRET_NOT_OWNED,
-                f"Secret {name} exists and kopfka did not make it for this KafkaUser: it never "
-                "takes over a Secret (delete or rename it, and kopfka makes one)",
-            )
+        if not _owned_by(secret, body):
+            return None, _not_owned(name)
         if not (secret.get("data") or {}).get(PASSWORD_KEY):
             return None, (
                 SECRET_NOT_OWNED,
@@ -433,10 +516,16 @@ def _status(
         "username": name,
         "secret": names.user_secret_name(name),
     }
-    if verdict.ready and resource is not None and resource.secret_uid:
+    tls = resource is not None and resource.spec is not None and resource.spec.tls
+    if verdict.ready and resource is not None and resource.secret_uid and not tls:
         status["secretUid"] = resource.secret_uid
     elif "secretUid" in old:
         status["secretUid"] = old["secretUid"]
+    if resource is not None and resource.certificate is not None:
+        subject, not_after = resource.certificate
+        status["certificate"] = {"subject": subject, "notAfter": not_after}
+    elif "certificate" in old:
+        status["certificate"] = old["certificate"]
     if verdict.facts is not None:
         status["credentials"] = [
             {"mechanism": c.mechanism, "iterations": c.iterations}
@@ -449,6 +538,19 @@ def _status(
             if kept in old and verdict.reason in {CLUSTER_NOT_READY, KAFKA_UNREACHABLE}:
                 status[kept] = old[kept]
     return status
+
+
+def _owned_by(secret: Obj, body: Obj) -> bool:
+    owners = secret["metadata"].get("ownerReferences") or []
+    return any(owner.get("uid") == body["metadata"]["uid"] for owner in owners)
+
+
+def _not_owned(name: str) -> tuple[str, str]:
+    return (
+        SECRET_NOT_OWNED,
+        f"Secret {name} exists and kopfka did not make it for this KafkaUser: it never "
+        "takes over a Secret (delete or rename it, and kopfka makes one)",
+    )
 
 
 def _keep_refusal(resource: UserResource, verdict: Verdict) -> Verdict:

@@ -1,9 +1,13 @@
 package dev.kopfka.agent;
 
+import java.util.Map;
 import java.util.Set;
 
+import org.apache.kafka.common.Configurable;
 import org.apache.kafka.common.security.auth.AuthenticationContext;
 import org.apache.kafka.common.security.auth.KafkaPrincipal;
+import org.apache.kafka.common.security.auth.KafkaPrincipalBuilder;
+import org.apache.kafka.common.security.auth.KafkaPrincipalSerde;
 import org.apache.kafka.common.security.auth.PlaintextAuthenticationContext;
 import org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder;
 import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
@@ -21,18 +25,33 @@ import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
  * is a matter of the network (docs/security.md: the cluster's NetworkPolicy). The name has
  * upper-case letters, which no KafkaUser name can have.
  *
- * <p>Every other connection (SASL, TLS) gets the principal Kafka's own builder gives it, with
- * the default certificate mapping rules. Kafka loads the class from the system class path, where
- * the JVM puts this agent's jar.
+ * <p>Every other connection (SASL, TLS) gets the principal Kafka's own builder gives it. Kafka
+ * makes one builder per listener and hands it that listener's settings ({@link #configure}), so
+ * the delegate is built from the listener's {@code ssl.principal.mapping.rules}, as Kafka builds
+ * its own: a client certificate on a listener with {@code authentication: tls} maps to
+ * {@code User:<CN>} exactly as without this class. Kafka loads the class from the system class
+ * path, where the JVM puts this agent's jar.
  */
-public final class InternalListenerPrincipalBuilder extends DefaultKafkaPrincipalBuilder {
+public final class InternalListenerPrincipalBuilder
+        implements KafkaPrincipalBuilder, KafkaPrincipalSerde, Configurable {
     /** The principal of the cluster's own listeners; render/config.py names it a super user. */
     public static final KafkaPrincipal INTERNAL = new KafkaPrincipal(KafkaPrincipal.USER_TYPE, "KOPFKA-INTERNAL");
 
     private static final Set<String> INTERNAL_LISTENERS = Set.of("CONTROLLER", "REPLICATION");
+    private static final String MAPPING_RULES = "ssl.principal.mapping.rules";
 
-    public InternalListenerPrincipalBuilder() {
-        super(null, SslPrincipalMapper.fromRules("DEFAULT"));
+    private DefaultKafkaPrincipalBuilder delegate = withRules("DEFAULT");
+
+    private static DefaultKafkaPrincipalBuilder withRules(String rules) {
+        return new DefaultKafkaPrincipalBuilder(null, SslPrincipalMapper.fromRules(rules));
+    }
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+        Object rules = configs.get(MAPPING_RULES);
+        if (rules != null) {
+            delegate = withRules(rules.toString());
+        }
     }
 
     @Override
@@ -41,6 +60,16 @@ public final class InternalListenerPrincipalBuilder extends DefaultKafkaPrincipa
                 && INTERNAL_LISTENERS.contains(context.listenerName())) {
             return INTERNAL;
         }
-        return super.build(context);
+        return delegate.build(context);
+    }
+
+    @Override
+    public byte[] serialize(KafkaPrincipal principal) {
+        return delegate.serialize(principal);
+    }
+
+    @Override
+    public KafkaPrincipal deserialize(byte[] bytes) {
+        return delegate.deserialize(bytes);
     }
 }
