@@ -7,6 +7,8 @@ or missing credentials are refused, and so is the old password once the KafkaUse
 The cluster authorizes (spec.authorization): the operator and its Jobs work through the
 replication listener as the broker image's internal principal, the user may do what its ACLs
 name and nothing else, and an unauthenticated client of the plaintext listener nothing at all.
+A second KafkaUser logs in with the client certificate kopfka issued into its Secret, over a
+mutual-TLS listener, with Kafka's own Java client and PEM files, and reads what the first wrote.
 
 The tests run in file order on one small cluster (one combined node), and check Kafka itself with
 Kafka's own tools, never only the statuses kopfka writes.
@@ -35,6 +37,20 @@ READY_TIMEOUT = 300.0
 USER_TIMEOUT = 180.0
 PLAIN_PORT = 9092
 SCRAM_PORT = 9094
+MTLS_PORT = 9095
+READER = "reports-app"
+# The TLS user's client settings: its key and certificate, and the cluster CA, as PEM files
+# written from its Secret (the pod gets them as env vars; a mounted Secret works the same way).
+READER_PROPERTIES = "/tmp/reader.properties"
+READER_SETTINGS = (
+    "security.protocol=SSL\nssl.keystore.type=PEM\nssl.keystore.location=/tmp/user.pem\n"
+    "ssl.truststore.type=PEM\nssl.truststore.location=/tmp/ca.crt\n"
+)
+NO_CERTIFICATE_PROPERTIES = "/tmp/no-certificate.properties"
+NO_CERTIFICATE = (
+    "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=/tmp/ca.crt\n"
+    "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"
+)
 # The application's client settings, its password from the Secret's sasl.jaas.config (an env var
 # of the pod); short timeouts so that a refused login ends the tool within seconds.
 APP_PROPERTIES = "/tmp/app.properties"
@@ -80,6 +96,7 @@ def cluster(kube: TestKube, operator: str, namespace: str) -> Iterator[str]:
         "listeners": [
             {"name": "plain", "port": PLAIN_PORT},
             {"name": "scram", "port": SCRAM_PORT, "authentication": {"type": "scram-sha-512"}},
+            {"name": "mtls", "port": MTLS_PORT, "tls": True, "authentication": {"type": "tls"}},
         ],
         "authorization": {"type": "simple"},
     }
@@ -122,6 +139,45 @@ def app(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient]:
     client.exec("sh", "-c", with_password, "sh", CLIENT_SETTINGS, APP_PROPERTIES)
     yield client
     kube.kubectl("delete", "pod", USER, "-n", namespace, "--wait=false")
+
+
+@pytest.fixture(scope="module")
+def reader(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient]:
+    """A TLS KafkaUser allowed to read the topic, Ready, and a pod with its Secret's PEM files."""
+    spec = {
+        "cluster": cluster,
+        "authentication": {"type": "tls"},
+        "authorization": {
+            "acls": [
+                {"resource": {"type": "topic", "name": TOPIC}, "operations": ["Read", "Describe"]},
+                {
+                    "resource": {
+                        "type": "group",
+                        "name": "console-consumer-",
+                        "patternType": "prefix",
+                    },
+                    "operations": ["Read"],
+                },
+            ]
+        },
+    }
+    kube.apply(kafka_user(READER, namespace, spec))
+    wait_condition(
+        kube, "KafkaUser", READER, namespace, type="Ready", status="True", timeout=USER_TIMEOUT
+    )
+    client = KafkaClient(kube, namespace, bootstrap=_bootstrap(namespace, MTLS_PORT), pod=READER)
+    env = [
+        {"name": variable, "valueFrom": {"secretKeyRef": {"name": READER, "key": key}}}
+        for variable, key in (("USER_PEM", "user.pem"), ("CA_CRT", "ca.crt"))
+    ]
+    client.start(f"kopfka/kafka:{VERSION}", env=env)
+    files = 'printf "%s" "$USER_PEM" > /tmp/user.pem && printf "%s" "$CA_CRT" > /tmp/ca.crt'
+    client.exec("sh", "-c", files)
+    write = 'printf "%s" "$1" > "$2"'
+    client.exec("sh", "-c", write, "sh", READER_SETTINGS, READER_PROPERTIES)
+    client.exec("sh", "-c", write, "sh", NO_CERTIFICATE, NO_CERTIFICATE_PROPERTIES)
+    yield client
+    kube.kubectl("delete", "pod", READER, "-n", namespace, "--wait=false")
 
 
 def _scram_credentials(kube: TestKube, namespace: str, client: KafkaClient) -> str:
@@ -249,6 +305,35 @@ def test_the_user_may_do_what_its_acls_name_and_nothing_else(
     # A client of the plaintext listener (User:ANONYMOUS) sees no topic at all.
     code, output = _list_topics(app, NO_SASL_PROPERTIES, _bootstrap(namespace, PLAIN_PORT))
     assert code == 0, output
+    assert TOPIC not in output.split()
+
+
+def test_a_tls_user_reads_over_mutual_tls_with_its_certificate(
+    kube: TestKube, namespace: str, reader: KafkaClient
+) -> None:
+    user = kube.must_get("kopfka.dev/v1alpha1", "KafkaUser", READER, namespace)
+    assert user["status"]["certificate"]["subject"] == f"CN={READER}"
+    assert "credentials" not in user["status"] or not user["status"]["credentials"]
+    # Kafka's Java client with the Secret's PEM files: its certificate is User:reports-app,
+    # whose ACLs let it read what the SCRAM user wrote (test order: after the produce test).
+    consumed = reader.run_tool(
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+        "--bootstrap-server", reader.bootstrap, "--command-config", READER_PROPERTIES,
+        "--topic", TOPIC, "--from-beginning", "--max-messages", "20", "--timeout-ms", "30000",
+    )  # fmt: skip
+    assert len(consumed.split()) == 20
+    # It may read, not write.
+    done = reader.run(
+        "java", "-Xmx256m", "-cp", "/opt/kafka/libs/*",
+        "org.apache.kafka.tools.VerifiableProducer",
+        "--bootstrap-server", reader.bootstrap, "--topic", TOPIC, "--max-messages", "1",
+        "--acks", "-1", "--command-config", READER_PROPERTIES,
+    )  # fmt: skip
+    assert '"name":"producer_send_success"' not in done.stdout
+    assert "TopicAuthorizationException" in done.stdout + done.stderr
+    # Without a client certificate the mutual-TLS listener lets nobody in.
+    code, output = _list_topics(reader, NO_CERTIFICATE_PROPERTIES)
+    assert code != 0
     assert TOPIC not in output.split()
 
 
