@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -298,6 +298,17 @@ class LocalKafka:
 
     def node(self, node_id: int) -> Node:
         return next(node for node in self.nodes if node.node_id == node_id)
+
+
+def broker_secret(base: Path, files: Mapping[str, bytes]) -> Path:
+    """The brokers' TLS Secret (`files`, as Certificates.brokers holds it) written under `base`
+    as the kubelet mounts it (read-only for the pod's group); pass it as LocalKafka's tls_dir."""
+    tls_dir = base / "tls"
+    tls_dir.mkdir()
+    for file_name, content in files.items():
+        (tls_dir / file_name).write_bytes(content)
+        (tls_dir / file_name).chmod(0o440)
+    return tls_dir
 
 
 @contextlib.contextmanager

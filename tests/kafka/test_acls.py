@@ -14,16 +14,15 @@ from typing import Any
 import kafka.errors
 import pytest
 
-from kopfka.kafka.admin import KafkaPythonAdmin
 from kopfka.kafka.facts import UserFacts
 from kopfka.model.cluster import parse_cluster
-from kopfka.model.user import Acl, parse_user
+from kopfka.model.user import parse_user
 from kopfka.reconcile import new_cluster_id
 from kopfka.users.plan import DELETED, IN_SYNC, UserResource, plan_users
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
 from tests.kafka.localkafka import LocalKafka, local_kafka
-from tests.kafka.test_scram import PASSWORD, scram, users_apply
+from tests.kafka.users import ACL_BINDINGS, ACLS, PASSWORD, kafka_users, scram, users_apply
 
 PLAIN_PORT, SCRAM_PORT = 9092, 9095
 SPEC = parse_cluster(
@@ -41,13 +40,6 @@ SPEC = parse_cluster(
 )
 # The operator's and its Jobs' way in: the replication listener (User:KOPFKA-INTERNAL).
 INTERNAL = SPEC.operator_bootstrap
-ACLS = [
-    {
-        "resource": {"type": "topic", "name": "orders-", "patternType": "prefix"},
-        "operations": ["Write", "Describe"],
-    },
-    {"resource": {"type": "topic", "name": "audit"}, "operations": ["Read", "Describe"]},
-]
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +72,7 @@ def resource(name: str, acls: list[dict[str, Any]], *, deleting: bool = False) -
 
 
 def held(*names: str) -> dict[str, UserFacts]:
-    admin = KafkaPythonAdmin(INTERNAL, connect_timeout_ms=30000)
-    try:
-        return admin.users(names, acls=True)
-    finally:
-        admin.close()
+    return kafka_users(INTERNAL, *names, acls=True)
 
 
 def made(name: str, acls: list[dict[str, Any]], tmp: Path) -> None:
@@ -107,12 +95,7 @@ def test_a_users_acls_allow_what_they_name_and_deny_the_rest(
     ruled: LocalKafka, tmp_path: Path
 ) -> None:
     made("alice", ACLS, tmp_path)
-    assert held("alice")["alice"].acls == (
-        Acl("TOPIC", "audit", "LITERAL", "DESCRIBE", "ALLOW", "*"),
-        Acl("TOPIC", "audit", "LITERAL", "READ", "ALLOW", "*"),
-        Acl("TOPIC", "orders-", "PREFIXED", "DESCRIBE", "ALLOW", "*"),
-        Acl("TOPIC", "orders-", "PREFIXED", "WRITE", "ALLOW", "*"),
-    )
+    assert held("alice")["alice"].acls == ACL_BINDINGS
     again = plan_users([resource("alice", ACLS)], held("alice"))
     assert not again.work.has_work
     assert again.verdicts["kafka/alice"].reason == IN_SYNC

@@ -21,16 +21,16 @@ from kopfka.certs.check import load_authority
 from kopfka.certs.issue import Authority, client_certificate, new_authority
 from kopfka.certs.keep import keep_certificates, keep_user_certificate
 from kopfka.certs.kept import Certificates
-from kopfka.kafka.admin import KafkaPythonAdmin, _bootstrapped_client
+from kopfka.kafka.admin import _bootstrapped_client
 from kopfka.kafka.facts import UserFacts
 from kopfka.model.cluster import parse_cluster
-from kopfka.model.user import Acl, parse_user
+from kopfka.model.user import parse_user
 from kopfka.reconcile import new_cluster_id
 from kopfka.users.plan import IN_SYNC, UserResource, plan_users
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
-from tests.kafka.localkafka import LocalKafka, local_kafka
-from tests.kafka.test_scram import users_apply
+from tests.kafka.localkafka import LocalKafka, broker_secret, local_kafka
+from tests.kafka.users import ACL_BINDINGS, ACLS, kafka_users, users_apply
 
 MTLS_PORT = 9096
 SPEC = parse_cluster(
@@ -48,13 +48,6 @@ SPEC = parse_cluster(
 NOW = datetime.datetime.now(datetime.UTC)
 # The operator's and its Jobs' way in: the replication listener (User:KOPFKA-INTERNAL).
 INTERNAL = SPEC.operator_bootstrap
-ACLS = [
-    {
-        "resource": {"type": "topic", "name": "orders-", "patternType": "prefix"},
-        "operations": ["Write", "Describe"],
-    },
-    {"resource": {"type": "topic", "name": "audit"}, "operations": ["Read", "Describe"]},
-]
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +78,7 @@ def mutual(
     tmp_path_factory: pytest.TempPathFactory, certificates: Certificates
 ) -> Iterator[LocalKafka]:
     base = tmp_path_factory.mktemp("mutual")
-    tls_dir = base / "tls"  # the brokers' Secret, as the kubelet mounts it
-    tls_dir.mkdir()
-    for file_name, content in certificates.brokers.items():
-        (tls_dir / file_name).write_bytes(content)
-        (tls_dir / file_name).chmod(0o440)
+    tls_dir = broker_secret(base, certificates.brokers)
     with local_kafka(SPEC, new_cluster_id(), base, KAFKA_VERSION, tls_dir=tls_dir) as cluster:
         yield cluster
 
@@ -205,11 +194,7 @@ def tls_resource(name: str, acls: list[dict[str, Any]]) -> UserResource:
 
 
 def held(*names: str) -> dict[str, UserFacts]:
-    admin = KafkaPythonAdmin(INTERNAL, connect_timeout_ms=30000)
-    try:
-        return admin.users(names, acls=True)
-    finally:
-        admin.close()
+    return kafka_users(INTERNAL, *names, acls=True)
 
 
 def test_a_tls_users_acls_allow_what_they_name_and_deny_the_rest(
@@ -221,12 +206,7 @@ def test_a_tls_users_acls_allow_what_they_name_and_deny_the_rest(
     assert not plan.work.credentials
     ran = users_apply(INTERNAL, plan.work, tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert held("alice")["alice"].acls == (
-        Acl("TOPIC", "audit", "LITERAL", "DESCRIBE", "ALLOW", "*"),
-        Acl("TOPIC", "audit", "LITERAL", "READ", "ALLOW", "*"),
-        Acl("TOPIC", "orders-", "PREFIXED", "DESCRIBE", "ALLOW", "*"),
-        Acl("TOPIC", "orders-", "PREFIXED", "WRITE", "ALLOW", "*"),
-    )
+    assert held("alice")["alice"].acls == ACL_BINDINGS
     assert held("alice")["alice"].credentials == ()
     again = plan_users([tls_resource("alice", ACLS)], held("alice"))
     assert not again.work.has_work

@@ -6,25 +6,22 @@ are what Kafka reports, and deleting the user removes its credential and quotas.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import kafka.errors
 import pytest
 
-from kopfka.kafka.admin import KafkaPythonAdmin, _bootstrapped_client
-from kopfka.kafka.facts import ScramCredential, UserFacts
+from kopfka.kafka.admin import _bootstrapped_client
+from kopfka.kafka.facts import ScramCredential
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.user import parse_user
 from kopfka.reconcile import new_cluster_id
 from kopfka.users.plan import DELETED, IN_SYNC, UserResource, UserWork, plan_users
-from kopfka.users.wire import read_work_file, work_file
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
 from tests.kafka.localkafka import LocalKafka, local_kafka
+from tests.kafka.users import PASSWORD, kafka_users, scram, users_apply
 
 PLAIN_PORT, SCRAM_PORT = 9092, 9095
 SPEC = parse_cluster(
@@ -39,8 +36,6 @@ SPEC = parse_cluster(
         ],
     },
 )
-KOPFKA = Path(sys.executable).with_name("kopfka")
-PASSWORD = "s3cret-" + "x" * 25
 QUOTAS = {"producerByteRate": 1048576, "consumerByteRate": 2097152, "requestPercentage": 50}
 
 
@@ -49,38 +44,6 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
     base = tmp_path_factory.mktemp("guarded")
     with local_kafka(SPEC, new_cluster_id(), base, KAFKA_VERSION) as cluster:
         yield cluster
-
-
-def scram(user: str, password: str) -> dict[str, Any]:
-    return {
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": user,
-        "sasl_plain_password": password,
-    }
-
-
-def users_apply(bootstrap: str, work: UserWork, tmp: Path) -> subprocess.CompletedProcess[str]:
-    """The user Job's command, as the console script installed with kopfka, with the work file
-    and the passwords directory as the Job mounts them."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "work.json.gz").write_bytes(work_file(work))
-    assert read_work_file((tmp / "work.json.gz").read_bytes()) == work
-    passwords = tmp / "passwords"
-    passwords.mkdir(exist_ok=True)
-    for user in work.credentials:
-        (passwords / user).write_text(PASSWORD if user != "mallory" else "other-password")
-    command = [str(KOPFKA), "users-apply", "--bootstrap-servers", bootstrap]
-    command += ["--work", str(tmp / "work.json.gz"), "--passwords", str(passwords)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-
-
-def kafka_users(bootstrap: str, *names: str) -> dict[str, UserFacts]:
-    admin = KafkaPythonAdmin(bootstrap, connect_timeout_ms=30000)
-    try:
-        return admin.users(names)
-    finally:
-        admin.close()
 
 
 def resource(name: str, *, deleting: bool = False, applied: str | None = None) -> UserResource:

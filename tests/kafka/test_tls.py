@@ -24,7 +24,7 @@ from kopfka.model.cluster import parse_cluster
 from kopfka.reconcile import new_cluster_id
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
-from tests.kafka.localkafka import LocalKafka, local_kafka
+from tests.kafka.localkafka import LocalKafka, broker_secret, local_kafka
 
 TLS_PORT = 9094
 SPEC = parse_cluster(
@@ -62,11 +62,7 @@ def secure(
     tmp_path_factory: pytest.TempPathFactory, certificates: Certificates
 ) -> Iterator[LocalKafka]:
     base = tmp_path_factory.mktemp("secure")
-    tls_dir = base / "tls"  # the brokers' Secret, as the kubelet mounts it
-    tls_dir.mkdir()
-    for file_name, content in certificates.brokers.items():
-        (tls_dir / file_name).write_bytes(content)
-        (tls_dir / file_name).chmod(0o440)
+    tls_dir = broker_secret(base, certificates.brokers)
     with local_kafka(SPEC, new_cluster_id(), base, KAFKA_VERSION, tls_dir=tls_dir) as cluster:
         yield cluster
 
