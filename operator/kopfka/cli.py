@@ -26,7 +26,8 @@ from kopfka.k8s import connection
 from kopfka.k8s.client import Kube
 from kopfka.k8s.lease import LeaderElector, LeaseSettings
 from kopfka.kafka.admin import KafkaPythonAdmin, KafkaUnavailable
-from kopfka.model import crds
+from kopfka.kafka.tls import context_from_files
+from kopfka.model import crds, names
 from kopfka.rebalance import wire as rebalance_wire
 from kopfka.rebalance.execute import POLL_SECONDS, ThrottleRefused, run_rebalance
 from kopfka.topics import wire
@@ -168,11 +169,8 @@ def _topics_apply(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     started = time.monotonic()
-    timeout_ms = int(args.timeout * 1000)
     try:
-        admin = KafkaPythonAdmin(
-            args.bootstrap_servers, timeout_ms=timeout_ms, connect_timeout_ms=timeout_ms
-        )
+        admin = _job_admin(args, client_id="kopfka")
         try:
             outcomes = run_batch(admin, work, report=report)
         finally:
@@ -207,14 +205,8 @@ def _users_apply(args: argparse.Namespace) -> int:
         sys.stdout.write(user_wire.outcome_line(outcome) + "\n")
         sys.stdout.flush()
 
-    timeout_ms = int(args.timeout * 1000)
     try:
-        admin = KafkaPythonAdmin(
-            args.bootstrap_servers,
-            client_id="kopfka-users",
-            timeout_ms=timeout_ms,
-            connect_timeout_ms=timeout_ms,
-        )
+        admin = _job_admin(args, client_id="kopfka-users")
         try:
             outcomes = user_batch.run_batch(
                 admin, work, passwords=Path(args.passwords), report=report
@@ -246,14 +238,8 @@ def _rebalance_apply(args: argparse.Namespace) -> int:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    timeout_ms = int(args.timeout * 1000)
     try:
-        admin = KafkaPythonAdmin(
-            args.bootstrap_servers,
-            client_id="kopfka-rebalance",
-            timeout_ms=timeout_ms,
-            connect_timeout_ms=timeout_ms,
-        )
+        admin = _job_admin(args, client_id="kopfka-rebalance")
         try:
             result = run_rebalance(admin, work, report=report, poll_seconds=args.poll)
         finally:
@@ -371,7 +357,30 @@ def _job_command(
         "--work", required=True, help="the work file (JSON, or gzip-compressed JSON)"
     )
     command.add_argument("--timeout", type=float, default=60.0, help=timeout)
+    command.add_argument(
+        "--tls-dir",
+        help="connect over TLS with the operator's certificate: a directory holding its key "
+        f"store ({names.OPERATOR_KEY_STORE}) and the CAs it trusts ({names.OPERATOR_TRUST})",
+    )
     return command
+
+
+def _job_admin(args: argparse.Namespace, *, client_id: str) -> KafkaPythonAdmin:
+    """The admin client of a Job's command: --bootstrap-servers, and with --tls-dir over TLS."""
+    timeout_ms = int(args.timeout * 1000)
+    context = None
+    if args.tls_dir is not None:
+        directory = Path(args.tls_dir)
+        context = context_from_files(
+            str(directory / names.OPERATOR_KEY_STORE), str(directory / names.OPERATOR_TRUST)
+        )
+    return KafkaPythonAdmin(
+        args.bootstrap_servers,
+        client_id=client_id,
+        timeout_ms=timeout_ms,
+        connect_timeout_ms=timeout_ms,
+        ssl_context=context,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from kopfka.certs.kept import CaProblem, Certificates
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
+from kopfka.kafka.tls import identities
 from kopfka.live import metadata
 from kopfka.live.apply import applied_at_creation, keep_live_settings
 from kopfka.live.rebalance import brokers_to_run, keep_balanced
@@ -153,7 +154,7 @@ def refresh_status(
     if pods is None:
         pods = kube.list("v1", "Pod", spec.namespace, names.selector_labels(spec.name))
     revision = None
-    if spec.tls:
+    if spec.needs_certificates:
         revision = _certificates_revision(kube, spec)
         if revision is None:
             # Not made yet (or deleted): the reconcile makes them, and until then no restart
@@ -389,7 +390,7 @@ def _apply_children(
     )
     running = dataclasses.replace(spec, pools=pools)
     try:
-        certificates = _keep_certificates(kube, running, now)
+        certificates = _keep_certificates(kube, running, now, pods=pods)
     except CaProblem as problem:
         # Nothing is applied: running brokers keep the certificates they have. (Each reason
         # spelled out where it is set: tests/unit/test_docs.py finds them there.)
@@ -403,6 +404,7 @@ def _apply_children(
             reason = "ClusterCaInvalid"
         _fail(kube, body, now, reason=reason, message=str(problem))
         raise RetryLater(str(problem)) from problem
+    identities.keep(spec.operator_bootstrap, certificates.operator if certificates else None)
     try:
         desired = render_cluster(running, cluster_id, certificates=certificates, operator=operator)
     except Exception as error:  # a bug in kopfka: the model accepted what the renderers cannot do
@@ -434,12 +436,15 @@ def _revision(brokers_secret: Obj | None) -> str | None:
     return None if revision is None else str(revision)
 
 
-def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates | None:
-    """The CA and broker certificates of a cluster with TLS listeners (and its clients CA, with a
-    listener with authentication tls), read from their Secrets (a GET each: Secrets are not
-    cached, docs/security.md) and issued where missing or due.
+def _keep_certificates(
+    kube: Kube, spec: ClusterSpec, now: str, *, pods: list[Obj]
+) -> Certificates | None:
+    """The CA and node certificates of a cluster with TLS listeners (and its clients CA, with a
+    listener with authentication tls; the operator's own certificate, with TLS on the internal
+    listeners), read from their Secrets (a GET each: Secrets are not cached, docs/security.md)
+    and issued where missing or due; `pods` say which CAs the running nodes trust.
     Raises CaProblem."""
-    if not spec.tls:
+    if not spec.needs_certificates:
         return None
     # Here, not at the top: it imports `cryptography`, which only TLS clusters need (certs/kept.py).
     from kopfka.certs.keep import keep_certificates  # noqa: PLC0415
@@ -451,6 +456,11 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
     if spec.mtls:
         clients_name = spec.clients_ca.secret_name or names.clients_ca_secret_name(spec.name)
         clients_ca = kube.get("v1", "Secret", clients_name, spec.namespace)
+    operator = None
+    if spec.internal_tls:
+        operator = kube.get(
+            "v1", "Secret", names.operator_tls_secret_name(spec.name), spec.namespace
+        )
     return keep_certificates(
         spec,
         ca_data=None if ca is None else decoded(ca),
@@ -458,7 +468,15 @@ def _keep_certificates(kube: Kube, spec: ClusterSpec, now: str) -> Certificates 
         revision=_revision(brokers),
         now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")),
         clients_ca_data=None if clients_ca is None else decoded(clients_ca),
+        operator_files=decoded(operator),
+        pods_trust=[_trusted_cas(pod) for pod in pods],
     )
+
+
+def _trusted_cas(pod: Obj) -> frozenset[str]:
+    """The CAs a pod's Kafka trusts on the internal listeners (its kopfka.dev/trusted-cas)."""
+    annotations = pod["metadata"].get("annotations") or {}
+    return frozenset(filter(None, annotations.get(names.TRUSTED_CAS_ANNOTATION, "").split(",")))
 
 
 def _delete_network_policy_turned_off(kube: Kube, body: Obj, spec: ClusterSpec) -> None:

@@ -13,8 +13,8 @@ NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 
 
 def new_certificates(spec: ClusterSpec, *, now: datetime.datetime = NOW) -> Certificates | None:
-    """A new cluster's CA and broker certificates; None when no listener has TLS."""
-    if not spec.tls:
+    """A new cluster's CA and node certificates; None when it needs none (no TLS listener)."""
+    if not spec.needs_certificates:
         return None
     return keep_certificates(spec, ca_data=None, broker_files={}, revision=None, now=now)
 

@@ -12,19 +12,13 @@ from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.names import Role
 from kopfka.render import config, statefulset
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
+from tests.support.render import properties
 
 BASE: dict[str, Any] = {"brokers": {"replicas": 3}}
 
 
 def parse(spec: dict[str, Any]) -> ClusterSpec:
     return parse_cluster("events", "streaming", spec)
-
-
-def properties(spec: ClusterSpec, role: Role) -> dict[str, str]:
-    pool = next(pool for pool in spec.pools if pool.role is role)
-    text = config.server_properties(spec, pool)
-    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    return dict(line.split("=", 1) for line in lines)
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -14,7 +14,7 @@ from kopfka.model.cluster import ClusterSpec, operator_bootstrap_of, parse_clust
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
 from kopfka.model.user import check_against_cluster, parse_user
-from kopfka.render import config
+from tests.support.render import properties
 
 SCRAM = {"name": "scram", "port": 9095, "authentication": {"type": "scram-sha-512"}}
 AUTHORIZED: dict[str, Any] = {
@@ -27,12 +27,6 @@ REPLICATION = ",".join(f"events-brokers-{i}.events-brokers.streaming.svc:9091" f
 
 def parse(spec: dict[str, Any]) -> ClusterSpec:
     return parse_cluster("events", "streaming", spec)
-
-
-def properties(spec: ClusterSpec, role: Role) -> dict[str, str]:
-    pool = next(pool for pool in spec.pools if pool.role is role)
-    text = config.server_properties(spec, pool)
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 @pytest.mark.parametrize("role", [Role.CONTROLLER, Role.BROKER])

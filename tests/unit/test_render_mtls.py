@@ -18,8 +18,8 @@ from kopfka.model import names, schema
 from kopfka.model.cluster import ClusterSpec, Lifetime, operator_bootstrap_of, parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.names import Role
-from kopfka.render import config
 from kopfka.render.cluster import render_cluster
+from tests.support.render import properties
 from tests.support.tls import NOW, ca_secret_data
 
 PLAIN = {"name": "plain", "port": 9092}
@@ -33,12 +33,6 @@ def parse(*listeners: dict[str, Any], **extra: Any) -> ClusterSpec:
         "streaming",
         {"brokers": {"replicas": 3}, "listeners": list(listeners), **extra},
     )
-
-
-def properties(spec: ClusterSpec, role: Role) -> dict[str, str]:
-    pool = next(pool for pool in spec.pools if pool.role is role)
-    text = config.server_properties(spec, pool)
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 def first(spec: ClusterSpec, **kwargs: Any) -> Certificates:

@@ -10,7 +10,7 @@ import pytest
 
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.names import Role
-from kopfka.render import config
+from tests.support.render import properties
 
 PLAIN = {"name": "plain", "port": 9092}
 SCRAM = {"name": "scram", "port": 9095, "authentication": {"type": "scram-sha-512"}}
@@ -25,12 +25,6 @@ LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
 
 def parse(spec: dict[str, Any]) -> ClusterSpec:
     return parse_cluster("events", "streaming", spec)
-
-
-def properties(spec: ClusterSpec, role: Role) -> dict[str, str]:
-    pool = next(pool for pool in spec.pools if pool.role is role)
-    text = config.server_properties(spec, pool)
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 @pytest.mark.parametrize(

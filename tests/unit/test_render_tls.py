@@ -17,6 +17,7 @@ from kopfka.model.names import Role
 from kopfka.render import config, statefulset
 from kopfka.render.cluster import render_cluster
 from kopfka.render.tls import CERTIFICATES_REVISION_ANNOTATION
+from tests.support.render import properties
 from tests.support.tls import NOW, ca_secret_data, new_certificates
 
 PLAIN = {"name": "plain", "port": 9092}
@@ -27,12 +28,6 @@ COMBINED = {"mode": "combined", "controllers": {"replicas": 1}, "listeners": [TL
 
 def parse(spec: dict[str, Any]) -> ClusterSpec:
     return parse_cluster("events", "streaming", spec)
-
-
-def properties(spec: ClusterSpec, role: Role) -> dict[str, str]:
-    pool = next(pool for pool in spec.pools if pool.role is role)
-    text = config.server_properties(spec, pool)
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 def test_a_tls_listener_is_ssl_with_each_brokers_own_pem_key_store() -> None:

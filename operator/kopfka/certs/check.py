@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from kopfka.certs.issue import Authority
+from kopfka.certs.kept import fingerprints
 
 CA_CERTIFICATE = "ca.crt"
 CA_KEY = "ca.key"
@@ -195,3 +196,63 @@ def client_certificate_problem(
     ):
         return f"it expires at {certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
     return None
+
+
+def _valid_certificates(pem: bytes, now: datetime.datetime) -> list[x509.Certificate]:
+    """The certificates of a PEM file that are valid at `now` (none for an unreadable file)."""
+    try:
+        found = x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return []
+    return [item for item in found if item.not_valid_before_utc <= now < item.not_valid_after_utc]
+
+
+def node_trust(current: bytes, others: Sequence[bytes], *, now: datetime.datetime) -> bytes:
+    """The CAs the nodes trust on the internal listeners (PEM): the cluster CA's certificate
+    first, then every other CA certificate in `others` (the previous CA of kopfka's, the trust
+    the nodes were given before, the CAs that issued the certificates they keep) that is still
+    valid, once each. A CA stays trusted until it expires, so no node that still presents a
+    certificate of it is ever refused by one that restarted since."""
+    seen = set(fingerprints(current))
+    result = [current if current.endswith(b"\n") else current + b"\n"]
+    for pem in others:
+        for certificate in _valid_certificates(pem, now):
+            text = certificate.public_bytes(serialization.Encoding.PEM)
+            (fingerprint,) = fingerprints(text)
+            if fingerprint not in seen:
+                seen.add(fingerprint)
+                result.append(text)
+    return b"".join(result)
+
+
+def issuer_in_bundle(bundle: bytes | None) -> bytes:
+    """The CA certificate a node's or the operator's PEM file carries after its own (PEM; empty
+    when there is none or the file is unreadable)."""
+    try:
+        found = x509.load_pem_x509_certificates(bundle or b"")
+    except ValueError:
+        return b""
+    return b"".join(item.public_bytes(serialization.Encoding.PEM) for item in found[1:2])
+
+
+def good_under_trusted_ca(
+    bundle: bytes | None,
+    *,
+    trusted: Sequence[str],
+    dns_names: Sequence[str],
+    now: datetime.datetime,
+    renewal_days: int,
+) -> bool:
+    """A node's (or the operator's) PEM file is good but for its CA: another CA than the
+    cluster's issued it, one whose fingerprint is in `trusted` (what every node trusts today)
+    and that is still valid. While some node does not trust the cluster's CA yet, such a file is
+    kept rather than issued again (certs/keep.py)."""
+    issuer = _valid_certificates(issuer_in_bundle(bundle), now)
+    if not issuer or fingerprints(issuer_in_bundle(bundle))[0] not in trusted:
+        return False
+    return (
+        broker_certificate_problem(
+            bundle, authority=issuer[0], dns_names=dns_names, now=now, renewal_days=renewal_days
+        )
+        is None
+    )

@@ -1,5 +1,5 @@
-"""Issuing keys and certificates with the `cryptography` package: CAs, brokers' server
-certificates and TLS KafkaUsers' client certificates.
+"""Issuing keys and certificates with the `cryptography` package: CAs, the nodes' certificates,
+the operator's client certificate and TLS KafkaUsers' client certificates.
 
 Keys are EC P-256 (NIST secp256r1) for the CA and for every broker: every TLS client Kafka users
 run accepts ECDSA P-256 (Java, librdkafka, Go, Python's ssl), a key takes microseconds to make
@@ -101,14 +101,14 @@ def _leaf(
     key: ec.EllipticCurvePrivateKey,
     subject: x509.Name,
     *,
-    usage: x509.ObjectIdentifier,
+    usages: Sequence[x509.ObjectIdentifier],
     dns_names: Sequence[str],
     now: datetime.datetime,
     validity_days: int,
 ) -> x509.Certificate:
-    """An end-entity certificate for `key`, signed by `authority`, for one extended key usage
-    (a TLS server's or client's). It never outlives its CA: a peer would refuse it from then on
-    anyway."""
+    """An end-entity certificate for `key`, signed by `authority`, for its extended key usages
+    (a TLS server's, a client's, or both). It never outlives its CA: a peer would refuse it
+    from then on anyway."""
     not_after = min(
         now + datetime.timedelta(days=validity_days), authority.certificate.not_valid_after_utc
     )
@@ -122,7 +122,7 @@ def _leaf(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signs_certificates=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
             critical=False,
@@ -144,14 +144,50 @@ def server_bundle(
     now: datetime.datetime,
     validity_days: int,
 ) -> bytes:
-    """A new key and a server certificate for `dns_names`, signed by `authority`, as one PEM
-    file: the key, the certificate, then the CA's certificate (the chain Kafka presents)."""
+    """A new key and a node's certificate for `dns_names`, signed by `authority`, as one PEM
+    file: the key, the certificate, then the CA's certificate (the chain Kafka presents). For a
+    server and a client both: with spec.internalListeners.tls nodes present it to each other
+    in both roles (a broker is the controllers' client, and its followers' fetch target)."""
+    return _key_store(
+        authority,
+        _name(common_name),
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        dns_names,
+        now=now,
+        validity_days=validity_days,
+    )
+
+
+def client_bundle(
+    authority: Authority, common_name: str, *, now: datetime.datetime, validity_days: int
+) -> bytes:
+    """A new key and a client certificate, as `server_bundle` makes a node's: the operator's
+    own, which it and its Jobs present on the internal listeners."""
+    return _key_store(
+        authority,
+        _name(common_name),
+        [ExtendedKeyUsageOID.CLIENT_AUTH],
+        (),
+        now=now,
+        validity_days=validity_days,
+    )
+
+
+def _key_store(
+    authority: Authority,
+    subject: x509.Name,
+    usages: Sequence[x509.ObjectIdentifier],
+    dns_names: Sequence[str],
+    *,
+    now: datetime.datetime,
+    validity_days: int,
+) -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     certificate = _leaf(
         authority,
         key,
-        _name(common_name),
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        subject,
+        usages=usages,
         dns_names=dns_names,
         now=now,
         validity_days=validity_days,
@@ -181,7 +217,7 @@ def client_certificate(
         authority,
         key,
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, username)]),
-        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
         dns_names=(),
         now=now,
         validity_days=validity_days,

@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 
 from kopfka.certs.check import (
     client_certificate_problem,
+    good_under_trusted_ca,
+    issuer_in_bundle,
     load_authority,
+    node_trust,
     renewal_due,
     to_issue,
 )
-from kopfka.certs.issue import Authority, client_certificate, new_authority, server_bundle
+from kopfka.certs.issue import (
+    Authority,
+    client_bundle,
+    client_certificate,
+    new_authority,
+    server_bundle,
+)
 from kopfka.certs.kept import (
     PREVIOUS_CA_CERTIFICATE,
     USER_CA,
@@ -35,18 +44,21 @@ from kopfka.certs.kept import (
     Certificates,
     KeptCa,
     UserCertificate,
+    fingerprints,
 )
 from kopfka.model import names
 from kopfka.model.cluster import ClusterCa, ClusterSpec
 
 
 def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
-    """Each broker pod's file (by Secret key) and the DNS names its certificate must carry."""
-    pool = spec.broker_pool
+    """Each node's file (by Secret key) and the DNS names its certificate must carry: the
+    brokers', and with spec.internalListeners.tls every node's, controllers too."""
+    pools = spec.pools if spec.internal_tls else (spec.broker_pool,)
     return {
         names.broker_tls_file(names.pod_name(spec.name, pool.role, ordinal)): (
             names.broker_dns_names(spec.name, spec.namespace, pool.role, ordinal)
         )
+        for pool in pools
         for ordinal in range(pool.replicas)
     }
 
@@ -136,13 +148,22 @@ def keep_certificates(
     revision: str | None,
     now: datetime.datetime,
     clients_ca_data: Mapping[str, bytes] | None = None,
+    operator_files: Mapping[str, bytes] | None = None,
+    pods_trust: Sequence[frozenset[str]] = (),
 ) -> Certificates:
     """The certificates `spec` needs, from the CA Secret's decoded `ca_data` (None: no such
-    Secret) and the brokers' Secret as it is (`broker_files`, its `revision`); issues only what
+    Secret) and the nodes' Secret as it is (`broker_files`, its `revision`); issues only what
     check.py finds not good. `spec` has the broker count to run (a scale-down keeps the leaving
     brokers until they are drained). With a listener that wants client certificates, the clients
     CA too, from its Secret's `clients_ca_data` (None: no such Secret), and its certificates go
-    into the brokers' Secret as their trust store. Raises CaProblem."""
+    into the brokers' Secret as their trust store.
+
+    With spec.internalListeners.tls, also the nodes' trust (names.NODE_TRUST_FILE) and the
+    operator's key store (from its Secret's `operator_files`). `pods_trust` lists, for each pod
+    of the cluster, the CAs its Kafka trusts (kopfka.dev/trusted-cas): while one of them does
+    not trust the cluster CA yet (it was replaced), certificates of a CA every pod trusts are
+    kept, and the new CA only joins the trust, which restarts the nodes; once all trust it,
+    the next reconcile issues its certificates, which restarts them again. Raises CaProblem."""
     authority, own, previous = _authority(
         spec.cluster_ca,
         ca_data,
@@ -154,32 +175,73 @@ def keep_certificates(
     )
     clients_ca = _clients_ca(spec, clients_ca_data, now) if spec.mtls else None
     wanted = wanted_files(spec)
+    operator_key = (
+        (operator_files or {}).get(names.OPERATOR_KEY_STORE) if spec.internal_tls else None
+    )
+    if spec.internal_tls:
+        wanted_all = {**wanted, names.OPERATOR_KEY_STORE: ()}
+        existing = {**broker_files, names.OPERATOR_KEY_STORE: operator_key or b""}
+    else:
+        wanted_all, existing = dict(wanted), dict(broker_files)
     reasons = to_issue(
-        broker_files,
-        wanted,
+        existing,
+        wanted_all,
         authority=authority.certificate,
         now=now,
         renewal_days=spec.broker_certificates.renewal_days,
     )
+    if spec.internal_tls:
+        _keep_while_trust_pending(
+            spec,
+            reasons,
+            existing=existing,
+            wanted=wanted_all,
+            authority=authority,
+            pods_trust=pods_trust,
+            now=now,
+        )
+    lifetime = spec.broker_certificates.validity_days
     files = {
         key: (
             server_bundle(
-                authority,
-                key.removesuffix(".pem"),
-                dns_names,
-                now=now,
-                validity_days=spec.broker_certificates.validity_days,
+                authority, key.removesuffix(".pem"), dns_names, now=now, validity_days=lifetime
             )
             if key in reasons
             else broker_files[key]
         )
         for key, dns_names in wanted.items()
     }
-    replaced = any(reason != "missing" for reason in reasons.values())
+    replaced = any(
+        reason != "missing" for key, reason in reasons.items() if key != names.OPERATOR_KEY_STORE
+    )
     if clients_ca is not None:
         kept = broker_files.get(names.CLIENTS_CA_FILE)
         files[names.CLIENTS_CA_FILE] = clients_ca.trusted
         replaced = replaced or (kept is not None and kept != clients_ca.trusted)
+    operator = None
+    if spec.internal_tls:
+        operator_store = (
+            client_bundle(authority, names.OPERATOR_COMMON_NAME, now=now, validity_days=lifetime)
+            if names.OPERATOR_KEY_STORE in reasons
+            else existing[names.OPERATOR_KEY_STORE]
+        )
+        kept_trust = broker_files.get(names.NODE_TRUST_FILE, b"")
+        trust = node_trust(
+            authority.certificate_pem,
+            [
+                previous or b"",
+                kept_trust,
+                *(issuer_in_bundle(files[key]) for key in wanted),
+                issuer_in_bundle(operator_store),
+            ],
+            now=now,
+        )
+        files[names.NODE_TRUST_FILE] = trust
+        operator = {names.OPERATOR_KEY_STORE: operator_store, names.OPERATOR_TRUST: trust}
+        # A CA the nodes did not trust before restarts them; one that expired and left does not.
+        replaced = replaced or bool(
+            kept_trust and set(fingerprints(trust)) - set(fingerprints(kept_trust))
+        )
     if revision is None or replaced:
         digest = hashlib.sha256(authority.certificate_pem)
         for key in sorted(files):
@@ -192,7 +254,36 @@ def keep_certificates(
         brokers=files,
         revision=revision,
         clients_ca=clients_ca,
+        operator=operator,
     )
+
+
+def _keep_while_trust_pending(
+    spec: ClusterSpec,
+    reasons: dict[str, str],
+    *,
+    existing: Mapping[str, bytes],
+    wanted: Mapping[str, Sequence[str]],
+    authority: Authority,
+    pods_trust: Sequence[frozenset[str]],
+    now: datetime.datetime,
+) -> None:
+    """While some pod does not trust the cluster CA, a file whose only fault is another CA that
+    every pod trusts is kept (taken out of `reasons`): a certificate of the new CA would be
+    refused by the pods that do not trust it yet."""
+    (current,) = fingerprints(authority.certificate_pem)
+    if all(current in trust for trust in pods_trust):
+        return
+    trusted_by_all = sorted(frozenset.intersection(*pods_trust))
+    for key in [key for key, reason in reasons.items() if reason == "issued by another CA"]:
+        if good_under_trusted_ca(
+            existing.get(key),
+            trusted=trusted_by_all,
+            dns_names=wanted[key],
+            now=now,
+            renewal_days=spec.broker_certificates.renewal_days,
+        ):
+            del reasons[key]
 
 
 def keep_user_certificate(

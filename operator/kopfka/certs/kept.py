@@ -9,8 +9,25 @@ module instead (tests/unit/test_certs_imports.py holds it to that).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from kopfka.model import names
+
+_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
+
+
+def fingerprints(pem: bytes) -> tuple[str, ...]:
+    """Each certificate's SHA-256 fingerprint in a PEM file (16 hex digits: what a pod's
+    kopfka.dev/trusted-cas annotation lists), read without `cryptography` and whatever the
+    file's line breaks."""
+    return tuple(
+        hashlib.sha256(base64.b64decode(b"".join(found.split()))).hexdigest()[:16]
+        for found in _CERTIFICATE.findall(pem)
+    )
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,15 @@ class Certificates:
     revision: str
     # The clients CA (spec.clientsCa), for a cluster with a listener with authentication tls.
     clients_ca: KeptCa | None = None
+    # With spec.internalListeners.tls: the operator's key store (names.OPERATOR_KEY_STORE: key,
+    # client certificate, CA certificate) and the CAs it trusts (names.OPERATOR_TRUST).
+    operator: Mapping[str, bytes] | None = None
+
+    @property
+    def node_trust(self) -> bytes:
+        """With spec.internalListeners.tls, the CAs the nodes trust on the internal listeners
+        (names.NODE_TRUST_FILE); empty without."""
+        return self.brokers.get(names.NODE_TRUST_FILE, b"")
 
     @property
     def trusted(self) -> bytes:

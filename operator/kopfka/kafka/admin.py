@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -69,6 +70,7 @@ from kopfka.kafka.facts import (
     TopicFacts,
     UserFacts,
 )
+from kopfka.kafka.tls import identities
 from kopfka.model.live_settings import CLUSTER_DEFAULT_SOURCE
 from kopfka.model.user import Acl
 
@@ -222,6 +224,7 @@ def operator_client(bootstrap: str) -> KafkaAdmin:
         client_id="kopfka-operator",
         timeout_ms=OPERATOR_REQUEST_TIMEOUT_MS,
         connect_timeout_ms=OPERATOR_CONNECT_TIMEOUT_MS,
+        ssl_context=identities.context(bootstrap),
     )
 
 
@@ -264,15 +267,21 @@ class KafkaPythonAdmin:
         client_id: str = "kopfka",
         timeout_ms: int = 15000,
         connect_timeout_ms: int = 30000,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         """Connects at once; raises KafkaUnavailable when no bootstrap server answers within
-        `connect_timeout_ms`. `timeout_ms` bounds each request."""
+        `connect_timeout_ms`. `timeout_ms` bounds each request. With `ssl_context`, over TLS
+        (kafka/tls.py: the operator's certificate on the internal listeners)."""
+        security: dict[str, Any] = (
+            {} if ssl_context is None else {"security_protocol": "SSL", "ssl_context": ssl_context}
+        )
         with _unavailable_on_retriable_errors():
             self._client = _bootstrapped_client(
                 bootstrap_servers=bootstrap_servers,
                 client_id=client_id,
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=connect_timeout_ms,
+                **security,
             )
         self._timeout_ms = timeout_ms
 

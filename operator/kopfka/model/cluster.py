@@ -176,11 +176,20 @@ class ClusterSpec:
     # spec.authorization: Kafka's ACL authorizer is on, with these super users (user names)
     # besides the internal listeners' principal; None: off.
     authorization: Authorization | None = None
+    # spec.internalListeners.tls: mutual TLS on the controller and replication listeners.
+    internal_tls: bool = False
 
     @property
     def tls(self) -> bool:
-        """Some client listener is encrypted: the cluster needs its CA and broker certificates."""
+        """Some client listener is encrypted: the brokers serve it with their certificates."""
         return any(listener.tls for listener in self.listeners)
+
+    @property
+    def needs_certificates(self) -> bool:
+        """The cluster needs its CA and node certificates: some client listener is encrypted,
+        or the internal listeners are (then every node, controllers too, has a certificate, and
+        the operator one of its own)."""
+        return self.tls or self.internal_tls
 
     @property
     def mtls(self) -> bool:
@@ -220,6 +229,7 @@ class ClusterSpec:
             role=pool.role,
             replicas=pool.replicas,
             authorization=self.authorization is not None,
+            internal_tls=self.internal_tls,
         )
 
 
@@ -235,18 +245,20 @@ def operator_bootstrap(
     role: Role,
     replicas: int,
     authorization: bool,
+    internal_tls: bool,
 ) -> str:
-    """The operator and its Jobs speak plaintext (no client certificate or SASL of their own yet):
-    through the bootstrap Service on the first client listener without TLS or authentication;
-    when every client listener has one, or when the cluster authorizes (a plaintext client is
-    User:ANONYMOUS there, which ACLs govern), to the first brokers' own addresses on the internal
-    replication listener, which is plaintext, whose connections are the super user
-    schema.INTERNAL_PRINCIPAL, and which Kafka advertises under the same names. Never plaintext
-    to a TLS port, and never unauthenticated to a SCRAM one."""
+    """Through the bootstrap Service on the first client listener without TLS or authentication,
+    in plaintext; to the first brokers' own addresses on the internal replication listener
+    (which Kafka advertises under the same names, and whose connections are the super user
+    schema.INTERNAL_PRINCIPAL under authorization) when every client listener has TLS or
+    authentication, when the cluster authorizes (a plaintext client is User:ANONYMOUS there,
+    which ACLs govern), or when the internal listeners have TLS (then with the operator's own
+    certificate: kafka/tls.py). Never plaintext to a TLS port, and never unauthenticated to a
+    SCRAM one."""
     plain = next(
         (listener for listener in listeners if listener.security_protocol == "PLAINTEXT"), None
     )
-    if plain is not None and not authorization:
+    if plain is not None and not authorization and not internal_tls:
         return names.bootstrap_address(cluster, namespace, plain.port)
     return ",".join(
         f"{names.pod_host(cluster, namespace, role, ordinal)}:{schema.REPLICATION_PORT}"
@@ -276,6 +288,7 @@ def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) ->
         role=Role.COMBINED if combined else Role.BROKER,
         replicas=int(pool.get("replicas", 3)),
         authorization=spec.get("authorization") is not None,
+        internal_tls=bool((spec.get("internalListeners") or {}).get("tls", False)),
     )
 
 
@@ -372,6 +385,7 @@ def parse_cluster(
             if raw.get("authorization") is None
             else Authorization(tuple(raw["authorization"].get("superUsers") or ()))
         ),
+        internal_tls=bool(raw["internalListeners"]["tls"]),
     )
 
 

@@ -172,6 +172,27 @@ def clients_ca_secret_name(cluster: str) -> str:
 # In the brokers' Secret, next to their key stores: the clients CA's certificates, the trust
 # store of the listeners with authentication tls (a pod name never ends in .crt).
 CLIENTS_CA_FILE = "clients-ca.crt"
+# With spec.internalListeners.tls, also: the cluster CAs every node trusts on the controller and
+# replication listeners (the CA, and during a change of CA the one before it).
+NODE_TRUST_FILE = "cluster-ca.crt"
+
+
+def operator_tls_secret_name(cluster: str) -> str:
+    """With spec.internalListeners.tls: the operator's own key and certificate for the cluster
+    (OPERATOR_KEY_STORE), the CAs it trusts (OPERATOR_TRUST) and a Kafka client config naming
+    them (OPERATOR_CLIENT_CONFIG), which the operator's Jobs mount."""
+    return f"{cluster}-operator-tls"
+
+
+# On a pod of a cluster with spec.internalListeners.tls: the fingerprints of the CAs its Kafka
+# trusts on the internal listeners (certs/kept.py fingerprints), from its pod template.
+TRUSTED_CAS_ANNOTATION = f"{GROUP}/trusted-cas"
+OPERATOR_KEY_STORE = "operator.pem"
+OPERATOR_TRUST = "ca.crt"
+OPERATOR_CLIENT_CONFIG = "client.properties"
+# The principal of the operator's certificate (CN); on the internal listeners every peer with a
+# certificate of the cluster CA is the internal principal anyway.
+OPERATOR_COMMON_NAME = "kopfka-operator"
 
 
 # The cluster's DNS domain: the names under it go into the brokers' certificates too.

@@ -280,6 +280,31 @@ AUTHORIZER_CLASS = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 USER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
+INTERNAL_TLS_IMMUTABLE = (
+    "internalListeners.tls cannot change after creation: the nodes of a running cluster could "
+    "not reach each other while they restart one at a time (make a new cluster)"
+)
+
+
+def _internal_listeners() -> Schema:
+    return obj(
+        "The cluster's own listeners, which are not in listeners: controller (the KRaft quorum, "
+        f"port {CONTROLLER_PORT}) and replication (between brokers, port {REPLICATION_PORT}; the "
+        "operator and its Jobs use it too). docs/security.md.",
+        {
+            "tls": boolean(
+                "Mutual TLS on both: every node presents a certificate of the cluster CA and "
+                "accepts only peers that present one (the operator and its Jobs get their own). "
+                "Off by default: inside the cluster's network the nodes are then trusted by "
+                "where a connection comes from (spec.networkPolicy). Fixed at creation.",
+                default=False,
+                **{"x-kubernetes-validations": [rule("self == oldSelf", INTERNAL_TLS_IMMUTABLE)]},
+            ),
+        },
+        default={},
+    )
+
+
 def _authorization() -> Schema:
     return obj(
         "Kafka's ACL authorizer (KRaft's StandardAuthorizer) on every node: a client may do only "
@@ -756,6 +781,7 @@ def cluster_spec() -> Schema:
                 },
                 required=["topologyKey"],
             ),
+            "internalListeners": _internal_listeners(),
             "authorization": _authorization(),
             "clusterCa": _cluster_ca(),
             "clientsCa": _clients_ca(),

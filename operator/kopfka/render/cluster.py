@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kopfka.certs.kept import Certificates
+from kopfka.certs.kept import Certificates, fingerprints
 from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.model.names import Role
@@ -25,9 +25,9 @@ def render_cluster(
     rendered without. `operator`: the operator's own pods, which the NetworkPolicy lets in
     (render/network_policy.py)."""
     objects: list[dict[str, Any]] = []
-    if spec.tls:
+    if spec.needs_certificates:
         if certificates is None:
-            raise ValueError("a cluster with a TLS listener needs its certificates")
+            raise ValueError("a cluster with TLS listeners needs its certificates")
         objects.extend(tls.secrets(spec, certificates))
     objects.append(policy.service_account(spec))
     # Before the pods: a pod is never up without its policy.
@@ -46,6 +46,9 @@ def render_cluster(
                 pool,
                 cluster_id,
                 certificates=certificates.revision if certificates else None,
+                trusted_cas=(
+                    ",".join(fingerprints(certificates.node_trust)) if certificates else ""
+                ),
             )
         )
         objects.append(policy.disruption_budget(spec, pool))

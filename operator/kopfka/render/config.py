@@ -71,12 +71,42 @@ SCRAM_LOGIN_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule re
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 
+INTERNAL_LISTENERS = ("CONTROLLER", "REPLICATION")
+
+
 def _protocol(spec: ClusterSpec, name: str) -> str:
     """The security protocol of a Kafka listener name: a client listener's own (SSL with tls,
-    SASL_ with scram-sha-512); the operator's own listeners (controller, replication) are
-    plaintext inside the cluster."""
+    SASL_ with scram-sha-512); the cluster's own listeners (controller, replication) SSL with
+    spec.internalListeners.tls, else plaintext inside the cluster."""
+    if name in INTERNAL_LISTENERS:
+        return "SSL" if spec.internal_tls else "PLAINTEXT"
     found = next((item for item in spec.listeners if item.kafka_name == name), None)
     return "PLAINTEXT" if found is None else found.security_protocol
+
+
+def internal_tls_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
+    """With spec.internalListeners.tls: mutual TLS on the controller and replication listeners.
+    Each node presents its own certificate (the file named after its pod) and requires one of a
+    CA in names.NODE_TRUST_FILE; Kafka uses the same listener settings when the node is the
+    client (a broker connecting to the controllers, a follower fetching from a leader), and
+    checks the peer's name against its certificate (Kafka's default, https). Brokers set the
+    controller listener too, which they only connect to."""
+    if not spec.internal_tls:
+        return []
+    settings: list[tuple[str, str]] = []
+    for name in INTERNAL_LISTENERS if role.is_broker else INTERNAL_LISTENERS[:1]:
+        prefix = f"listener.name.{name.lower()}.ssl."
+        settings += [
+            (f"{prefix}keystore.type", "PEM"),
+            (
+                f"{prefix}keystore.location",
+                "${KOPFKA_TLS_DIR}/" + names.broker_tls_file("${POD_NAME}"),
+            ),
+            (f"{prefix}truststore.type", "PEM"),
+            (f"{prefix}truststore.location", "${KOPFKA_TLS_DIR}/" + names.NODE_TRUST_FILE),
+            (f"{prefix}client.auth", "required"),
+        ]
+    return settings
 
 
 def sasl_settings(spec: ClusterSpec, role: Role) -> list[tuple[str, str]]:
@@ -202,7 +232,11 @@ def server_properties(spec: ClusterSpec, pool: Pool, *, dynamic: bool = True) ->
             f"{name}:{_protocol(spec, name)}"
             for name in dict.fromkeys(["CONTROLLER", *(n for n, _ in endpoints)])
         ),
-        "listener_settings": tls_settings(spec, pool.role) + sasl_settings(spec, pool.role),
+        "listener_settings": (
+            internal_tls_settings(spec, pool.role)
+            + tls_settings(spec, pool.role)
+            + sasl_settings(spec, pool.role)
+        ),
         "authorization_settings": authorization_settings(spec),
         "is_broker": pool.role.is_broker,
         "log_dirs": LOG_DIRS,

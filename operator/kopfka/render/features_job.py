@@ -25,9 +25,13 @@ FEATURES_JOB_KIND = "features"
 FEATURES_JOB_COMPONENT = tool_job.tool_job_component(FEATURES_JOB_KIND)
 
 
-def feature_command_args(release: str, *, bootstrap: str) -> list[str]:
-    """`kafka-features` arguments that raise every feature to `release`'s (X.Y)."""
-    return ["--bootstrap-server", bootstrap, "upgrade", "--release-version", release]
+def feature_command_args(
+    release: str, *, bootstrap: str, client_config: str | None = None
+) -> list[str]:
+    """`kafka-features` arguments that raise every feature to `release`'s (X.Y); with
+    `client_config`, the client settings file the tool connects with."""
+    config = [] if client_config is None else ["--command-config", client_config]
+    return ["--bootstrap-server", bootstrap, *config, "upgrade", "--release-version", release]
 
 
 def render_features_job(spec: ClusterSpec, step: Finalize, *, bootstrap: str) -> dict[str, Any]:
@@ -42,5 +46,7 @@ def render_features_job(spec: ClusterSpec, step: Finalize, *, bootstrap: str) ->
         spec,
         kind=FEATURES_JOB_KIND,
         main_class=FEATURE_COMMAND,
-        args=feature_command_args(step.release, bootstrap=bootstrap),
+        args=feature_command_args(
+            step.release, bootstrap=bootstrap, client_config=tool_job.client_config(spec)
+        ),
     )

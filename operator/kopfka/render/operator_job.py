@@ -23,6 +23,7 @@ from typing import Any
 
 from kopfka.model.cluster import ClusterSpec
 from kopfka.render import meta
+from kopfka.render.tls import OPERATOR_TLS_MOUNT, OPERATOR_TLS_VOLUME_MOUNT, operator_tls_volume
 
 WORK_KEY = "work.json.gz"
 WORK_DIR = "/work"
@@ -77,9 +78,10 @@ def render_operator_job(
     args: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(ConfigMap, Job) named `name` in spec.namespace: the Job runs `kopfka <kind.command>
-    --bootstrap-servers <bootstrap> --work <file> <args>` over `work`. Without owner references:
-    the caller adds them (cluster.owned_by)."""
-    container = {
+    --bootstrap-servers <bootstrap> --work <file> <args>` over `work`; with
+    spec.internalListeners.tls also `--tls-dir` with the operator's Secret mounted there. Without
+    owner references: the caller adds them (cluster.owned_by)."""
+    container: dict[str, Any] = {
         "name": kind.container,
         "image": image.image,
         "imagePullPolicy": image.pull_policy,
@@ -103,6 +105,11 @@ def render_operator_job(
         },
         "volumeMounts": [{"name": "work", "mountPath": WORK_DIR, "readOnly": True}],
     }
+    volumes: list[dict[str, Any]] = [{"name": "work", "configMap": {"name": name}}]
+    if spec.internal_tls:
+        container["args"] += ["--tls-dir", OPERATOR_TLS_MOUNT]
+        container["volumeMounts"].append(dict(OPERATOR_TLS_VOLUME_MOUNT))
+        volumes.append(operator_tls_volume(spec))
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -122,7 +129,7 @@ def render_operator_job(
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],
-                    "volumes": [{"name": "work", "configMap": {"name": name}}],
+                    "volumes": volumes,
                 },
             },
         },

@@ -46,9 +46,12 @@ def _config_item(key: str, value: str) -> str:
     return f"{key}=[{value}]" if _SPLIT_CHARACTERS & set(value) else f"{key}={value}"
 
 
-def config_command_args(plan: LivePlan, *, bootstrap: str) -> list[str]:
+def config_command_args(
+    plan: LivePlan, *, bootstrap: str, client_config: str | None = None
+) -> list[str]:
     """`kafka-configs` arguments that carry out `plan` on the cluster-wide defaults, in one
-    IncrementalAlterConfigs request (Kafka applies all of it or none)."""
+    IncrementalAlterConfigs request (Kafka applies all of it or none); with `client_config`,
+    the client settings file the tool connects with."""
     if plan.empty:
         raise ValueError("an empty plan needs no settings Job")
     args = [
@@ -63,13 +66,16 @@ def config_command_args(plan: LivePlan, *, bootstrap: str) -> list[str]:
         args += ["--add-config", ",".join(_config_item(k, v) for k, v in plan.to_set.items())]
     if plan.to_delete:
         args += ["--delete-config", ",".join(plan.to_delete)]
+    if client_config is not None:
+        args += ["--command-config", client_config]
     return args
 
 
 def settings_command(spec: ClusterSpec, plan: LivePlan, *, bootstrap: str) -> list[str]:
     """The settings Job's container command (its `IMAGE_LIBS` classpath is the image's)."""
     return tool_job.tool_command(
-        config_command_class(spec.version), config_command_args(plan, bootstrap=bootstrap)
+        config_command_class(spec.version),
+        config_command_args(plan, bootstrap=bootstrap, client_config=tool_job.client_config(spec)),
     )
 
 
@@ -92,5 +98,7 @@ def render_settings_job(spec: ClusterSpec, plan: LivePlan, *, bootstrap: str) ->
         spec,
         kind=SETTINGS_JOB_KIND,
         main_class=config_command_class(spec.version),
-        args=config_command_args(plan, bootstrap=bootstrap),
+        args=config_command_args(
+            plan, bootstrap=bootstrap, client_config=tool_job.client_config(spec)
+        ),
     )

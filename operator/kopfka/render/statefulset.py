@@ -38,8 +38,9 @@ TLS_FILE_MODE = 0o440
 
 
 def serves_tls(spec: ClusterSpec, pool: Pool) -> bool:
-    """The pool's nodes serve a TLS listener: they mount the brokers' key store Secret."""
-    return spec.tls and pool.role.is_broker
+    """The pool's nodes serve a TLS listener: they mount the nodes' key store Secret. Brokers
+    with a TLS client listener; every node with spec.internalListeners.tls."""
+    return (spec.tls and pool.role.is_broker) or spec.internal_tls
 
 
 def _field_env(name: str, path: str) -> dict[str, Any]:
@@ -273,8 +274,17 @@ def _claim_template(spec: ClusterSpec, pool: Pool, cluster_id: str) -> dict[str,
 
 
 def stateful_set(
-    spec: ClusterSpec, pool: Pool, cluster_id: str, *, certificates: str | None = None
+    spec: ClusterSpec,
+    pool: Pool,
+    cluster_id: str,
+    *,
+    certificates: str | None = None,
+    trusted_cas: str = "",
 ) -> dict[str, Any]:
+    """The pool's StatefulSet. With spec.internalListeners.tls, its pods carry the CAs their
+    Kafka trusts on the internal listeners (`trusted_cas`, fingerprints): read back from the
+    pods, it tells when every node trusts a new cluster CA (certs/keep.py). It is no part of the
+    restart hash: a CA joins the trust only with a new certificates revision, which is."""
     pod_labels = {
         **spec.template.labels,
         **meta.pool_labels(spec, pool),
@@ -285,6 +295,8 @@ def stateful_set(
             spec, pool, cluster_id, certificates=certificates
         ),
     }
+    if spec.internal_tls:
+        pod_annotations[names.TRUSTED_CAS_ANNOTATION] = trusted_cas
     sts_spec: dict[str, Any] = {
         "serviceName": names.pool_name(spec.name, pool.role),
         "replicas": pool.replicas,

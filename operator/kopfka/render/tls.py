@@ -1,7 +1,8 @@
 """The Secrets of a cluster whose client listeners have TLS: the CA kopfka makes (certificate and
 key), the CA's certificate alone for clients, every broker's key store file and, with a listener
 that wants client certificates, the clients CA kopfka makes (its certificates go into the
-brokers' Secret as their trust store, never its key).
+brokers' Secret as their trust store, never its key). With spec.internalListeners.tls, every
+node's key store (controllers too), the CAs they trust, and the operator's own key store.
 
 Rendered from what certs/keep.py kept or issued (`Certificates`); rendering makes no keys. The
 brokers' Secret carries the revision of their certificates, which goes into the restart hash
@@ -66,7 +67,46 @@ def secrets(spec: ClusterSpec, certificates: Certificates) -> list[dict[str, Any
     )
     brokers["metadata"]["annotations"] = {CERTIFICATES_REVISION_ANNOTATION: certificates.revision}
     objects.append(brokers)
+    if certificates.operator is not None:
+        files = {**certificates.operator, names.OPERATOR_CLIENT_CONFIG: client_config().encode()}
+        objects.append(
+            _secret(spec, names.operator_tls_secret_name(spec.name), "operator-tls", files)
+        )
     return objects
+
+
+# Where the operator's Jobs mount its Secret (names.operator_tls_secret_name).
+OPERATOR_TLS_MOUNT = "/etc/kopfka/operator-tls"
+OPERATOR_TLS_VOLUME_MOUNT = {
+    "name": "operator-tls",
+    "mountPath": OPERATOR_TLS_MOUNT,
+    "readOnly": True,
+}
+
+
+def operator_tls_volume(spec: ClusterSpec) -> dict[str, Any]:
+    """The operator's Secret as a Job's volume (its files readable by the Job's user: the pod
+    has no other container)."""
+    return {
+        "name": "operator-tls",
+        "secret": {"secretName": names.operator_tls_secret_name(spec.name), "defaultMode": 0o444},
+    }
+
+
+def client_config() -> str:
+    """A Kafka client config (Kafka's tools' --command-config) for the internal listeners with
+    mutual TLS: the operator's key store and trust, as its Jobs mount them. Paths only: the
+    keys stay in the Secret's own files."""
+    return "".join(
+        f"{key}={value}\n"
+        for key, value in (
+            ("security.protocol", "SSL"),
+            ("ssl.keystore.type", "PEM"),
+            ("ssl.keystore.location", f"{OPERATOR_TLS_MOUNT}/{names.OPERATOR_KEY_STORE}"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", f"{OPERATOR_TLS_MOUNT}/{names.OPERATOR_TRUST}"),
+        )
+    )
 
 
 def decoded(secret: Mapping[str, Any] | None) -> dict[str, bytes]:

@@ -30,6 +30,7 @@ from kopfka.model import names
 from kopfka.model.cluster import ClusterSpec
 from kopfka.render import meta
 from kopfka.render.statefulset import KAFKA_UID
+from kopfka.render.tls import OPERATOR_TLS_MOUNT, OPERATOR_TLS_VOLUME_MOUNT, operator_tls_volume
 
 # Kafka's jars in the broker image (broker-image/Dockerfile).
 IMAGE_LIBS = "/opt/kafka/libs"
@@ -46,6 +47,14 @@ TTL_SECONDS_AFTER_FINISHED = 86400
 JOB_NAME_MAX = 63
 _DIGEST_LENGTH = 10
 KIND_MAX = JOB_NAME_MAX - names.CLUSTER_NAME_MAX - _DIGEST_LENGTH - 2
+
+
+def client_config(spec: ClusterSpec) -> str | None:
+    """The client settings file a tool connects with (its --command-config): with
+    spec.internalListeners.tls, the operator Secret's, which the Job mounts; else none."""
+    if not spec.internal_tls:
+        return None
+    return f"{OPERATOR_TLS_MOUNT}/{names.OPERATOR_CLIENT_CONFIG}"
 
 
 def tool_command(main_class: str, args: Sequence[str]) -> list[str]:
@@ -127,6 +136,9 @@ def render_tool_job(
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {}}],
     }
+    if spec.internal_tls:
+        container["volumeMounts"].append(dict(OPERATOR_TLS_VOLUME_MOUNT))
+        pod["volumes"].append(operator_tls_volume(spec))
     if spec.template.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": secret} for secret in spec.template.image_pull_secrets]
     name = tool_job_name(spec.name, kind, digest)

@@ -19,8 +19,11 @@ UNREGISTER_JOB_KIND = "unregister"
 UNREGISTER_JOB_COMPONENT = tool_job.tool_job_component(UNREGISTER_JOB_KIND)
 
 
-def unregister_args(broker: int, *, bootstrap: str) -> list[str]:
-    return ["unregister", "--bootstrap-server", bootstrap, "--id", str(broker)]
+def unregister_args(broker: int, *, bootstrap: str, client_config: str | None = None) -> list[str]:
+    """`kafka-cluster` arguments that unregister `broker`; with `client_config`, the client
+    settings file the tool connects with."""
+    config = [] if client_config is None else ["--config", client_config]
+    return ["unregister", "--bootstrap-server", bootstrap, *config, "--id", str(broker)]
 
 
 def render_unregister_job(spec: ClusterSpec, broker: int, *, bootstrap: str) -> dict[str, Any]:
@@ -30,5 +33,7 @@ def render_unregister_job(spec: ClusterSpec, broker: int, *, bootstrap: str) -> 
         spec,
         kind=UNREGISTER_JOB_KIND,
         main_class=CLUSTER_TOOL,
-        args=unregister_args(broker, bootstrap=bootstrap),
+        args=unregister_args(
+            broker, bootstrap=bootstrap, client_config=tool_job.client_config(spec)
+        ),
     )
