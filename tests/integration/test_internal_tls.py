@@ -1,0 +1,66 @@
+"""A KafkaCluster with spec.internalListeners.tls against the real API server: every node's
+certificate and the nodes' trust in the Secret both StatefulSets mount, the operator's own
+certificate in a Secret of its own, the pods' kopfka.dev/trusted-cas naming the CA, nothing
+written again while nothing changes. (That the field cannot change on a live cluster is a bad
+input case: tests/cases/bad_inputs.yaml, internal-tls-change.)"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography import x509
+
+from kopfka.certs.kept import fingerprints
+from tests.support.apiproxy import ApiProxy
+from tests.support.clusters import mounted_config, resource_versions, wait_ready
+from tests.support.kube import Obj, TestKube
+from tests.support.manifests import DEDICATED, kafka_cluster
+from tests.support.operator import OperatorProcess
+from tests.support.steady import steady_window
+
+SPEC = {**DEDICATED, "internalListeners": {"tls": True}}
+
+
+def data(secret: Obj) -> dict[str, bytes]:
+    return {key: base64.b64decode(value) for key, value in secret["data"].items()}
+
+
+def test_internal_tls_certifies_every_node_and_the_operator_and_is_not_written_again(
+    kube: TestKube, operator: OperatorProcess, api_proxy: ApiProxy, namespace: str
+) -> None:
+    kube.apply(kafka_cluster("sealed", namespace, SPEC))
+    cluster = wait_ready(kube, "sealed", namespace)
+    ca = data(kube.must_get("v1", "Secret", "sealed-cluster-ca", namespace))
+    authority = x509.load_pem_x509_certificate(ca["ca.crt"])
+    nodes = data(kube.must_get("v1", "Secret", "sealed-kafka-tls", namespace))
+    pods = {f"sealed-controllers-{i}.pem" for i in range(3)} | {
+        f"sealed-brokers-{i}.pem" for i in range(3)
+    }
+    assert set(nodes) == pods | {"cluster-ca.crt"}
+    for key in pods:
+        x509.load_pem_x509_certificates(nodes[key])[0].verify_directly_issued_by(authority)
+    assert fingerprints(nodes["cluster-ca.crt"]) == fingerprints(ca["ca.crt"])
+    operator_secret = kube.must_get("v1", "Secret", "sealed-operator-tls", namespace)
+    assert operator_secret["metadata"]["ownerReferences"][0]["uid"] == cluster["metadata"]["uid"]
+    files = data(operator_secret)
+    assert set(files) == {"operator.pem", "ca.crt", "client.properties"}
+    x509.load_pem_x509_certificates(files["operator.pem"])[0].verify_directly_issued_by(authority)
+
+    for pool in ("sealed-controllers", "sealed-brokers"):
+        template = kube.must_get("apps/v1", "StatefulSet", pool, namespace)["spec"]["template"]
+        volumes = {volume["name"]: volume for volume in template["spec"]["volumes"]}
+        assert volumes["tls"]["secret"]["secretName"] == "sealed-kafka-tls"
+        properties = mounted_config(kube, pool, namespace)["data"]["server.properties"]
+        assert "CONTROLLER:SSL" in properties
+        assert "listener.name.controller.ssl.client.auth=required" in properties
+    # Every pod says which CA its Kafka trusts: the cluster's.
+    for pod in kube.list("v1", "Pod", namespace, {"kopfka.dev/cluster": "sealed"}):
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["kopfka.dev/trusted-cas"] == ",".join(fingerprints(ca["ca.crt"]))
+
+    window = steady_window(kube, api_proxy, "sealed", namespace, runs=2)
+    assert [
+        str(write)
+        for write in api_proxy.writes(since=window.start, path=f"/namespaces/{namespace}/")
+    ] == []
+    assert resource_versions(kube, "sealed", namespace) == window.before
