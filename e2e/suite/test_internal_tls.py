@@ -1,9 +1,12 @@
-"""Mutual TLS on the internal listeners (spec.internalListeners.tls) on the real node: a controller
-and two brokers that talk to each other only over TLS, with the certificates kopfka issued into
-the Secret they mount, form a cluster the operator reads (over TLS, with its own certificate)
-and reports Ready; a KafkaTopic is made by a topic Job that mounts the operator's Secret; an
-application's acks=all producer loses nothing with min.insync.replicas 2 (every write replicated
-over TLS); a pod without the operator's certificate gets nothing from the internal listeners.
+"""Mutual TLS on the internal listeners (spec.internalListeners.tls) on the real node: three
+controllers and three brokers that talk to each other only over TLS, with the certificates
+kopfka issued from the user's CA into the Secret they mount, form a cluster the operator reads
+(over TLS, with its own certificate) and reports Ready; a KafkaTopic is made by a topic Job that
+mounts the operator's Secret; an application's acks=all producer loses nothing with
+min.insync.replicas 2 (every write replicated over TLS); a pod without the operator's certificate
+gets nothing from the internal listeners. The user then replaces the CA: the new CA reaches every
+node's trust before any node presents a certificate of it (two rolling restarts), and the
+producer running all along loses nothing.
 
 The tests run in file order on one small cluster of their own, and check Kafka with Kafka's own
 tools from a client pod, not only the statuses kopfka writes.
@@ -12,14 +15,19 @@ tools from a client pod, not only the statuses kopfka writes.
 from __future__ import annotations
 
 import base64
+import datetime
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
 
 from e2e.suite.kafka_client import KafkaClient
+from kopfka.certs.issue import Authority, new_authority
+from kopfka.certs.kept import fingerprints
 from tests.support.clusters import wait_condition, wait_ready
-from tests.support.kube import TestKube
-from tests.support.manifests import kafka_cluster, kafka_topic, one_controller
+from tests.support.kube import Obj, TestKube, condition_true
+from tests.support.manifests import kafka_cluster, kafka_topic
+from tests.support.waiting import wait_for
 
 CLUSTER = "sealed"
 TOPIC = "e2e-sealed"
@@ -27,6 +35,9 @@ VERSION = "4.4.0"  # the broker image the e2e node has (broker-image/versions.en
 READY_TIMEOUT = 300.0
 # A topic Job's pod starts, runs and is read back, then the next sync reads Kafka.
 TOPIC_TIMEOUT = 180.0
+# Two rolling restarts of six nodes on a 2-core node.
+ROTATION_TIMEOUT = 1200.0
+CA_SECRET = "sealed-ca"
 NODE = {
     "resources": {"requests": {"cpu": "100m", "memory": "768Mi"}, "limits": {"memory": "768Mi"}},
     "jvm": {"heap": "384Mi"},
@@ -38,14 +49,36 @@ IMPATIENT = "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"
 TRUSTING = "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=/tmp/ca.crt\n"
 
 
+def ca_secret(namespace: str, authority: Authority) -> Obj:
+    """The user's CA Secret (spec.clusterCa.secretName)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CA_SECRET, "namespace": namespace},
+        "data": {
+            "ca.crt": base64.b64encode(authority.certificate_pem).decode(),
+            "ca.key": base64.b64encode(authority.key_pem).decode(),
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def cluster(kube: TestKube, operator: str, namespace: str) -> Iterator[str]:
-    spec = {**one_controller(VERSION, 2, NODE), "internalListeners": {"tls": True}}
+    now = datetime.datetime.now(datetime.UTC)
+    kube.apply(ca_secret(namespace, new_authority("e2e first CA", now=now, validity_days=30)))
+    spec = {
+        "kafka": {"version": VERSION},
+        "controllers": {"replicas": 3, **NODE},
+        "brokers": {"replicas": 3, **NODE},
+        "internalListeners": {"tls": True},
+        "clusterCa": {"secretName": CA_SECRET},
+    }
     kube.apply(kafka_cluster(CLUSTER, namespace, spec))
     wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
     yield CLUSTER
     kube.kubectl("delete", "kafkatopics", "--all", "-n", namespace, "--wait=false")
     kube.kubectl("delete", "kafkacluster", CLUSTER, "-n", namespace, "--wait=false")
+    kube.kubectl("delete", "secret", CA_SECRET, "-n", namespace, "--wait=false")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +105,7 @@ def test_a_topic_job_with_the_operators_certificate_makes_the_topic_and_nothing_
     spec = {
         "cluster": cluster,
         "partitions": 3,
-        "replicationFactor": 2,
+        "replicationFactor": 3,
         "config": {"min.insync.replicas": "2"},
     }
     kube.apply(kafka_topic(TOPIC, namespace, spec))
@@ -85,13 +118,16 @@ def test_a_topic_job_with_the_operators_certificate_makes_the_topic_and_nothing_
     secrets = [volume["secret"]["secretName"] for volume in pod["volumes"] if "secret" in volume]
     assert secrets == [f"{CLUSTER}-operator-tls"]
     assert job["status"].get("succeeded") == 1
-    # Kafka has it, each partition on both brokers and in sync: followers fetch over TLS.
-    described = client.describe(TOPIC)
-    assert len(described) == 3
-    assert all(
-        "Isr: " in line and len(line.split("Isr: ")[1].split()[0].split(",")) == 2
-        for line in described
-    ), described
+
+    # Kafka has it, each partition on every broker and (once the followers caught up) in sync:
+    # they fetch over TLS.
+    def in_sync() -> bool:
+        described = client.describe(TOPIC)
+        return len(described) == 3 and all(
+            len(line.split("Isr: ")[1].split()[0].split(",")) == 3 for line in described
+        )
+
+    wait_for(in_sync, timeout=120, what=f"every replica of {TOPIC} in sync")
     produced = client.produce(TOPIC, count=300, value_prefix=1)
     assert len(produced.acked) == 300, produced
     assert sorted(client.consume_all(TOPIC, expected=300)) == sorted(produced.acked)
@@ -114,3 +150,68 @@ def test_the_internal_listeners_refuse_a_pod_without_the_operators_certificate(
     # a Secret of its own, which no application needs.
     secret = kube.must_get("v1", "Secret", f"{CLUSTER}-operator-tls", namespace)
     assert b"security.protocol=SSL" in base64.b64decode(secret["data"]["client.properties"])
+
+
+def _node_issuers(kube: TestKube, namespace: str) -> set[str]:
+    """The issuers of the nodes' certificates in their Secret (RFC 4514)."""
+    files = kube.must_get("v1", "Secret", f"{CLUSTER}-kafka-tls", namespace)["data"]
+    return {
+        x509.load_pem_x509_certificates(base64.b64decode(value))[0].issuer.rfc4514_string()
+        for key, value in files.items()
+        if key.endswith(".pem")
+    }
+
+
+def _pods(kube: TestKube, namespace: str) -> list[Obj]:
+    return kube.list("v1", "Pod", namespace, {"kopfka.dev/cluster": CLUSTER})
+
+
+def _restarted(kube: TestKube, namespace: str) -> bool:
+    """Every pod runs its StatefulSet's current restart hash and is Ready."""
+    for pool in (f"{CLUSTER}-controllers", f"{CLUSTER}-brokers"):
+        template = kube.must_get("apps/v1", "StatefulSet", pool, namespace)["spec"]["template"]
+        wanted = template["metadata"]["annotations"]["kopfka.dev/restart-hash"]
+        pods = [p for p in _pods(kube, namespace) if p["metadata"]["name"].startswith(pool + "-")]
+        if len(pods) != 3 or not all(
+            p["metadata"]["annotations"]["kopfka.dev/restart-hash"] == wanted
+            and condition_true(p, "Ready")
+            for p in pods
+        ):
+            return False
+    return True
+
+
+def test_a_new_ca_reaches_every_node_in_two_rolls_and_the_producer_loses_nothing(
+    kube: TestKube, cluster: str, namespace: str, client: KafkaClient
+) -> None:
+    producer = client.start_producing(TOPIC, count=100_000, value_prefix=2, throughput=20)
+    now = datetime.datetime.now(datetime.UTC)
+    second = new_authority("e2e second CA", now=now, validity_days=30)
+    (fingerprint,) = fingerprints(second.certificate_pem)
+    new_issuer = second.certificate.subject.rfc4514_string()
+    kube.apply(ca_secret(namespace, second))
+    trusted_first: list[str] = []  # pods seen trusting the new CA with old certificates
+    violations: list[str] = []
+
+    def rotated() -> bool:
+        issuers = _node_issuers(kube, namespace)
+        untrusting = [
+            pod["metadata"]["name"]
+            for pod in _pods(kube, namespace)
+            if fingerprint not in pod["metadata"]["annotations"]["kopfka.dev/trusted-cas"]
+        ]
+        if new_issuer in issuers and untrusting:
+            violations.append(f"certificates of the new CA while {untrusting} do not trust it")
+        if new_issuer not in issuers and len(untrusting) < 6:
+            trusted_first.append(f"{6 - len(untrusting)} pods trust it")
+        return issuers == {new_issuer} and not untrusting and _restarted(kube, namespace)
+
+    wait_for(rotated, timeout=ROTATION_TIMEOUT, what="every node on the new CA")
+    assert not violations, violations
+    assert trusted_first, "the nodes never trusted the new CA before getting its certificates"
+    wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
+    produced = producer.stop()
+    assert len(produced.acked) > 0
+    consumed = set(client.consume_all(TOPIC, expected=300 + len(produced.acked)))
+    lost = set(produced.acked) - consumed
+    assert not lost, f"{len(lost)} acknowledged values lost, e.g. {sorted(lost)[:5]}"
