@@ -37,6 +37,27 @@ def first(spec: ClusterSpec) -> Certificates:
     return keep_certificates(spec, ca_data=None, broker_files={}, revision=None, now=NOW)
 
 
+def again(
+    spec: ClusterSpec,
+    kept: Certificates,
+    ca: dict[str, bytes],
+    trust: list[frozenset[str]],
+    *,
+    now: datetime.datetime = NOW,
+) -> Certificates:
+    """The next reconcile: the CA Secret `ca`, the Secrets as `kept` left them, and what each
+    of the six pods trusts (`trust`)."""
+    return keep_certificates(
+        spec,
+        ca_data=ca,
+        broker_files=kept.brokers,
+        revision=kept.revision,
+        now=now,
+        operator_files=kept.operator,
+        pods_trust=trust,
+    )
+
+
 def leaf(bundle: bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificates(bundle)[0]
 
@@ -103,16 +124,8 @@ def test_an_unchanged_cluster_keeps_every_certificate_and_its_revision() -> None
     spec = parse()
     made = first(spec)
     assert made.ca_key is not None
-    again = keep_certificates(
-        spec,
-        ca_data={"ca.crt": made.ca_certificate, "ca.key": made.ca_key},
-        broker_files=made.brokers,
-        revision=made.revision,
-        now=NOW,
-        operator_files=made.operator,
-        pods_trust=[frozenset(fingerprints(made.node_trust))] * 6,
-    )
-    assert again == made
+    ca = {"ca.crt": made.ca_certificate, "ca.key": made.ca_key}
+    assert again(spec, made, ca, [frozenset(fingerprints(made.node_trust))] * 6) == made
 
 
 def test_a_new_ca_is_trusted_by_every_node_before_any_presents_a_certificate_of_it() -> None:
@@ -130,18 +143,7 @@ def test_a_new_ca_is_trusted_by_every_node_before_any_presents_a_certificate_of_
     assert made.operator is not None
     later = NOW + datetime.timedelta(days=1)
 
-    def step(kept: Certificates, trust: frozenset[str]) -> Certificates:
-        return keep_certificates(
-            spec,
-            ca_data=ca_secret_data(two),
-            broker_files=kept.brokers,
-            revision=kept.revision,
-            now=later,
-            operator_files=kept.operator,
-            pods_trust=[trust] * 6,
-        )
-
-    trusting = step(made, frozenset({fp_one}))
+    trusting = again(spec, made, ca_secret_data(two), [frozenset({fp_one})] * 6, now=later)
     node_keys = [key for key in made.brokers if key != names.NODE_TRUST_FILE]
     # The certificates of one are kept, the trust gains two: a new revision (the nodes restart).
     assert all(trusting.brokers[key] == made.brokers[key] for key in node_keys)
@@ -149,18 +151,11 @@ def test_a_new_ca_is_trusted_by_every_node_before_any_presents_a_certificate_of_
     assert set(fingerprints(trusting.node_trust)) == {fp_one, fp_two}
     assert trusting.revision != made.revision
     # Until every pod trusts two, nothing more happens.
-    one_left = keep_certificates(
-        spec,
-        ca_data=ca_secret_data(two),
-        broker_files=trusting.brokers,
-        revision=trusting.revision,
-        now=later,
-        operator_files=trusting.operator,
-        pods_trust=[frozenset({fp_one, fp_two})] * 5 + [frozenset({fp_one})],
-    )
-    assert one_left == trusting
+    both = frozenset({fp_one, fp_two})
+    one_left = [both] * 5 + [frozenset({fp_one})]
+    assert again(spec, trusting, ca_secret_data(two), one_left, now=later) == trusting
     # Every pod trusts both: certificates of two, still trusting one, a new revision again.
-    moved = step(trusting, frozenset({fp_one, fp_two}))
+    moved = again(spec, trusting, ca_secret_data(two), [both] * 6, now=later)
     for key in node_keys:
         leaf(moved.brokers[key]).verify_directly_issued_by(two.certificate)
     assert moved.operator is not None
@@ -177,23 +172,9 @@ def test_a_ca_leaves_the_trust_when_it_expires_without_a_restart() -> None:
         spec, ca_data=ca_secret_data(one), broker_files={}, revision=None, now=NOW
     )
     both = frozenset(fingerprints(one.certificate_pem) + fingerprints(two.certificate_pem))
-    moved = keep_certificates(
-        spec,
-        ca_data=ca_secret_data(two),
-        broker_files=made.brokers,
-        revision=made.revision,
-        now=NOW,
-        operator_files=made.operator,
-        pods_trust=[both] * 6,
-    )
-    after = keep_certificates(
-        spec,
-        ca_data=ca_secret_data(two),
-        broker_files=moved.brokers,
-        revision=moved.revision,
-        now=NOW + datetime.timedelta(days=11),
-        operator_files=moved.operator,
-        pods_trust=[both] * 6,
+    moved = again(spec, made, ca_secret_data(two), [both] * 6)
+    after = again(
+        spec, moved, ca_secret_data(two), [both] * 6, now=NOW + datetime.timedelta(days=11)
     )
     assert fingerprints(after.node_trust) == fingerprints(two.certificate_pem)
     assert after.revision == moved.revision
