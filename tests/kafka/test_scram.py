@@ -56,8 +56,8 @@ def resource(name: str, *, deleting: bool = False, applied: str | None = None) -
         name,
         1,
         spec=spec,
-        secret_uid="uid-1",
-        applied_uid=applied,
+        secret_revision="uid-1",
+        applied_revision=applied,
         deleting=deleting,
     )
 
