@@ -160,10 +160,10 @@ def test_deleting_the_user_removes_its_credential_and_quotas(
     assert twice.returncode == 0, twice.stdout + twice.stderr
 
 
-def java_client_lists_topics(cluster: LocalKafka, jaas_config: str, tmp: Path) -> bool:
+def java_client_lists(cluster: LocalKafka, topic: str, jaas_config: str, tmp: Path) -> bool:
     """Whether Kafka's own Java client (TopicCommand --list) logs in over SCRAM with this
-    `sasl.jaas.config`, as an application given the Secret's key would: the JDK, not kopfka,
-    parses the quoting."""
+    `sasl.jaas.config`, as an application given the Secret's key would, and lists `topic`: the
+    JDK, not kopfka, parses the quoting."""
     config = tmp / "client.properties"
     config.write_text(
         "security.protocol=SASL_PLAINTEXT\n"
@@ -176,7 +176,7 @@ def java_client_lists_topics(cluster: LocalKafka, jaas_config: str, tmp: Path) -
     command += ["--bootstrap-server", cluster.bootstrap(SCRAM_PORT)]
     command += ["--command-config", str(config), "--list"]
     listed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    return listed.returncode == 0 and "guarded" in listed.stdout
+    return listed.returncode == 0 and topic in listed.stdout.split()
 
 
 def test_a_user_logs_in_with_its_own_password_and_a_changed_one_is_set_again(
@@ -206,14 +206,14 @@ def test_a_user_logs_in_with_its_own_password_and_a_changed_one_is_set_again(
     # The Secret kopfka writes for the user: its sasl.jaas.config works in Kafka's Java client.
     create_topic(
         guarded.bootstrap(SCRAM_PORT),
-        "guarded",
+        "dora-orders",
         partitions=1,
         replicas=1,
         security=scram("dora", own),
     )
     secret = render_user_secret("kafka", "dora", "guarded", own, source="dora-password/password")
     jaas = base64.b64decode(secret["data"][JAAS_KEY]).decode()
-    assert java_client_lists_topics(guarded, jaas, tmp_path)
+    assert java_client_lists(guarded, "dora-orders", jaas, tmp_path)
 
     # The user's Secret now holds another password: kopfka wrote it into the KafkaUser's Secret,
     # whose resourceVersion changed; the credential is set again from it.
@@ -225,3 +225,10 @@ def test_a_user_logs_in_with_its_own_password_and_a_changed_one_is_set_again(
     assert ran.returncode == 0, ran.stderr
     assert can_log_in(guarded, "dora", changed)
     assert not can_log_in(guarded, "dora", own)
+    assert not java_client_lists(guarded, "dora-orders", jaas, tmp_path)
+    rewritten = render_user_secret(
+        "kafka", "dora", "guarded", changed, source="dora-password/password"
+    )
+    assert java_client_lists(
+        guarded, "dora-orders", base64.b64decode(rewritten["data"][JAAS_KEY]).decode(), tmp_path
+    )
