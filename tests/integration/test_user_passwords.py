@@ -97,6 +97,15 @@ def test_an_own_password_is_copied_and_a_changed_one_is_copied_again(
     again = kube.must_get("v1", "Secret", "orders-app", namespace)
     assert again["metadata"]["uid"] == copy["metadata"]["uid"]
     assert again["metadata"]["resourceVersion"] != copy["metadata"]["resourceVersion"]
+    [changed] = [
+        event
+        for event in kube.list("v1", "Event", namespace)
+        if event["involvedObject"]["name"] == "orders-app" and event["reason"] == "PasswordChanged"
+    ]
+    assert changed["type"] == "Normal"
+    assert changed["message"].startswith(
+        "wrote the password of Secret orders-password, key password into Secret orders-app"
+    )
 
     # No password anywhere but in the two Secrets: not in the KafkaUser, its Events, the log.
     wait_user_reason(kube, "orders-app", namespace, NO_KAFKA_REASON)

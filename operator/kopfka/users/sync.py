@@ -429,6 +429,18 @@ class _ClusterSync:
                 wanted,
                 held_source or GENERATED,
             )
+            where = (
+                "a new generated password"
+                if spec.password is None
+                else f"the password of Secret {spec.password.secret}, key {spec.password.key}"
+            )
+            self.kube.post_event(
+                body,
+                warning=False,
+                reason="PasswordChanged",
+                message=f"wrote {where} into Secret {name}; a user Job sets Kafka's credential "
+                "from it (the previous password is refused from then on)",
+            )
             secret = self.kube.get("v1", "Secret", name, namespace)
             if secret is None:
                 return None, None, None  # deleted meanwhile: the next sync makes it again
