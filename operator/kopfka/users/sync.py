@@ -270,11 +270,7 @@ class _ClusterSync:
         elif spec.tls:
             secret_revision, problem_of_secret, certificate = self._certificate(body, cluster)
         else:
-            secret_revision, problem_of_secret, as_made = self._secret(body, cluster, spec)
-            if recorded is not None and recorded == as_made:
-                # Recorded by a kopfka before revisions (a uid alone): that Secret's generated
-                # password was never changed since it was made.
-                recorded = secret_revision
+            secret_revision, problem_of_secret = self._secret(body, cluster, spec)
         return UserResource(
             _key_text(body),
             name,
@@ -300,7 +296,7 @@ class _ClusterSync:
     ) -> tuple[str | None, tuple[str, str] | None, tuple[str, str] | None]:
         """A TLS user's Secret: its certificate kept while it is good, else issued from the
         clients CA (new, due for renewal, or of another clients CA) and the Secret written;
-        (the Secret's uid, why it cannot be used, (subject, notAfter))."""
+        (the Secret's revision, why it cannot be used, (subject, notAfter))."""
         # Here, not at the top: it imports `cryptography`, which only TLS users need.
         from kopfka.certs.keep import keep_user_certificate  # noqa: PLC0415
 
@@ -332,7 +328,7 @@ class _ClusterSync:
         facts = (kept.subject, kept.not_after)
         held = decoded(secret)
         if secret is not None and {key: held.get(key) for key in kept.files} == kept.files:
-            return str(secret["metadata"]["uid"]), None, facts
+            return _revision(secret), None, facts
         rendered = render_user_certificate_secret(
             metadata["namespace"], metadata["name"], cluster.name, kept.files
         )
@@ -350,16 +346,14 @@ class _ClusterSync:
             name,
         )
         written = self.kube.get("v1", "Secret", name, metadata["namespace"])
-        return (None if written is None else str(written["metadata"]["uid"])), None, facts
+        return (None if written is None else _revision(written)), None, facts
 
     def _secret(
         self, body: Obj, cluster: ClusterSpec, spec: UserSpec
-    ) -> tuple[str | None, tuple[str, str] | None, str | None]:
+    ) -> tuple[str | None, tuple[str, str] | None]:
         """The revision of the KafkaUser's password Secret, made now if missing and written
         now if it must hold another password (the user's own, changed; or one generated anew
-        after the user's own); or why it cannot be used. The third item is the Secret's uid
-        when it holds the generated password an earlier kopfka made it with (no source
-        annotation), else None."""
+        after the user's own); or why it cannot be used."""
         metadata = body["metadata"]
         namespace = metadata["namespace"]
         name = names.user_secret_name(metadata["name"])
@@ -371,7 +365,7 @@ class _ClusterSync:
                     spec.password, None if source is None else decoded(source), namespace
                 )
             except PasswordProblem as problem:
-                return None, (problem.reason, problem.message), None
+                return None, (problem.reason, problem.message)
         wanted = GENERATED if spec.password is None else spec.password.text
         secret = self.kube.get("v1", "Secret", name, namespace)
         if secret is None:
@@ -382,13 +376,10 @@ class _ClusterSync:
             try:
                 secret = self.kube.create(owned_by(rendered, body))
             except Conflict:
-                return None, None, None  # made meanwhile: the next sync reads it
-            except ApplyError as error:
-                logger.warning("cannot make the password Secret %s/%s: %s", namespace, name, error)
-                return None, (SECRET_NOT_OWNED, str(error)), None
+                return None, None  # made meanwhile: the next sync reads it
             logger.info("made the password Secret %s/%s (password: %s)", namespace, name, wanted)
         if not _owned_by(secret, body):
-            return None, _not_owned(name), None
+            return None, _not_owned(name)
         annotations = secret["metadata"].get("annotations") or {}
         held_source = annotations.get(names.PASSWORD_SOURCE_ANNOTATION)
         held = decoded(secret)
@@ -403,14 +394,10 @@ class _ClusterSync:
             # Secret may still hold it): a generated one must not be.
             rewrite = held_source not in (None, GENERATED)
             if not rewrite and not held.get(PASSWORD_KEY):
-                return (
-                    None,
-                    (
-                        SECRET_NOT_OWNED,
-                        f"Secret {name} has no {PASSWORD_KEY}: delete it, and kopfka makes a "
-                        "new password",
-                    ),
-                    None,
+                return None, (
+                    SECRET_NOT_OWNED,
+                    f"Secret {name} has no {PASSWORD_KEY}: delete it, and kopfka makes a new "
+                    "password",
                 )
         if rewrite:
             password = own if own is not None else secrets.token_urlsafe(PASSWORD_BYTES)
@@ -421,7 +408,7 @@ class _ClusterSync:
                 self.kube.apply_all([owned_by(rendered, body)])
             except (NotOwned, ApplyError) as error:
                 logger.warning("cannot write the password Secret %s/%s: %s", namespace, name, error)
-                return None, (SECRET_NOT_OWNED, str(error)), None
+                return None, (SECRET_NOT_OWNED, str(error))
             logger.info(
                 "wrote a new password into Secret %s/%s (password: %s, was: %s)",
                 namespace,
@@ -443,9 +430,8 @@ class _ClusterSync:
             )
             secret = self.kube.get("v1", "Secret", name, namespace)
             if secret is None:
-                return None, None, None  # deleted meanwhile: the next sync makes it again
-        as_made = str(secret["metadata"]["uid"]) if held_source is None and not rewrite else None
-        return _revision(secret), None, as_made
+                return None, None  # deleted meanwhile: the next sync makes it again
+        return _revision(secret), None
 
     def _read_job(self, cluster_body: Obj, job: Obj) -> None:
         annotations = job["metadata"].get("annotations") or {}
@@ -644,8 +630,9 @@ def _revision(secret: Obj) -> str:
 
 
 def _recorded_revision(status: Mapping[str, Any]) -> str | None:
-    """The revision of the Secret Kafka's credential was last set from, as status records it;
-    a uid alone when a kopfka before revisions recorded it."""
+    """The revision of the Secret Kafka's credential was last set from, as status records it.
+    A kopfka before revisions recorded the uid alone, which is no revision: that credential is
+    set once more, from the same password."""
     uid = status.get("secretUid")
     if not uid:
         return None
