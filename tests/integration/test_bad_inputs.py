@@ -13,7 +13,7 @@ import pytest
 from tests.support.cases import BadInput, base_spec, load_bad_inputs
 from tests.support.clusters import children, wait_condition
 from tests.support.kube import Obj, TestKube, condition
-from tests.support.manifests import kafka_cluster, kafka_topic
+from tests.support.manifests import kafka_cluster, kafka_topic, kafka_user
 from tests.support.operator import OperatorProcess
 
 CASES = load_bad_inputs()
@@ -24,12 +24,14 @@ TOPIC_CLUSTER = "events"
 def _manifest(case: BadInput, namespace: str, spec: Obj) -> Obj:
     if case.is_cluster:
         return kafka_cluster(case.resource_name, namespace, spec)
+    if case.kind == "KafkaUser":
+        return kafka_user(case.resource_name, namespace, spec)
     return kafka_topic(case.resource_name, namespace, spec)
 
 
 def test_every_case_has_a_known_kind() -> None:
     assert CASES
-    assert {case.kind for case in CASES} <= {"KafkaCluster", "KafkaTopic"}
+    assert {case.kind for case in CASES} <= {"KafkaCluster", "KafkaTopic", "KafkaUser"}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.refused], ids=lambda c: c.name)
@@ -56,7 +58,7 @@ def test_refused_by_the_api_server(
 def test_reported_as_a_condition(
     case: BadInput, kube: TestKube, operator: OperatorProcess, namespace: str
 ) -> None:
-    if case.kind == "KafkaTopic":
+    if case.kind in {"KafkaTopic", "KafkaUser"}:
         kube.apply(kafka_cluster(TOPIC_CLUSTER, namespace, base_spec("KafkaCluster")))
     manifest = _manifest(case, namespace, case.spec)
     kube.apply(manifest)

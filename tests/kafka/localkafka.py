@@ -52,6 +52,11 @@ def _build(script: str, *args: str) -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
+def kafka_libs(version: str) -> Path:
+    """The directory of Kafka `version`'s jars as the broker image holds them (built, cached)."""
+    return _build("hack/kafka-libs.sh", version)
+
+
 @dataclass
 class Node:
     pool: Pool
@@ -125,7 +130,7 @@ class LocalKafka:
     def __post_init__(self) -> None:
         number = next(_cluster_numbers) + os.getpid() % 200
         self._hosts_marker = f"# kopfka-kafka-tier {os.getpid()} {number}"
-        libs = _build("hack/kafka-libs.sh", self.version)
+        libs = kafka_libs(self.version)
         agent = _build("broker-image/agent/build.sh")
         exporter = _build("broker-image/jmx-exporter.sh")
         self.write_metrics_config()

@@ -65,8 +65,8 @@ def resource(name: str, acls: list[dict[str, Any]], *, deleting: bool = False) -
         name,
         1,
         spec=spec,
-        secret_uid="uid-1",
-        applied_uid="uid-1",
+        secret_revision="uid-1",
+        applied_revision="uid-1",
         deleting=deleting,
     )
 

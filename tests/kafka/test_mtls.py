@@ -190,7 +190,7 @@ def tls_resource(name: str, acls: list[dict[str, Any]]) -> UserResource:
         name,
         {"cluster": "mutual", "authentication": {"type": "tls"}, "authorization": {"acls": acls}},
     )
-    return UserResource(f"kafka/{name}", name, 1, spec=spec, secret_uid="uid-1")
+    return UserResource(f"kafka/{name}", name, 1, spec=spec, secret_revision="uid-1")
 
 
 def held(*names: str) -> dict[str, UserFacts]:
@@ -227,7 +227,7 @@ def test_a_scram_credential_left_of_a_tls_users_name_is_deleted(
     mutual: LocalKafka, tmp_path: Path
 ) -> None:
     scram = parse_user("dave", {"cluster": "mutual", "authentication": {"type": "scram-sha-512"}})
-    as_scram = UserResource("kafka/dave", "dave", 1, spec=scram, secret_uid="uid-1")
+    as_scram = UserResource("kafka/dave", "dave", 1, spec=scram, secret_revision="uid-1")
     made = users_apply(INTERNAL, plan_users([as_scram], {}).work, tmp_path / "scram")
     assert made.returncode == 0, made.stdout + made.stderr
     assert held("dave")["dave"].credentials

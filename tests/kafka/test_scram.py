@@ -2,10 +2,14 @@
 started by the broker image's entrypoint, and KafkaUsers' credentials and quotas set by the user
 Job's command (`kopfka users-apply`) from the planner's work: the user logs in with its password
 and produces and consumes, a wrong password and an unauthenticated client get nothing, quotas
-are what Kafka reports, and deleting the user removes its credential and quotas."""
+are what Kafka reports, and deleting the user removes its credential and quotas. A user with a
+password of its own logs in with it (Kafka's Java client too, with the `sasl.jaas.config` kopfka
+writes for it), and a changed one is set again: the old one is refused, the new one works."""
 
 from __future__ import annotations
 
+import base64
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +21,13 @@ from kopfka.kafka.facts import ScramCredential
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.user import parse_user
 from kopfka.reconcile import new_cluster_id
+from kopfka.render.properties import escape_value
+from kopfka.render.user_job import JAAS_KEY, render_user_secret
 from kopfka.users.plan import DELETED, IN_SYNC, UserResource, UserWork, plan_users
 from tests.kafka.clients import consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
-from tests.kafka.localkafka import LocalKafka, local_kafka
+from tests.kafka.localkafka import LocalKafka, kafka_libs, local_kafka
+from tests.kafka.referee import java
 from tests.kafka.users import PASSWORD, kafka_users, scram, users_apply
 
 PLAIN_PORT, SCRAM_PORT = 9092, 9095
@@ -56,8 +63,8 @@ def resource(name: str, *, deleting: bool = False, applied: str | None = None) -
         name,
         1,
         spec=spec,
-        secret_uid="uid-1",
-        applied_uid=applied,
+        secret_revision="uid-1",
+        applied_revision=applied,
         deleting=deleting,
     )
 
@@ -151,3 +158,77 @@ def test_deleting_the_user_removes_its_credential_and_quotas(
     # Deleting a credential Kafka does not hold is no error: a Job that runs twice succeeds.
     twice = users_apply(bootstrap, UserWork(deletions=("carol",)), tmp_path / "twice")
     assert twice.returncode == 0, twice.stdout + twice.stderr
+
+
+def java_client_lists(cluster: LocalKafka, topic: str, jaas_config: str, tmp: Path) -> bool:
+    """Whether Kafka's own Java client (TopicCommand --list) logs in over SCRAM with this
+    `sasl.jaas.config`, as an application given the Secret's key would, and lists `topic`: the
+    JDK, not kopfka, parses the quoting."""
+    config = tmp / "client.properties"
+    config.write_text(
+        "security.protocol=SASL_PLAINTEXT\n"
+        "sasl.mechanism=SCRAM-SHA-512\n"
+        f"sasl.jaas.config={escape_value(jaas_config)}\n",
+        encoding="iso-8859-1",
+    )
+    libs = kafka_libs(KAFKA_VERSION)
+    command = [java(), "-cp", f"{libs}/*", "org.apache.kafka.tools.TopicCommand"]
+    command += ["--bootstrap-server", cluster.bootstrap(SCRAM_PORT)]
+    command += ["--command-config", str(config), "--list"]
+    listed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return listed.returncode == 0 and topic in listed.stdout.split()
+
+
+def test_a_user_logs_in_with_its_own_password_and_a_changed_one_is_set_again(
+    guarded: LocalKafka, tmp_path: Path
+) -> None:
+    bootstrap = guarded.bootstrap(PLAIN_PORT)
+    own = 'my "own" pässword\\1; with = and spaces'
+    changed = "the next one, chosen too"
+    ref = {"valueFrom": {"secretKeyRef": {"name": "dora-password", "key": "password"}}}
+    spec = parse_user(
+        "dora",
+        {"cluster": "guarded", "authentication": {"type": "scram-sha-512", "password": ref}},
+    )
+
+    def resource(revision: str, applied: str | None) -> UserResource:
+        return UserResource(
+            "kafka/dora", "dora", 1, spec=spec, secret_revision=revision, applied_revision=applied
+        )
+
+    first = plan_users([resource("uid-1/10", None)], kafka_users(bootstrap, "dora"))
+    assert first.work.credentials == {"dora": "uid-1/10"}
+    ran = users_apply(bootstrap, first.work, tmp_path / "first", passwords={"dora": own})
+    assert ran.returncode == 0, ran.stderr
+    assert "pässword" not in ran.stdout + ran.stderr
+    assert can_log_in(guarded, "dora", own)
+    assert not can_log_in(guarded, "dora", changed)
+    # The Secret kopfka writes for the user: its sasl.jaas.config works in Kafka's Java client.
+    create_topic(
+        guarded.bootstrap(SCRAM_PORT),
+        "dora-orders",
+        partitions=1,
+        replicas=1,
+        security=scram("dora", own),
+    )
+    secret = render_user_secret("kafka", "dora", "guarded", own, source="dora-password/password")
+    jaas = base64.b64decode(secret["data"][JAAS_KEY]).decode()
+    assert java_client_lists(guarded, "dora-orders", jaas, tmp_path)
+
+    # The user's Secret now holds another password: kopfka wrote it into the KafkaUser's Secret,
+    # whose resourceVersion changed; the credential is set again from it.
+    held = kafka_users(bootstrap, "dora")
+    assert not plan_users([resource("uid-1/10", "uid-1/10")], held).work.has_work
+    second = plan_users([resource("uid-1/11", "uid-1/10")], held)
+    assert second.work.credentials == {"dora": "uid-1/11"}
+    ran = users_apply(bootstrap, second.work, tmp_path / "second", passwords={"dora": changed})
+    assert ran.returncode == 0, ran.stderr
+    assert can_log_in(guarded, "dora", changed)
+    assert not can_log_in(guarded, "dora", own)
+    assert not java_client_lists(guarded, "dora-orders", jaas, tmp_path)
+    rewritten = render_user_secret(
+        "kafka", "dora", "guarded", changed, source="dora-password/password"
+    )
+    assert java_client_lists(
+        guarded, "dora-orders", base64.b64decode(rewritten["data"][JAAS_KEY]).decode(), tmp_path
+    )

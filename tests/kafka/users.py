@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +44,21 @@ def scram(user: str, password: str) -> dict[str, Any]:
     }
 
 
-def users_apply(bootstrap: str, work: UserWork, tmp: Path) -> subprocess.CompletedProcess[str]:
+def users_apply(
+    bootstrap: str, work: UserWork, tmp: Path, *, passwords: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The user Job's command, as the console script installed with kopfka, with the work file
-    and the passwords directory (every user's password PASSWORD) as the Job mounts them."""
+    and the passwords directory as the Job mounts them: each user's password from `passwords`,
+    else PASSWORD (the files hold the Secret's bytes: UTF-8, as the kubelet writes them)."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "work.json.gz").write_bytes(work_file(work))
     assert read_work_file((tmp / "work.json.gz").read_bytes()) == work
-    passwords = tmp / "passwords"
-    passwords.mkdir(exist_ok=True)
+    directory = tmp / "passwords"
+    directory.mkdir(exist_ok=True)
     for user in work.credentials:
-        (passwords / user).write_text(PASSWORD)
+        (directory / user).write_bytes((passwords or {}).get(user, PASSWORD).encode())
     command = [str(KOPFKA), "users-apply", "--bootstrap-servers", bootstrap]
-    command += ["--work", str(tmp / "work.json.gz"), "--passwords", str(passwords)]
+    command += ["--work", str(tmp / "work.json.gz"), "--passwords", str(directory)]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 BAD_INPUTS = Path(__file__).resolve().parents[1] / "cases" / "bad_inputs.yaml"
+# metadata.name of a case's object when the case names none.
+DEFAULT_NAMES = {"KafkaCluster": "events", "KafkaTopic": "orders", "KafkaUser": "orders-app"}
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,7 +39,7 @@ class BadInput:
     expect: str
     message: str
     reason: str | None
-    # metadata.name of the object; the kind's usual name (events, orders) when the case has none
+    # metadata.name of the object; the kind's usual name (DEFAULT_NAMES) when the case has none
     resource_name: str
 
     @property
@@ -73,9 +75,7 @@ def load_bad_inputs(path: Path = BAD_INPUTS) -> list[BadInput]:
                 expect=raw["expect"],
                 message=str(raw["message"]),
                 reason=raw.get("reason"),
-                resource_name=raw.get(
-                    "resourceName", "events" if raw["kind"] == "KafkaCluster" else "orders"
-                ),
+                resource_name=raw.get("resourceName", DEFAULT_NAMES[raw["kind"]]),
             )
         )
     return cases

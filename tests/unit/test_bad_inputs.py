@@ -16,6 +16,7 @@ import yaml
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.errors import SpecError
 from kopfka.model.topic import check_against_cluster, parse_topic
+from kopfka.model.user import parse_user
 from tests.support.cases import BAD_INPUTS, BadInput, load_bad_inputs
 
 CASES = load_bad_inputs()
@@ -27,6 +28,9 @@ def _problems(case: BadInput) -> list[str]:
     try:
         if case.is_cluster:
             parse_cluster(case.resource_name, "streaming", case.spec)
+            return []
+        if case.kind == "KafkaUser":
+            parse_user(case.resource_name, case.spec)
             return []
         topic = parse_topic(case.resource_name, case.spec)
         cluster = parse_cluster("events", "streaming", BASES["KafkaCluster"])
@@ -52,6 +56,7 @@ def test_model_also_refuses_what_admission_refuses(case: BadInput) -> None:
 def test_every_base_spec_is_valid() -> None:
     parse_cluster("events", "streaming", BASES["KafkaCluster"])
     parse_topic("orders", BASES["KafkaTopic"])
+    parse_user("orders-app", BASES["KafkaUser"])
 
 
 def test_docs_list_every_case() -> None:

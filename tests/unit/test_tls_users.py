@@ -76,7 +76,7 @@ def resource(
         "alice",
         2,
         spec=parse_user("alice", tls_user(**extra)),
-        secret_uid=uid,
+        secret_revision=uid,
         deleting=deleting,
         certificate=("CN=alice", "2027-06-01T12:00:00Z"),
     )

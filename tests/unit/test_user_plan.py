@@ -30,7 +30,7 @@ def user(
     *,
     acls: list[dict[str, Any]] | None = None,
     quotas: dict[str, Any] | None = None,
-    secret_uid: str | None = "uid-1",
+    secret_revision: str | None = "uid-1",
     applied: str | None = None,
     deleting: bool = False,
     problem: tuple[str, str] | None = None,
@@ -45,8 +45,8 @@ def user(
         "alice",
         3,
         spec=parse_user("alice", raw),
-        secret_uid=secret_uid,
-        applied_uid=applied,
+        secret_revision=secret_revision,
+        applied_revision=applied,
         deleting=deleting,
         problem=problem,
     )
@@ -76,7 +76,7 @@ CASES: list[tuple[str, UserResource, UserFacts | None, str, UserWork]] = [
     ),
     (
         "the Secret was made again (a new password): credential set again",
-        user(secret_uid="uid-2", applied="uid-1"),
+        user(secret_revision="uid-2", applied="uid-1"),
         UserFacts((SHA512,)),
         user_plan.UPDATING,
         UserWork(credentials={"alice": "uid-2"}),

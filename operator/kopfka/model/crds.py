@@ -155,6 +155,14 @@ def kafka_user_crd() -> dict[str, Any]:
         "credential and quotas.",
         spec=schema.user_spec(),
         status=schema.user_status(),
+        rules=[
+            rule(
+                "!has(self.spec.authentication) || !has(self.spec.authentication.password) || "
+                "self.spec.authentication.password.valueFrom.secretKeyRef.name != "
+                "self.metadata.name",
+                schema.USER_PASSWORD_OWN_SECRET,
+            )
+        ],
         columns=[
             _ready_column(),
             {"name": "Cluster", "type": "string", "jsonPath": ".spec.cluster"},

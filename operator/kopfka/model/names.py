@@ -23,8 +23,12 @@ FINALIZER = f"{GROUP}/finalizer"
 TOPIC_FINALIZER = f"{GROUP}/delete-topic"
 # On every KafkaUser: its credential and quotas are removed from Kafka before it goes.
 USER_FINALIZER = f"{GROUP}/delete-user"
-# On a user Job: the users whose credentials it sets, and the uid of each one's Secret (JSON).
+# On a user Job: the users whose credentials it sets, and the revision (uid/resourceVersion)
+# of each one's Secret (JSON).
 USER_CREDENTIALS_ANNOTATION = f"{GROUP}/credentials"
+# On a SCRAM KafkaUser's Secret: where its password comes from, `generated` or `<secret>/<key>`
+# of the user's own Secret (absent on Secrets of earlier kopfka versions: generated).
+PASSWORD_SOURCE_ANNOTATION = f"{GROUP}/password-source"
 # On a topic or user Job whose pods' logs (or end) the operator has read.
 OUTCOMES_READ_ANNOTATION = f"{GROUP}/outcomes-read"
 # kopf's own annotations (progress, last handled spec). A prefix of its own: kopf ignores changes

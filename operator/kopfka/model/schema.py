@@ -54,6 +54,16 @@ USER_AUTHENTICATION_IMMUTABLE = (
     "authentication.type cannot change: delete the KafkaUser and make it again with the new "
     "type (its Secret goes with it)"
 )
+# A user's own password (spec.authentication.password): only SCRAM users have one, and the
+# Secret it is read from is not the one kopfka writes (the KafkaUser's name).
+USER_PASSWORD_ONLY_SCRAM = "authentication.password is only for type scram-sha-512"
+USER_PASSWORD_OWN_SECRET = (
+    "authentication.password.valueFrom.secretKeyRef.name must not be the KafkaUser's own name: "
+    "kopfka writes the Secret of that name (password and sasl.jaas.config); keep your password "
+    "in a Secret of another name"
+)
+# Secret data keys: what the API server allows (IsConfigMapKey).
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 # Certificate lifetimes (docs/security.md).
 DEFAULT_CA_VALIDITY_DAYS = 1825
 DEFAULT_CERTIFICATE_VALIDITY_DAYS = 365
@@ -1172,10 +1182,50 @@ def _acl() -> Schema:
     )
 
 
+def _user_password() -> Schema:
+    return obj(
+        "A password of your own for a scram-sha-512 user, instead of one kopfka generates: read "
+        "from a Secret of yours in this namespace, which kopfka only reads (never writes, owns "
+        "or deletes). kopfka copies it into the Secret of the KafkaUser's name (password and "
+        "sasl.jaas.config) and sets Kafka's credential from it; a changed password is set "
+        "again at the next sync of the cluster's users (at least once a minute). Removed from "
+        "the spec, kopfka generates a new password. docs/security.md.",
+        {
+            "valueFrom": obj(
+                "Where the password is.",
+                {
+                    "secretKeyRef": obj(
+                        "A key of a Secret in the KafkaUser's namespace, holding the password "
+                        "as UTF-8 text, without control characters (no trailing newline).",
+                        {
+                            "name": string(
+                                "The Secret's name; not the KafkaUser's own (kopfka writes "
+                                "that one).",
+                                minLength=1,
+                                maxLength=253,
+                                pattern=DNS_SUBDOMAIN_PATTERN,
+                            ),
+                            "key": string(
+                                "The key of the password in the Secret's data.",
+                                minLength=1,
+                                maxLength=253,
+                                pattern=SECRET_KEY_PATTERN,
+                            ),
+                        },
+                        required=["name", "key"],
+                    )
+                },
+                required=["secretKeyRef"],
+            )
+        },
+        required=["valueFrom"],
+    )
+
+
 def user_spec() -> Schema:
     return obj(
         "A Kafka user of a KafkaCluster in this namespace: its SCRAM-SHA-512 credential (the "
-        "password kopfka generates into the Secret of the KafkaUser's name) or its client "
+        "password kopfka generates, or yours, in the Secret of the KafkaUser's name) or its client "
         "certificate (in that Secret), its ACLs and its quotas. The Kafka user name (principal "
         "User:<name>) is metadata.name.",
         {
@@ -1193,17 +1243,25 @@ def user_spec() -> Schema:
                 "How the user logs in. The type cannot change.",
                 {
                     "type": string(
-                        "scram-sha-512: kopfka generates a password into the Secret of the "
-                        "KafkaUser's name (keys password and sasl.jaas.config) and gives Kafka "
-                        "the user's SCRAM-SHA-512 credential. tls: kopfka issues the user a "
-                        "client certificate (CN=<name>) from the cluster's clients CA into the "
-                        "Secret of the KafkaUser's name (user.crt, user.key, user.pem, ca.crt) "
-                        "and renews it; Kafka holds no credential.",
+                        "scram-sha-512: kopfka generates a password (or takes yours, see "
+                        "password) into the Secret of the KafkaUser's name (keys password and "
+                        "sasl.jaas.config) and gives Kafka the user's SCRAM-SHA-512 credential. "
+                        "tls: kopfka issues the user a client certificate (CN=<name>) from the "
+                        "cluster's clients CA into the Secret of the KafkaUser's name "
+                        "(user.crt, user.key, user.pem, ca.crt) and renews it; Kafka holds no "
+                        "credential.",
                         enum=list(USER_AUTHENTICATIONS),
-                    )
+                    ),
+                    "password": _user_password(),
                 },
                 required=["type"],
-                rules=[rule("self.type == oldSelf.type", USER_AUTHENTICATION_IMMUTABLE)],
+                rules=[
+                    rule("self.type == oldSelf.type", USER_AUTHENTICATION_IMMUTABLE),
+                    rule(
+                        f"!has(self.password) || self.type == '{SCRAM_SHA_512}'",
+                        USER_PASSWORD_ONLY_SCRAM,
+                    ),
+                ],
             ),
             "authorization": obj(
                 "What the user may do, for a KafkaCluster with spec.authorization: its ACLs "
@@ -1264,6 +1322,12 @@ def user_status() -> Schema:
             "secretUid": string(
                 "The uid of the Secret whose password Kafka's credential was set from: a Secret "
                 "made again (a new password) has its credential set again."
+            ),
+            "secretResourceVersion": string(
+                "That Secret's resourceVersion when the credential was set from it: kopfka "
+                "writes the Secret only to change its password (your own changed, or one "
+                "generated anew), so another version has the credential set again. Neither "
+                "field says anything about the password."
             ),
             "credentials": array(
                 "The SCRAM credentials Kafka holds for the user.",

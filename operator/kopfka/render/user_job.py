@@ -5,8 +5,8 @@ The Job gets each password it sets from the user's Secret, mounted: one projecte
 the `password` key of every such Secret as a file named after the user, read-only. So no password
 is in the Job's spec, args, environment or ConfigMap, and the Job's pod still needs no service
 account token (it reads no Secret through the API); `kubectl get job -o yaml` shows the Secrets'
-names only. The Job carries the uid of each Secret it reads in an annotation, so that the
-operator knows which password Kafka holds once the Job succeeded.
+names only. The Job carries the revision (uid/resourceVersion) of each Secret it reads in an
+annotation, so that the operator knows which password Kafka holds once the Job succeeded.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ USER_JOB = JobKind(
 PASSWORDS_DIR = "/passwords"
 PASSWORD_KEY = "password"
 JAAS_KEY = "sasl.jaas.config"
+# The password source annotation of a password kopfka generated.
+GENERATED = "generated"
 # The password files are readable by the pod's group only: the kubelet gives them the group
 # FS_GROUP, which the Job's process has as a supplementary group whatever user the image runs as.
 PASSWORD_FILE_MODE = 0o440
@@ -33,11 +35,15 @@ FS_GROUP = 1000
 
 
 def jaas_config(username: str, password: str) -> str:
-    """A client's `sasl.jaas.config` for SCRAM with this user's password. The generated password
-    and a Kubernetes name need no quoting (no quotes, backslashes or semicolons in either)."""
+    """A client's `sasl.jaas.config` for SCRAM with this user's password. Kafka reads the value
+    of a quoted option with Java's StreamTokenizer, where a backslash escapes the next character:
+    so a backslash or a double quote of a user's own password is escaped (a generated password
+    and a Kubernetes name have neither). Control characters are refused before (model/user.py
+    own_password): a line break would end the quoted value."""
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
     return (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{username}" password="{password}";'
+        f'username="{username}" password="{quoted}";'
     )
 
 
@@ -65,10 +71,12 @@ def _user_secret(
 
 
 def render_user_secret(
-    namespace: str, username: str, cluster: str, password: str
+    namespace: str, username: str, cluster: str, password: str, *, source: str = GENERATED
 ) -> dict[str, Any]:
-    """The Secret of a KafkaUser's password, without its owner reference (the caller adds it)."""
-    return _user_secret(
+    """The Secret of a KafkaUser's password, without its owner reference (the caller adds it).
+    `source`: where the password comes from, `<secret>/<key>` of the user's own Secret or
+    GENERATED (model/names.py PASSWORD_SOURCE_ANNOTATION)."""
+    secret = _user_secret(
         namespace,
         username,
         cluster,
@@ -77,6 +85,8 @@ def render_user_secret(
             JAAS_KEY: jaas_config(username, password).encode(),
         },
     )
+    secret["metadata"]["annotations"] = {names.PASSWORD_SOURCE_ANNOTATION: source}
+    return secret
 
 
 def render_user_certificate_secret(
@@ -96,7 +106,8 @@ def render_user_job(
     image: JobImage,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(ConfigMap, Job), both named names.user_job_name(spec.name, work_digest(work)).
-    `credentials`: user -> the uid of the Secret whose password the Job sets (the work's)."""
+    `credentials`: user -> the revision of the Secret whose password the Job sets (the
+    work's)."""
     config_map, job = render_operator_job(
         spec,
         USER_JOB,

@@ -39,8 +39,9 @@ def run_batch(
     unreadable: dict[str, TopicError | None] = {}
     for user in sorted(work.credentials):
         try:
-            readable[user] = (passwords / user).read_text()
-        except OSError as error:
+            # UTF-8 whatever the locale: a user's own password may be any text.
+            readable[user] = (passwords / user).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             unreadable[user] = TopicError("NO_PASSWORD", f"its password cannot be read: {error}")
     step(CREDENTIAL, unreadable)
     if readable or work.deletions:

@@ -6,10 +6,12 @@ its name (a TLS user must have none: it logs in with its certificate, which Kafk
 so a credential found is deleted), every quota of that user's own entity (without a client id)
 and, on a cluster with an authorizer, every ACL of its principal User:<name>; users Kafka holds
 without a KafkaUser are left alone. So:
-- the credential is set when Kafka has none, and again when the password's Secret is not the one
-  Kafka's credential was set from (a Secret deleted and made again has a new password): Kafka
-  never shows a password, so the planner compares the Secret's uid with the one recorded when
-  a user Job set the credential (`applied_uid`);
+- the credential is set when Kafka has none, and again when the password's Secret is not as it
+  was when Kafka's credential was set from it: Kafka never shows a password, so the planner
+  compares the Secret's revision (`<uid>/<resourceVersion>`) with the one recorded when a user
+  Job set the credential (`applied_revision`). A Secret made again has another uid; kopfka
+  writes a Secret that is there only to change its password (the user's own changed, or one
+  generated anew), which gives it another resourceVersion;
 - quotas the spec sets are set to its values, and the user's other quotas are removed;
 - ACL bindings the spec names and Kafka lacks are created, and the principal's other bindings
   deleted (the sync reads ACLs only from clusters with an authorizer, and refuses ACLs for the
@@ -49,8 +51,10 @@ class UserResource:
     spec: UserSpec | None = None
     # (reason, message) when kopfka refuses the KafkaUser whatever Kafka holds.
     problem: tuple[str, str] | None = None
-    secret_uid: str | None = None  # the password (or certificate) Secret, as it is now
-    applied_uid: str | None = None  # the Secret Kafka's credential was set from, as last known
+    # The password (or certificate) Secret's revision, `<uid>/<resourceVersion>`, as it is now.
+    secret_revision: str | None = None
+    # The revision of the Secret Kafka's credential was set from, as last known.
+    applied_revision: str | None = None
     deleting: bool = False
     # A TLS user's certificate as its Secret holds it: (subject, notAfter).
     certificate: tuple[str, str] | None = None
@@ -66,8 +70,8 @@ class AclChanges:
 
 @dataclass(frozen=True)
 class UserWork:
-    """What the user Job carries out: credentials to set (user -> the uid of the Secret whose
-    password it reads), credentials to delete, quota changes (None removes a quota), and ACL
+    """What the user Job carries out: credentials to set (user -> the revision of the Secret
+    whose password it reads), credentials to delete, quota changes (None removes a quota), and ACL
     changes."""
 
     credentials: Mapping[str, str] = field(default_factory=dict)
@@ -202,7 +206,11 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
                     released=True,
                 )
             continue
-        if resource.problem is not None or resource.spec is None or resource.secret_uid is None:
+        if (
+            resource.problem is not None
+            or resource.spec is None
+            or resource.secret_revision is None
+        ):
             what = "certificate" if resource.spec is not None and resource.spec.tls else "password"
             reason, message = resource.problem or (
                 SECRET_MISSING,
@@ -224,8 +232,8 @@ def plan_users(resources: Sequence[UserResource], actual: Mapping[str, UserFacts
             if present:
                 deletions.append(name)
             continue
-        if not present or resource.applied_uid != resource.secret_uid:
-            credentials[name] = resource.secret_uid
+        if not present or resource.applied_revision != resource.secret_revision:
+            credentials[name] = resource.secret_revision
         if not present:
             reason, message = CREATING, f"setting the SCRAM-SHA-512 credential of user {name}"
         elif name in credentials:

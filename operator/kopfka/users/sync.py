@@ -10,16 +10,21 @@ Job's end causes the next sync. A sync of a cluster, in order:
 2. Finalizers: every KafkaUser has kopfka.dev/delete-user, so that its credential and quotas
    leave Kafka before it goes.
 3. Secrets: each KafkaUser's password lives in the Secret of its name, owned by the KafkaUser
-   (deleting the KafkaUser deletes it). A missing one is made with a new password; one that is
-   there is never changed, so the password stays across reconciles and operator restarts. A
-   Secret of that name that kopfka did not make for this KafkaUser is never taken over. A TLS
+   (deleting the KafkaUser deletes it). A generated password: a missing Secret is made with a
+   new one; one that is there is never changed, so the password stays across reconciles and
+   operator restarts. The user's own password (spec.authentication.password): read from the
+   user's Secret (a GET, every sync: Secrets are not watched), checked, and copied into the
+   Secret of the KafkaUser's name when that holds another (so applications mount one Secret
+   either way, and the Job mounts the copy Kafka's credential is set from); switched back to a
+   generated password, a new one is generated. A Secret of the KafkaUser's name that kopfka
+   did not make for this KafkaUser is never taken over. A TLS
    user's Secret holds its certificate and key instead: issued from the cluster's clients CA
    (read by name, never made here: the cluster's reconcile makes it) when missing, due for
    renewal or of another CA, and written again then (certs/keep.py keep_user_certificate).
 4. The cluster's user Job. While one runs, nothing more. One that ended and was not read yet is
-   read: a success records which Secret's password each credential now holds (the Job's
-   annotation), a failure is reported (an Event, and Kafka's refusals from its log) and retried
-   with backoff.
+   read: a success records which Secret revision's password each credential now holds (the
+   Job's annotation), a failure is reported (an Event, and Kafka's refusals from its log) and
+   retried with backoff.
 5. Kafka: the users' SCRAM credentials and quotas, and with an authorizer their ACLs.
    Unreachable: every KafkaUser says so.
 6. The plan (kopfka.users.plan); statuses written if changed; released KafkaUsers lose their
@@ -58,15 +63,24 @@ from kopfka.model.user import (
     NO_AUTHORIZER,
     NO_SCRAM_LISTENER,
     NO_TLS_LISTENER,
+    PASSWORD_INVALID,
+    PASSWORD_KEY_NOT_FOUND,
+    PASSWORD_SECRET_NOT_FOUND,
+    PasswordProblem,
+    UserSpec,
     acl_status,
     check_against_cluster,
+    own_password,
     parse_user,
 )
 from kopfka.render.cluster import owned_by
 from kopfka.render.operator_job import JobImage
 from kopfka.render.tls import decoded
 from kopfka.render.user_job import (
+    GENERATED,
+    JAAS_KEY,
     PASSWORD_KEY,
+    jaas_config,
     render_user_certificate_secret,
     render_user_job,
     render_user_secret,
@@ -101,6 +115,9 @@ USER_REASONS = frozenset(
         NO_SCRAM_LISTENER,
         NO_TLS_LISTENER,
         NO_AUTHORIZER,
+        PASSWORD_SECRET_NOT_FOUND,
+        PASSWORD_KEY_NOT_FOUND,
+        PASSWORD_INVALID,
         CLIENTS_CA_NOT_READY,
         SECRET_NOT_OWNED,
         CLUSTER_NOT_FOUND,
@@ -137,10 +154,11 @@ class _Failures:
 
 @dataclass
 class Memory:
-    """What the operator keeps between syncs, per cluster (lost on restart: status.secretUid
-    says enough to go on, and a credential set again from the same Secret changes nothing)."""
+    """What the operator keeps between syncs, per cluster (lost on restart: status.secretUid and
+    status.secretResourceVersion say enough to go on, and a credential set again from the same
+    Secret changes nothing)."""
 
-    applied: dict[Key, dict[str, str]] = field(default_factory=dict)  # user -> Secret uid
+    applied: dict[Key, dict[str, str]] = field(default_factory=dict)  # user -> Secret revision
     failures: dict[Key, _Failures] = field(default_factory=dict)
     refused: dict[Key, dict[str, str]] = field(default_factory=dict)  # user -> Kafka's answer
     settle_until: dict[Key, float] = field(default_factory=dict)
@@ -233,7 +251,7 @@ class _ClusterSync:
         metadata, status = body["metadata"], body.get("status") or {}
         name = metadata["name"]
         common: dict[str, Any] = {"deleting": bool(metadata.get("deletionTimestamp"))}
-        recorded = self.memory.applied.get(self.key, {}).get(name) or status.get("secretUid")
+        recorded = self.memory.applied.get(self.key, {}).get(name) or _recorded_revision(status)
         try:
             spec = parse_user(name, body.get("spec") or {})
         except SpecError as error:
@@ -244,23 +262,23 @@ class _ClusterSync:
             return UserResource(
                 _key_text(body), name, _generation(body), spec=spec, problem=unusable, **common
             )
-        secret_uid: str | None = None
+        secret_revision: str | None = None
         problem_of_secret: tuple[str, str] | None = None
         certificate: tuple[str, str] | None = None
         if common["deleting"]:
             pass
         elif spec.tls:
-            secret_uid, problem_of_secret, certificate = self._certificate(body, cluster)
+            secret_revision, problem_of_secret, certificate = self._certificate(body, cluster)
         else:
-            secret_uid, problem_of_secret = self._secret(body, cluster)
+            secret_revision, problem_of_secret = self._secret(body, cluster, spec)
         return UserResource(
             _key_text(body),
             name,
             _generation(body),
             spec=spec,
             problem=problem_of_secret,
-            secret_uid=secret_uid,
-            applied_uid=recorded,
+            secret_revision=secret_revision,
+            applied_revision=recorded,
             certificate=certificate,
             **common,
         )
@@ -278,7 +296,7 @@ class _ClusterSync:
     ) -> tuple[str | None, tuple[str, str] | None, tuple[str, str] | None]:
         """A TLS user's Secret: its certificate kept while it is good, else issued from the
         clients CA (new, due for renewal, or of another clients CA) and the Secret written;
-        (the Secret's uid, why it cannot be used, (subject, notAfter))."""
+        (the Secret's revision, why it cannot be used, (subject, notAfter))."""
         # Here, not at the top: it imports `cryptography`, which only TLS users need.
         from kopfka.certs.keep import keep_user_certificate  # noqa: PLC0415
 
@@ -310,7 +328,7 @@ class _ClusterSync:
         facts = (kept.subject, kept.not_after)
         held = decoded(secret)
         if secret is not None and {key: held.get(key) for key in kept.files} == kept.files:
-            return str(secret["metadata"]["uid"]), None, facts
+            return _revision(secret), None, facts
         rendered = render_user_certificate_secret(
             metadata["namespace"], metadata["name"], cluster.name, kept.files
         )
@@ -328,32 +346,92 @@ class _ClusterSync:
             name,
         )
         written = self.kube.get("v1", "Secret", name, metadata["namespace"])
-        return (None if written is None else str(written["metadata"]["uid"])), None, facts
+        return (None if written is None else _revision(written)), None, facts
 
-    def _secret(self, body: Obj, cluster: ClusterSpec) -> tuple[str | None, tuple[str, str] | None]:
-        """The uid of the KafkaUser's password Secret, made now if missing; or why it cannot be
-        used."""
+    def _secret(
+        self, body: Obj, cluster: ClusterSpec, spec: UserSpec
+    ) -> tuple[str | None, tuple[str, str] | None]:
+        """The revision of the KafkaUser's password Secret, made now if missing and written
+        now if it must hold another password (the user's own, changed; or one generated anew
+        after the user's own); or why it cannot be used."""
         metadata = body["metadata"]
+        namespace = metadata["namespace"]
         name = names.user_secret_name(metadata["name"])
-        secret = self.kube.get("v1", "Secret", name, metadata["namespace"])
+        own: str | None = None
+        if spec.password is not None:
+            source = self.kube.get("v1", "Secret", spec.password.secret, namespace)
+            try:
+                own = own_password(
+                    spec.password, None if source is None else decoded(source), namespace
+                )
+            except PasswordProblem as problem:
+                return None, (problem.reason, problem.message)
+        wanted = GENERATED if spec.password is None else spec.password.text
+        secret = self.kube.get("v1", "Secret", name, namespace)
         if secret is None:
-            password = secrets.token_urlsafe(PASSWORD_BYTES)
+            password = own if own is not None else secrets.token_urlsafe(PASSWORD_BYTES)
             rendered = render_user_secret(
-                metadata["namespace"], metadata["name"], cluster.name, password
+                namespace, metadata["name"], cluster.name, password, source=wanted
             )
             try:
                 secret = self.kube.create(owned_by(rendered, body))
             except Conflict:
                 return None, None  # made meanwhile: the next sync reads it
-            logger.info("made the password Secret %s/%s", metadata["namespace"], name)
+            logger.info("made the password Secret %s/%s (password: %s)", namespace, name, wanted)
         if not _owned_by(secret, body):
             return None, _not_owned(name)
-        if not (secret.get("data") or {}).get(PASSWORD_KEY):
-            return None, (
-                SECRET_NOT_OWNED,
-                f"Secret {name} has no {PASSWORD_KEY}: delete it, and kopfka makes a new password",
+        annotations = secret["metadata"].get("annotations") or {}
+        held_source = annotations.get(names.PASSWORD_SOURCE_ANNOTATION)
+        held = decoded(secret)
+        if own is not None:
+            rewrite = (
+                held_source != wanted
+                or held.get(PASSWORD_KEY) != own.encode()
+                or held.get(JAAS_KEY) != jaas_config(metadata["name"], own).encode()
             )
-        return str(secret["metadata"]["uid"]), None
+        else:
+            # A password that was the user's own is known outside this Secret (the user's
+            # Secret may still hold it): a generated one must not be.
+            rewrite = held_source not in (None, GENERATED)
+            if not rewrite and not held.get(PASSWORD_KEY):
+                return None, (
+                    SECRET_NOT_OWNED,
+                    f"Secret {name} has no {PASSWORD_KEY}: delete it, and kopfka makes a new "
+                    "password",
+                )
+        if rewrite:
+            password = own if own is not None else secrets.token_urlsafe(PASSWORD_BYTES)
+            rendered = render_user_secret(
+                namespace, metadata["name"], cluster.name, password, source=wanted
+            )
+            try:
+                self.kube.apply_all([owned_by(rendered, body)])
+            except (NotOwned, ApplyError) as error:
+                logger.warning("cannot write the password Secret %s/%s: %s", namespace, name, error)
+                return None, (SECRET_NOT_OWNED, str(error))
+            logger.info(
+                "wrote a new password into Secret %s/%s (password: %s, was: %s)",
+                namespace,
+                name,
+                wanted,
+                held_source or GENERATED,
+            )
+            where = (
+                "a new generated password"
+                if spec.password is None
+                else f"the password of Secret {spec.password.secret}, key {spec.password.key}"
+            )
+            self.kube.post_event(
+                body,
+                warning=False,
+                reason="PasswordChanged",
+                message=f"wrote {where} into Secret {name}; a user Job sets Kafka's credential "
+                "from it (the previous password is refused from then on)",
+            )
+            secret = self.kube.get("v1", "Secret", name, namespace)
+            if secret is None:
+                return None, None  # deleted meanwhile: the next sync makes it again
+        return _revision(secret), None
 
     def _read_job(self, cluster_body: Obj, job: Obj) -> None:
         annotations = job["metadata"].get("annotations") or {}
@@ -517,10 +595,14 @@ def _status(
         "secret": names.user_secret_name(name),
     }
     tls = resource is not None and resource.spec is not None and resource.spec.tls
-    if verdict.ready and resource is not None and resource.secret_uid and not tls:
-        status["secretUid"] = resource.secret_uid
-    elif "secretUid" in old:
-        status["secretUid"] = old["secretUid"]
+    if verdict.ready and resource is not None and resource.secret_revision and not tls:
+        uid, _, version = resource.secret_revision.partition("/")
+        status["secretUid"] = uid
+        status["secretResourceVersion"] = version
+    else:
+        for kept in ("secretUid", "secretResourceVersion"):
+            if kept in old:
+                status[kept] = old[kept]
     if resource is not None and resource.certificate is not None:
         subject, not_after = resource.certificate
         status["certificate"] = {"subject": subject, "notAfter": not_after}
@@ -538,6 +620,24 @@ def _status(
             if kept in old and verdict.reason in {CLUSTER_NOT_READY, KAFKA_UNREACHABLE}:
                 status[kept] = old[kept]
     return status
+
+
+def _revision(secret: Obj) -> str:
+    """A Secret's revision: another uid is another Secret, another resourceVersion another
+    write of it (neither says anything about what it holds)."""
+    metadata = secret["metadata"]
+    return f"{metadata['uid']}/{metadata['resourceVersion']}"
+
+
+def _recorded_revision(status: Mapping[str, Any]) -> str | None:
+    """The revision of the Secret Kafka's credential was last set from, as status records it.
+    A kopfka before revisions recorded the uid alone, which is no revision: that credential is
+    set once more, from the same password."""
+    uid = status.get("secretUid")
+    if not uid:
+        return None
+    version = status.get("secretResourceVersion")
+    return f"{uid}/{version}" if version else str(uid)
 
 
 def _owned_by(secret: Obj, body: Obj) -> bool:

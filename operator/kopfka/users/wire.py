@@ -4,7 +4,7 @@ The work (version 2), one JSON object, gzip-compressed in the Job's ConfigMap li
 Job's (model/work_files.py):
 
     {"version": 2,
-     "credentials": {"alice": "<uid of the Secret alice>"},
+     "credentials": {"alice": "<uid>/<resourceVersion> of the Secret alice"},
      "deletions": ["bob"],
      "quotas": {"alice": {"producer_byte_rate": 1048576.0, "request_percentage": null}},
      "acls": {"alice": {"create": [["TOPIC", "orders-", "PREFIXED", "WRITE", "ALLOW", "*"]],
@@ -14,8 +14,8 @@ An ACL binding is a list of Kafka's names: resource type, resource name, pattern
 operation, permission, host (model/user.py Acl).
 
 No password is in it: the Job reads each user's password from the file of the user's name in the
-directory its Secrets are mounted at (render/user_job.py), and the Secret's uid only names the
-password it set (the Job's name changes with it). `null` removes a quota.
+directory its Secrets are mounted at (render/user_job.py), and the Secret's revision only names
+the password it set (the Job's name changes with it). `null` removes a quota.
 
 The outcomes, on the Job's stdout, one JSON object per line, then a summary line:
 
