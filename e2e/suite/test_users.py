@@ -9,6 +9,8 @@ replication listener as the broker image's internal principal, the user may do w
 name and nothing else, and an unauthenticated client of the plaintext listener nothing at all.
 A second KafkaUser logs in with the client certificate kopfka issued into its Secret, over a
 mutual-TLS listener, with Kafka's own Java client and PEM files, and reads what the first wrote.
+A third KafkaUser takes a password its team chose and keeps in a Secret of its own: it logs in
+with it, and with the new one once the team changes it.
 
 The tests run in file order on one small cluster (one combined node), and check Kafka itself with
 Kafka's own tools, never only the statuses kopfka writes.
@@ -306,6 +308,60 @@ def test_the_user_may_do_what_its_acls_name_and_nothing_else(
     code, output = _list_topics(app, NO_SASL_PROPERTIES, _bootstrap(namespace, PLAIN_PORT))
     assert code == 0, output
     assert TOPIC not in output.split()
+
+
+OWN_USER = "billing-app"
+OWN_SECRET = "billing-password"
+
+
+def _password_secret(namespace: str, password: str) -> dict[str, object]:
+    """The application team's own Secret with the password it chose (spec...secretKeyRef)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": OWN_SECRET, "namespace": namespace},
+        "stringData": {"password": password},
+    }
+
+
+def _logs_in(app: KafkaClient, password: str) -> bool:
+    """TopicCommand --list through the SCRAM listener as OWN_USER with `password`."""
+    login = (
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{OWN_USER}" password="{password}";\n'
+    )
+    properties = f"/tmp/{OWN_USER}.properties"
+    app.exec("sh", "-c", 'printf "%s" "$1" > "$2"', "sh", CLIENT_SETTINGS + login, properties)
+    code, _ = _list_topics(app, properties)
+    return code == 0
+
+
+def test_a_user_with_a_password_of_its_own_logs_in_with_it_and_a_changed_one_replaces_it(
+    kube: TestKube, cluster: str, namespace: str, app: KafkaClient
+) -> None:
+    first, second = "first-Passw0rd-of-billing", "second-Passw0rd-of-billing"
+    kube.apply(_password_secret(namespace, first))
+    source = {"valueFrom": {"secretKeyRef": {"name": OWN_SECRET, "key": "password"}}}
+    spec = {"cluster": cluster, "authentication": {"type": "scram-sha-512", "password": source}}
+    kube.apply(kafka_user(OWN_USER, namespace, spec))
+    wait_condition(
+        kube, "KafkaUser", OWN_USER, namespace, type="Ready", status="True", timeout=USER_TIMEOUT
+    )
+    # Applications mount the KafkaUser's own Secret, which holds the chosen password.
+    copy = kube.must_get("v1", "Secret", OWN_USER, namespace)
+    assert base64.b64decode(copy["data"]["password"]).decode() == first
+    assert _logs_in(app, first)
+    assert not _logs_in(app, second)
+    # The team changes its password: Kafka takes the new one at the next periodic sync.
+    kube.apply(_password_secret(namespace, second))
+    wait_for(
+        lambda: _logs_in(app, second),
+        timeout=USER_TIMEOUT,
+        what=f"{OWN_USER} to log in with the changed password",
+    )
+    assert not _logs_in(app, first)
+    kube.kubectl("delete", "kafkauser", OWN_USER, "-n", namespace)
+    kube.kubectl("delete", "secret", OWN_SECRET, "-n", namespace)
 
 
 def test_a_tls_user_reads_over_mutual_tls_with_its_certificate(
