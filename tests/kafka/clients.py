@@ -7,10 +7,27 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import kafka.errors
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from kopfka.kafka.admin import _bootstrapped_client
 from tests.kafka.localkafka import wait_for
+
+
+def connects(bootstrap: str, **security: Any) -> bool:
+    """Whether a client with kafka-python's `security` settings gets an answer from Kafka at
+    `bootstrap` within 10 s (a refused login or handshake gets none)."""
+    try:
+        _bootstrapped_client(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=10000,
+            bootstrap_timeout_ms=10000,
+            **security,
+        ).close()
+    except kafka.errors.KafkaError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

@@ -16,13 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import kafka.errors
 import pytest
 
 from kopfka.certs.issue import new_authority, server_bundle
 from kopfka.certs.keep import keep_certificates
 from kopfka.certs.kept import Certificates
-from kopfka.kafka.admin import KafkaPythonAdmin, _bootstrapped_client
+from kopfka.kafka.admin import KafkaPythonAdmin
 from kopfka.kafka.tls import context_from_pem
 from kopfka.model import names, schema
 from kopfka.model.cluster import parse_cluster
@@ -33,7 +32,7 @@ from kopfka.render import tls
 from kopfka.render.settings_job import IMAGE_LIBS, render_settings_job
 from kopfka.topics.plan import TopicResource, plan_topics
 from kopfka.topics.wire import read_batch_log, work_file
-from tests.kafka.clients import consume_all, create_topic, produce
+from tests.kafka.clients import connects, consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
 from tests.kafka.localkafka import LocalKafka, broker_secret, local_kafka, wait_for
 from tests.kafka.test_live_settings import kafka_libs
@@ -91,19 +90,6 @@ def operator_security(certificates: Certificates) -> dict[str, Any]:
         certificates.operator[names.OPERATOR_KEY_STORE], certificates.operator[names.OPERATOR_TRUST]
     )
     return {"security_protocol": "SSL", "ssl_context": context}
-
-
-def connects(bootstrap: str, **security: Any) -> bool:
-    try:
-        _bootstrapped_client(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=10000,
-            bootstrap_timeout_ms=10000,
-            **security,
-        ).close()
-    except kafka.errors.KafkaError:
-        return False
-    return True
 
 
 def test_the_nodes_form_the_cluster_and_replicate_over_mutual_tls(

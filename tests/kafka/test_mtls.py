@@ -21,13 +21,12 @@ from kopfka.certs.check import load_authority
 from kopfka.certs.issue import Authority, client_certificate, new_authority
 from kopfka.certs.keep import keep_certificates, keep_user_certificate
 from kopfka.certs.kept import Certificates
-from kopfka.kafka.admin import _bootstrapped_client
 from kopfka.kafka.facts import UserFacts
 from kopfka.model.cluster import parse_cluster
 from kopfka.model.user import parse_user
 from kopfka.reconcile import new_cluster_id
 from kopfka.users.plan import IN_SYNC, UserResource, plan_users
-from tests.kafka.clients import consume_all, create_topic, produce
+from tests.kafka.clients import connects, consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
 from tests.kafka.localkafka import LocalKafka, broker_secret, local_kafka
 from tests.kafka.users import ACL_BINDINGS, ACLS, kafka_users, users_apply
@@ -107,19 +106,6 @@ def client(
     return security
 
 
-def connects(cluster: LocalKafka, security: dict[str, Any]) -> bool:
-    try:
-        _bootstrapped_client(
-            bootstrap_servers=cluster.bootstrap(MTLS_PORT),
-            request_timeout_ms=10000,
-            bootstrap_timeout_ms=10000,
-            **security,
-        ).close()
-    except kafka.errors.KafkaError:
-        return False
-    return True
-
-
 def test_a_certificate_of_the_clients_ca_logs_in_as_the_user_its_cn_names(
     mutual: LocalKafka, files: Path, certificates: Certificates, clients_ca: Authority
 ) -> None:
@@ -135,10 +121,12 @@ def test_a_certificate_of_the_clients_ca_logs_in_as_the_user_its_cn_names(
 def test_a_client_without_a_certificate_or_with_one_of_another_ca_gets_nothing(
     mutual: LocalKafka, files: Path, certificates: Certificates, clients_ca: Authority
 ) -> None:
-    assert connects(mutual, client(files, certificates, clients_ca, "root"))
-    assert not connects(mutual, client(files, certificates, None, "root"))
+    assert connects(mutual.bootstrap(MTLS_PORT), **client(files, certificates, clients_ca, "root"))
+    assert not connects(mutual.bootstrap(MTLS_PORT), **client(files, certificates, None, "root"))
     stranger = new_authority("stranger", now=NOW, validity_days=30)
-    assert not connects(mutual, client(files, certificates, stranger, "root"))
+    assert not connects(
+        mutual.bootstrap(MTLS_PORT), **client(files, certificates, stranger, "root")
+    )
     # The cluster CA issues the brokers' certificates, not clients': it is no way in either.
     cluster_ca = load_authority(
         {"ca.crt": certificates.ca_certificate, "ca.key": certificates.ca_key or b""},
@@ -146,14 +134,16 @@ def test_a_client_without_a_certificate_or_with_one_of_another_ca_gets_nothing(
         source="mutual-cluster-ca",
     )
     assert isinstance(cluster_ca, Authority)
-    assert not connects(mutual, client(files, certificates, cluster_ca, "root"))
+    assert not connects(
+        mutual.bootstrap(MTLS_PORT), **client(files, certificates, cluster_ca, "root")
+    )
 
 
 def test_a_certificate_for_a_user_without_acls_is_allowed_nothing(
     mutual: LocalKafka, files: Path, certificates: Certificates, clients_ca: Authority
 ) -> None:
     nobody = client(files, certificates, clients_ca, "nobody")
-    assert connects(mutual, nobody)
+    assert connects(mutual.bootstrap(MTLS_PORT), **nobody)
     with pytest.raises(kafka.errors.TopicAuthorizationFailedError):
         produce(mutual.bootstrap(MTLS_PORT), "mutual", [b"x"], security=nobody)
 

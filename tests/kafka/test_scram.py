@@ -24,7 +24,7 @@ from kopfka.reconcile import new_cluster_id
 from kopfka.render.properties import escape_value
 from kopfka.render.user_job import JAAS_KEY, render_user_secret
 from kopfka.users.plan import DELETED, IN_SYNC, UserResource, UserWork, plan_users
-from tests.kafka.clients import consume_all, create_topic, produce
+from tests.kafka.clients import connects, consume_all, create_topic, produce
 from tests.kafka.conftest import KAFKA_VERSION, SMALL_POOL
 from tests.kafka.localkafka import LocalKafka, kafka_libs, local_kafka
 from tests.kafka.referee import java
@@ -70,16 +70,7 @@ def resource(name: str, *, deleting: bool = False, applied: str | None = None) -
 
 
 def can_log_in(cluster: LocalKafka, user: str, password: str) -> bool:
-    try:
-        _bootstrapped_client(
-            bootstrap_servers=cluster.bootstrap(SCRAM_PORT),
-            request_timeout_ms=10000,
-            bootstrap_timeout_ms=10000,
-            **scram(user, password),
-        ).close()
-    except kafka.errors.KafkaError:
-        return False
-    return True
+    return connects(cluster.bootstrap(SCRAM_PORT), **scram(user, password))
 
 
 def test_a_user_made_by_the_job_logs_in_and_its_quotas_are_held(
