@@ -18,14 +18,13 @@ from kopfka.certs.issue import new_authority
 from tests.support.apiproxy import ApiProxy
 from tests.support.clusters import (
     mounted_config,
-    resource_versions,
     wait_condition,
     wait_ready,
 )
 from tests.support.kube import Obj, TestKube, condition
 from tests.support.manifests import DEDICATED, kafka_cluster
 from tests.support.operator import OperatorProcess
-from tests.support.steady import steady_window
+from tests.support.steady import assert_steady
 from tests.support.waiting import wait_for
 
 PLAIN = {"name": "plain", "port": 9092}
@@ -95,12 +94,7 @@ def test_tls_cluster_gets_its_ca_and_certificates_mounted_and_is_not_written_aga
     assert cluster["status"]["bootstrapServers"] == f"events-kafka-bootstrap.{namespace}.svc:9092"
 
     # A reconcile of the unchanged cluster writes nothing: no certificate is issued again.
-    window = steady_window(kube, api_proxy, "events", namespace, runs=2)
-    assert [
-        str(write)
-        for write in api_proxy.writes(since=window.start, path=f"/namespaces/{namespace}/")
-    ] == []
-    assert resource_versions(kube, "events", namespace) == window.before
+    window = assert_steady(kube, api_proxy, "events", namespace)
     assert {key for key in window.before if key.startswith("Secret/")} == {
         "Secret/events-cluster-ca",
         "Secret/events-cluster-ca-cert",

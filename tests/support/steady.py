@@ -51,3 +51,13 @@ def steady_window(
         what=f"{runs} periodic drift reconciles",
     )
     return window
+
+
+def assert_steady(kube: TestKube, api_proxy: ApiProxy, name: str, namespace: str) -> Window:
+    """Two drift runs of the settled cluster write nothing in its namespace and leave every
+    object's resourceVersion as it was; the window, for what else a test checks of it."""
+    window = steady_window(kube, api_proxy, name, namespace, runs=2)
+    writes = api_proxy.writes(since=window.start, path=f"/namespaces/{namespace}/")
+    assert [str(write) for write in writes] == []
+    assert resource_versions(kube, name, namespace) == window.before
+    return window
