@@ -937,12 +937,25 @@ class SizeRun:
                 result["api_writes_while_checking"] = later
         finally:
             with signals_ignored():
-                cleanup = time.monotonic()
-                delete_topics(kube)
-                print(f"  KafkaTopics deleted in {time.monotonic() - cleanup:.0f} s", flush=True)
-                delete_cluster(kube, name)
+                cleanup_error = self.cleanup()
+        if cleanup_error:
+            # What was measured stands; the sizes after it would not start clean (main stops).
+            result["cleanup_error"] = cleanup_error
         result["kafka_version"] = spec.version
         return result
+
+    def cleanup(self) -> str | None:
+        """The KafkaTopics and the cluster gone; a failure is returned (not raised), so that a
+        cleanup outlasting its deadline does not throw away the measurement before it."""
+        try:
+            began = time.monotonic()
+            delete_topics(self.kube)
+            print(f"  KafkaTopics deleted in {time.monotonic() - began:.0f} s", flush=True)
+            delete_cluster(self.kube, self.cluster)
+        except (Timeout, KubectlError, kubernetes.client.ApiException) as error:
+            print(f"  cleanup failed: {error}", flush=True)
+            return f"{type(error).__name__}: {error}"
+        return None
 
     def measure(self) -> dict[str, Any]:
         kube, name, size = self.kube, self.cluster, self.size
@@ -1147,6 +1160,11 @@ def notes(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list[s
         size = run["topics"]
         if run.get("error"):
             found.append(f"{size} topics: {run['error'][:600]}")
+        if run.get("cleanup_error"):
+            found.append(
+                f"{size} topics: the cleanup after the measurement failed, so the sizes after it "
+                f"did not run: {run['cleanup_error'][:600]}"
+            )
         if run.get("operator_restarts"):
             found.append(
                 f"{size} topics: the operator restarted {run['operator_restarts']} times during "
@@ -1302,6 +1320,8 @@ def main() -> int:
             install(kube)
             for index, size in enumerate(args.sizes, start=1):
                 runs.append(SizeRun(kube, args, index, size, work).run())
+                if "cleanup_error" in runs[-1]:
+                    break  # the next size would inherit this one's topics
                 if size in args.peer_sizes and peer_missing is None:
                     peers.append(topics_peer.PeerRun(kube, args, index, size, work).run())
     finally:
