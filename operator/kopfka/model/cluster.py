@@ -266,6 +266,11 @@ def operator_bootstrap(
     )
 
 
+def internal_tls_of(spec: Mapping[str, Any]) -> bool:
+    """spec.internalListeners.tls of a KafkaCluster's spec as the API server stores it."""
+    return bool((spec.get("internalListeners") or {}).get("tls", False))
+
+
 def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
     """`operator_bootstrap` of a KafkaCluster's spec as the API server stores it (its defaults
     filled in), without parsing the whole spec: for periodic work that only needs the address."""
@@ -288,7 +293,7 @@ def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) ->
         role=Role.COMBINED if combined else Role.BROKER,
         replicas=int(pool.get("replicas", 3)),
         authorization=spec.get("authorization") is not None,
-        internal_tls=bool((spec.get("internalListeners") or {}).get("tls", False)),
+        internal_tls=internal_tls_of(spec),
     )
 
 
