@@ -475,8 +475,14 @@ client_kubeconfig() {
 # containerd: an instance of its own (socket, root, state, runc root), so that Docker's
 # containerd and its images are untouched and `down` can stop this one.
 
+# Open files of containerd and so of every container (they inherit its limit, as under systemd's
+# LimitNOFILE): a broker keeps a file open per log segment, and a shell's limit (often 20,000 or
+# less) stops one of a 20,000-topic cluster ("Too many open files", its log dir then failed).
+CONTAINER_OPEN_FILES=1048576
+
 containerd_config() {
   cat <<EOF
+# Started with ulimit -n $CONTAINER_OPEN_FILES (start_containerd).
 version = 2
 root = "$CONTAINERD_ROOT"
 state = "$CONTAINERD_STATE"
@@ -543,8 +549,10 @@ start_containerd() {
   mkdir -p "$CONFIG" "$CNI_CONF_DIR" "$CNI_IPAM_DIR" "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
   cni_config | update_file "$CNI_CONF_DIR/10-$CNI_NETWORK.conflist" || true
   restart_if_changed "$CONTAINERD" "$CONFIG/$CONTAINERD.toml" containerd_config
-  running "$CONTAINERD" || start_daemon "$CONTAINERD" "$(command -v containerd)" \
-    --config "$CONFIG/$CONTAINERD.toml"
+  running "$CONTAINERD" || (
+    ulimit -n "$CONTAINER_OPEN_FILES"
+    start_daemon "$CONTAINERD" "$(command -v containerd)" --config "$CONFIG/$CONTAINERD.toml"
+  )
   WATCHED+=("$CONTAINERD")
   wait_for "$CONTAINERD" ctr version
 }
