@@ -4,11 +4,11 @@ kopfka issued from the user's CA into the Secret they mount, form a cluster the 
 (over TLS, with its own certificate) and reports Ready; a KafkaTopic is made by a topic Job that
 mounts the operator's Secret; an application's acks=all producer loses nothing with
 min.insync.replicas 2 (every write replicated over TLS); a pod without the operator's certificate
-gets nothing from the internal listeners. A restarted operator reads Kafka with its certificate
-from its first sync on, before it has reconciled the cluster: no KafkaTopic ever says Kafka
-cannot be reached. The user then replaces the CA: the new CA reaches every node's trust before
-any node presents a certificate of it (two rolling restarts), and the producer running all along
-loses nothing.
+gets nothing from the internal listeners. A restarted operator whose reconcile of the cluster
+fails (a broken CA Secret) still reads Kafka with its certificate: a topic change reaches Kafka,
+and no KafkaTopic ever says Kafka cannot be reached. The user then replaces the CA: the new CA
+reaches every node's trust before any node presents a certificate of it (two rolling restarts),
+and the producer running all along loses nothing.
 
 The tests run in file order on one small cluster of their own, and check Kafka with Kafka's own
 tools from a client pod, not only the statuses kopfka writes.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import threading
 from collections.abc import Iterator
 
@@ -210,38 +211,55 @@ def _scale_operator(kube: TestKube, replicas: int) -> None:
     wait_for(scaled, timeout=OPERATOR_TIMEOUT, what=f"{replicas} operator pods running")
 
 
-def test_a_restarted_operator_reads_kafka_with_its_certificate_from_its_first_sync(
+def test_a_restarted_operator_reads_kafka_with_its_certificate_before_the_cluster_reconciles(
     kube: TestKube, cluster: str, namespace: str, client: KafkaClient
 ) -> None:
-    """The topic syncs start before kopf resumes the cluster (whose reconcile hands the operator
-    its certificate): the first sync must load it from the Secret itself, not try plaintext."""
+    """The reconcile hands the operator its certificate; a reconcile that cannot get that far
+    (here: the CA Secret broken while the operator was down, so the cluster is ClusterCaInvalid
+    and nothing is applied) must not leave the topic syncs of a restarted operator in plaintext:
+    they load the certificate from its Secret, and a topic change still reaches Kafka."""
     spec = {"cluster": cluster, "partitions": 1, "replicationFactor": 3}
     kube.apply(kafka_topic(RESTART_TOPIC, namespace, spec))
     wait_condition(
         kube, "KafkaTopic", RESTART_TOPIC, namespace, type="Ready", status="True",
         timeout=TOPIC_TIMEOUT,
     )  # fmt: skip
+    original = kube.must_get("v1", "Secret", CA_SECRET, namespace)
+    broken = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CA_SECRET, "namespace": namespace},
+        "data": {"ca.crt": original["data"]["ca.crt"], "ca.key": None},
+    }
     watch = TopicWatch(kube, namespace)
     watch.start()
     try:
         _scale_operator(kube, 0)
-        # A change made while the operator is down: the new operator's first sync carries it out.
+        # While the operator is down: the CA Secret loses its key, and a topic changes.
+        kube.kubectl("patch", "secret", CA_SECRET, "-n", namespace, "--type=merge",
+                     "-p", json.dumps(broken))  # fmt: skip
         config = {"retention.ms": "3600000"}
         kube.apply(kafka_topic(RESTART_TOPIC, namespace, {**spec, "config": config}))
         _scale_operator(kube, 1)
+        wait_condition(
+            kube, "KafkaCluster", CLUSTER, namespace, type="Ready", status="False",
+            reason="ClusterCaInvalid", timeout=TOPIC_TIMEOUT,
+        )  # fmt: skip
 
         def carried_out() -> bool:
             topic = kube.get(names.API_VERSION, names.TOPIC_KIND, RESTART_TOPIC, namespace) or {}
             status = topic.get("status") or {}
-            return status.get("observedGeneration") == topic["metadata"][
-                "generation"
-            ] and condition_true(topic, "Ready")
+            generation = topic["metadata"]["generation"]
+            return status.get("observedGeneration") == generation and condition_true(topic, "Ready")
 
         wait_for(carried_out, timeout=TOPIC_TIMEOUT, what=f"{RESTART_TOPIC}'s change carried out")
         assert client.topic_configs(RESTART_TOPIC).get("retention.ms") == "3600000"
     finally:
         watch.finish()
         _scale_operator(kube, 1)
+        kube.kubectl("patch", "secret", CA_SECRET, "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"data": original["data"]}))  # fmt: skip
+    wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
     assert not watch.unreachable, watch.unreachable
 
 
