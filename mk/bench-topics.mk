@@ -5,8 +5,10 @@
 # under 2 minutes with the operator under 150 MB; 20,000 without failure). Needs root. Brings the
 # e2e node up if it is down and leaves it running (`make e2e-down` stops it). Each size makes a
 # cluster (about 2 minutes), applies, waits and checks every topic in Kafka, then removes it all
-# (seconds). 10,000 with the reference took 10 minutes here (20,000 has not run yet: expect half an
-# hour or more on a 2-core machine). Writes bench/results/topics.json.
+# (seconds). 10,000 with the reference took 10 minutes here. 20,000 needs brokers that may hold
+# more than 20,000 open files (a file per partition's segment: docs/operations.md); on a machine
+# whose containers get 20,000 (e2e/node.sh says so at start-up) its brokers stop. Writes
+# bench/results/topics.json.
 #
 # The reference column (issue 11: kopfka at most half the time and memory of the reference): at
 # 10,000 (BENCH_TOPICS_PEER_SIZES) it also runs Strimzi's topic operator with the same topics on a

@@ -11,9 +11,11 @@ BENCH_STEADY_SECONDS ?= 300
 
 .PHONY: test-integration bench-integration
 
-# The tools are built first, outside pytest's per-test timeout: a cold build takes long.
+# The tools are built first, outside pytest's per-test timeout: a cold build takes long. cert-manager's
+# controller (hack/cert-manager.sh) runs only in the sessions that use it, but is built here too.
 test-integration: $(STAMP)  ## operator against a real control plane with kwok nodes (builds the tools)
 	hack/build-tools.sh
+	hack/cert-manager.sh
 	hack/lua.sh
 	$(PY) -m pytest tests/integration --timeout=$(INTEGRATION_TEST_TIMEOUT)
 

@@ -4,9 +4,11 @@ kopfka issued from the user's CA into the Secret they mount, form a cluster the 
 (over TLS, with its own certificate) and reports Ready; a KafkaTopic is made by a topic Job that
 mounts the operator's Secret; an application's acks=all producer loses nothing with
 min.insync.replicas 2 (every write replicated over TLS); a pod without the operator's certificate
-gets nothing from the internal listeners. The user then replaces the CA: the new CA reaches every
-node's trust before any node presents a certificate of it (two rolling restarts), and the
-producer running all along loses nothing.
+gets nothing from the internal listeners. A restarted operator whose reconcile of the cluster
+fails (a broken CA Secret) still reads Kafka with its certificate: a topic change reaches Kafka,
+and no KafkaTopic ever says Kafka cannot be reached. The user then replaces the CA: the new CA
+reaches every node's trust before any node presents a certificate of it (two rolling restarts),
+and the producer running all along loses nothing.
 
 The tests run in file order on one small cluster of their own, and check Kafka with Kafka's own
 tools from a client pod, not only the statuses kopfka writes.
@@ -16,16 +18,21 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
+import threading
 from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
 
+from e2e.suite.conftest import OPERATOR_NAMESPACE
 from e2e.suite.kafka_client import KafkaClient
 from kopfka.certs.issue import Authority, new_authority
 from kopfka.certs.kept import fingerprints
+from kopfka.model import names
+from kopfka.topics.sync import CLUSTER_NOT_READY, KAFKA_UNREACHABLE
 from tests.support.clusters import wait_condition, wait_ready
-from tests.support.kube import Obj, TestKube, condition_true
+from tests.support.kube import Obj, TestKube, condition, condition_true
 from tests.support.manifests import kafka_cluster, kafka_topic
 from tests.support.waiting import wait_for
 
@@ -37,6 +44,10 @@ READY_TIMEOUT = 300.0
 TOPIC_TIMEOUT = 180.0
 # Two rolling restarts of six nodes on a 2-core node.
 ROTATION_TIMEOUT = 1200.0
+OPERATOR_TIMEOUT = 180.0
+RESTART_TOPIC = "e2e-sealed-restart"
+OPERATOR_LABELS = {"app.kubernetes.io/component": "operator"}
+UNREACHABLE = {KAFKA_UNREACHABLE, CLUSTER_NOT_READY}  # the topic syncs' reasons for it
 CA_SECRET = "sealed-ca"
 NODE = {
     "resources": {"requests": {"cpu": "100m", "memory": "768Mi"}, "limits": {"memory": "768Mi"}},
@@ -150,6 +161,106 @@ def test_the_internal_listeners_refuse_a_pod_without_the_operators_certificate(
     # a Secret of its own, which no application needs.
     secret = kube.must_get("v1", "Secret", f"{CLUSTER}-operator-tls", namespace)
     assert b"security.protocol=SSL" in base64.b64decode(secret["data"]["client.properties"])
+
+
+class TopicWatch(threading.Thread):
+    """Every Ready condition of the namespace's KafkaTopics that said their cluster's Kafka
+    could not be read, from a watch (a change being carried out is Ready=False too, rightly)."""
+
+    def __init__(self, kube: TestKube, namespace: str) -> None:
+        super().__init__(daemon=True)
+        self.namespace = namespace
+        self.resource = kube.dynamic.resources.get(
+            api_version=names.API_VERSION, kind=names.TOPIC_KIND
+        )
+        self.version = self.resource.get(namespace=namespace).metadata.resourceVersion
+        self.unreachable: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for event in self.resource.watch(
+                namespace=self.namespace, resource_version=self.version, timeout=2
+            ):
+                topic = event["raw_object"]
+                self.version = topic["metadata"]["resourceVersion"]
+                ready = condition(topic, "Ready")
+                if ready is not None and ready.get("reason") in UNREACHABLE:
+                    self.unreachable.append(
+                        f"{topic['metadata']['name']}: {ready.get('reason')}: "
+                        f"{ready.get('message')}"
+                    )
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join(timeout=30)
+
+
+def _scale_operator(kube: TestKube, replicas: int) -> None:
+    kube.kubectl(
+        "scale", "deployment", "-n", OPERATOR_NAMESPACE, "-l",
+        "app.kubernetes.io/component=operator", f"--replicas={replicas}",
+    )  # fmt: skip
+
+    def scaled() -> bool:
+        pods = kube.list("v1", "Pod", OPERATOR_NAMESPACE, labels=OPERATOR_LABELS)
+        if replicas == 0:
+            return not pods
+        return len(pods) == replicas and all(condition_true(pod, "Ready") for pod in pods)
+
+    wait_for(scaled, timeout=OPERATOR_TIMEOUT, what=f"{replicas} operator pods running")
+
+
+def test_a_restarted_operator_reads_kafka_with_its_certificate_before_the_cluster_reconciles(
+    kube: TestKube, cluster: str, namespace: str, client: KafkaClient
+) -> None:
+    """The reconcile hands the operator its certificate; a reconcile that cannot get that far
+    (here: the CA Secret broken while the operator was down, so the cluster is ClusterCaInvalid
+    and nothing is applied) must not leave the topic syncs of a restarted operator in plaintext:
+    they load the certificate from its Secret, and a topic change still reaches Kafka."""
+    spec = {"cluster": cluster, "partitions": 1, "replicationFactor": 3}
+    kube.apply(kafka_topic(RESTART_TOPIC, namespace, spec))
+    wait_condition(
+        kube, "KafkaTopic", RESTART_TOPIC, namespace, type="Ready", status="True",
+        timeout=TOPIC_TIMEOUT,
+    )  # fmt: skip
+    original = kube.must_get("v1", "Secret", CA_SECRET, namespace)
+    broken = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CA_SECRET, "namespace": namespace},
+        "data": {"ca.crt": original["data"]["ca.crt"], "ca.key": None},
+    }
+    watch = TopicWatch(kube, namespace)
+    watch.start()
+    try:
+        _scale_operator(kube, 0)
+        # While the operator is down: the CA Secret loses its key, and a topic changes.
+        kube.kubectl("patch", "secret", CA_SECRET, "-n", namespace, "--type=merge",
+                     "-p", json.dumps(broken))  # fmt: skip
+        config = {"retention.ms": "3600000"}
+        kube.apply(kafka_topic(RESTART_TOPIC, namespace, {**spec, "config": config}))
+        _scale_operator(kube, 1)
+        wait_condition(
+            kube, "KafkaCluster", CLUSTER, namespace, type="Ready", status="False",
+            reason="ClusterCaInvalid", timeout=TOPIC_TIMEOUT,
+        )  # fmt: skip
+
+        def carried_out() -> bool:
+            topic = kube.get(names.API_VERSION, names.TOPIC_KIND, RESTART_TOPIC, namespace) or {}
+            status = topic.get("status") or {}
+            generation = topic["metadata"]["generation"]
+            return status.get("observedGeneration") == generation and condition_true(topic, "Ready")
+
+        wait_for(carried_out, timeout=TOPIC_TIMEOUT, what=f"{RESTART_TOPIC}'s change carried out")
+        assert client.topic_configs(RESTART_TOPIC).get("retention.ms") == "3600000"
+    finally:
+        watch.finish()
+        _scale_operator(kube, 1)
+        kube.kubectl("patch", "secret", CA_SECRET, "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"data": original["data"]}))  # fmt: skip
+    wait_ready(kube, CLUSTER, namespace, timeout=READY_TIMEOUT)
+    assert not watch.unreachable, watch.unreachable
 
 
 def _node_issuers(kube: TestKube, namespace: str) -> set[str]:

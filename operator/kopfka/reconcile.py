@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kopfka.certs.kept import CaProblem, Certificates
+from kopfka.certs.kept import CaProblem, Certificates, CertificatesPending
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import Connect, operator_client
@@ -31,6 +31,7 @@ from kopfka.live.rebalance import brokers_to_run, keep_balanced
 from kopfka.model import names, status
 from kopfka.model.cluster import ClusterSpec, parse_cluster
 from kopfka.model.errors import SpecError, internal_error_message
+from kopfka.render.cert_manager import certificates as issued_certificates
 from kopfka.render.cluster import controllers_outlive_brokers, owned_by, render_cluster
 from kopfka.render.config import config_map_name
 from kopfka.render.network_policy import OperatorPods
@@ -390,7 +391,18 @@ def _apply_children(
     )
     running = dataclasses.replace(spec, pools=pools)
     try:
+        _apply_issued_certificates(kube, body, running)
+    except ApplyError as error:
+        message = f"spec.clusterCa.certManager: {error} (is cert-manager installed?)"
+        _fail(kube, body, now, reason="CertificatesNotApplied", message=message)
+        raise RetryLater(message) from error
+    try:
         certificates = _keep_certificates(kube, running, now, pods=pods)
+    except CertificatesPending as pending:
+        # Nothing is applied: the nodes keep running with what they have.
+        message = f"{pending}{_issuer_says(kube, running)}"
+        _fail(kube, body, now, reason="CertificatesPending", message=message)
+        raise RetryLater(message) from pending
     except CaProblem as problem:
         # Nothing is applied: running brokers keep the certificates they have. (Each reason
         # spelled out where it is set: tests/unit/test_docs.py finds them there.)
@@ -461,6 +473,12 @@ def _keep_certificates(
         operator = kube.get(
             "v1", "Secret", names.operator_tls_secret_name(spec.name), spec.namespace
         )
+    issued = None
+    if spec.cluster_ca.cert_manager is not None:
+        issued = {
+            name: decoded(kube.get("v1", "Secret", name, spec.namespace))
+            for name in _issued_names(spec)
+        }
     return keep_certificates(
         spec,
         ca_data=None if ca is None else decoded(ca),
@@ -470,7 +488,47 @@ def _keep_certificates(
         clients_ca_data=None if clients_ca is None else decoded(clients_ca),
         operator_files=decoded(operator),
         pods_trust=[_trusted_cas(pod) for pod in pods],
+        issued=issued,
     )
+
+
+def _issued_names(spec: ClusterSpec) -> list[str]:
+    """The cert-manager Certificates of a cluster with spec.clusterCa.certManager, which are
+    also the names of the Secrets cert-manager issues them into."""
+    return [c["metadata"]["name"] for c in issued_certificates(spec)]
+
+
+def _apply_issued_certificates(kube: Kube, body: Obj, spec: ClusterSpec) -> None:
+    """With spec.clusterCa.certManager: its Certificates in place, before their Secrets are read
+    (cert-manager issues them meanwhile), and those of nodes that are gone deleted. Raises
+    ApplyError."""
+    desired = [owned_by(obj, body) for obj in issued_certificates(spec)]
+    if desired:
+        kube.apply_all(desired)
+    if spec.cluster_ca.cert_manager is None:
+        return
+    wanted = {obj["metadata"]["name"] for obj in desired}
+    selector = {
+        **names.selector_labels(spec.name),
+        **names.MANAGED_BY,
+        "app.kubernetes.io/component": names.ISSUED_CERTIFICATE_COMPONENT,
+    }
+    kind = (names.CERTIFICATE_API_VERSION, names.CERTIFICATE_KIND)
+    for live in kube.list(*kind, spec.namespace, selector):
+        if live["metadata"]["name"] not in wanted:
+            kube.delete(live)
+
+
+def _issuer_says(kube: Kube, spec: ClusterSpec) -> str:
+    """What cert-manager says of the Certificates it has not issued (their Ready condition), for
+    a message: often the reason (an issuer not found, a CA that cannot sign)."""
+    said = []
+    for name in _issued_names(spec):
+        live = kube.get(names.CERTIFICATE_API_VERSION, names.CERTIFICATE_KIND, name, spec.namespace)
+        for condition in ((live or {}).get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "Ready" and condition.get("status") != "True":
+                said.append(f"{name}: {condition.get('reason')}: {condition.get('message')}")
+    return f"; cert-manager says: {'; '.join(sorted(set(said)))}" if said else ""
 
 
 def _trusted_cas(pod: Obj) -> frozenset[str]:

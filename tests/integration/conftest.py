@@ -9,7 +9,8 @@ periodic behaviour is observable in seconds. It is authenticated as the Helm cha
 ServiceAccount with the chart's cluster-wide RBAC, as `helm install` sets it up; the last module
 of the tier (test_least_privilege.py, ordered last here) holds every request it sent against
 those rules. Volume claims are provisioned by the control plane itself (hack/cluster.sh:
-kube-controller-manager's hostPath provisioner behind a default StorageClass).
+kube-controller-manager's hostPath provisioner behind a default StorageClass). cert-manager's
+controller (`cert_manager`) runs only in sessions with a test that asks for it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if str(REPO_ROOT) not in sys.path:  # `tests.support` and `tests.integration` as
 from tests.integration.controlplane import ControlPlane  # noqa: E402
 from tests.support import chart  # noqa: E402
 from tests.support.apiproxy import ApiProxy  # noqa: E402
+from tests.support.certmanager import CertManager  # noqa: E402
 from tests.support.kube import TestKube, condition  # noqa: E402
 from tests.support.operator import (  # noqa: E402
     KOPFKA,
@@ -54,6 +56,9 @@ LAST_MODULE = "test_least_privilege.py"
 _log_offset = pytest.StashKey[int]()
 # The operator of this session while it is up, for the failure report hook.
 _operator: dict[str, OperatorProcess] = {}
+# cert-manager's controller while it is up (sessions that use it), for the same hook.
+_cert_manager: dict[str, CertManager] = {}
+_cert_manager_log_offset = pytest.StashKey[int]()
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +105,44 @@ def crds(kube: TestKube, crd_documents: list[dict[str, object]]) -> list[str]:
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("operator")
+
+
+@dataclass(frozen=True)
+class CertManagerPlane:
+    """The tier's control plane with cert-manager's CRDs installed and its controller running."""
+
+    control_plane: ControlPlane
+    controller: CertManager
+
+    @property
+    def log_path(self) -> Path:
+        return self.controller.log_path
+
+    @property
+    def cluster_resource_namespace(self) -> str:
+        """Where ClusterIssuers' Secrets go."""
+        return self.controller.cluster_resource_namespace
+
+
+@pytest.fixture(scope="session")
+def cert_manager(
+    control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CertManagerPlane]:
+    """cert-manager's controller (tests/support/certmanager.py) against the tier's control plane,
+    started by the first test that asks for it: sessions that never do neither build nor run it."""
+    controller = CertManager(
+        kubeconfig=control_plane.kubeconfig,
+        kubectl=control_plane.bin_dir / "kubectl",
+        log_path=tmp_path_factory.mktemp("cert-manager") / "cert-manager.log",
+    )
+    sys.stderr.write(f"\ncert-manager log: {controller.log_path}\n")
+    try:
+        controller.start()
+        _cert_manager["controller"] = controller
+        yield CertManagerPlane(control_plane=control_plane, controller=controller)
+    finally:
+        _cert_manager.clear()
+        controller.stop()
 
 
 @dataclass(frozen=True)
@@ -287,9 +330,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _mark_operator_log(request: pytest.FixtureRequest) -> None:
-    """Remember where the operator log stood when the test started, for the failure report."""
+    """Remember where the operator's and cert-manager's logs stood when the test started, for
+    the failure report."""
     if "process" in _operator:
         request.node.stash[_log_offset] = _operator["process"].log_size()
+    if "controller" in _cert_manager:
+        request.node.stash[_cert_manager_log_offset] = _cert_manager["controller"].log_size()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -305,6 +351,17 @@ def pytest_runtest_makereport(
             (
                 "operator log",
                 f"{process.log_path} (last {len(lines)} lines since the test started)\n"
+                + "\n".join(lines),
+            )
+        )
+    controller = _cert_manager.get("controller")
+    if report.failed and controller is not None:
+        offset = item.stash.get(_cert_manager_log_offset, 0)
+        lines = controller.log_since(offset).splitlines()[-LOG_TAIL_LINES:]
+        report.sections.append(
+            (
+                "cert-manager log",
+                f"{controller.log_path} (last {len(lines)} lines since the test started)\n"
                 + "\n".join(lines),
             )
         )

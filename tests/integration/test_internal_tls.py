@@ -1,16 +1,27 @@
 """A KafkaCluster with spec.internalListeners.tls against the real API server: every node's
 certificate and the nodes' trust in the Secret both StatefulSets mount, the operator's own
 certificate in a Secret of its own, the pods' kopfka.dev/trusted-cas naming the CA, nothing
-written again while nothing changes. (That the field cannot change on a live cluster is a bad
-input case: tests/cases/bad_inputs.yaml, internal-tls-change.)"""
+written again while nothing changes; an operator process that has not reconciled the cluster
+yet (just started) takes its identity from that Secret, and says what is wrong when it cannot.
+(That the field cannot change on a live cluster is a bad input case: tests/cases/bad_inputs.yaml,
+internal-tls-change.)"""
 
 from __future__ import annotations
 
 import base64
+import ssl
 
+import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from kopfka.certs.kept import fingerprints
+from kopfka.identity import ensure_identity
+from kopfka.k8s.client import Kube
+from kopfka.k8s.rest import RestClient
+from kopfka.kafka.admin import KafkaUnavailable
+from kopfka.kafka.tls import identities
+from kopfka.model.cluster import parse_cluster
 from tests.support.apiproxy import ApiProxy
 from tests.support.clusters import mounted_config, wait_ready
 from tests.support.kube import Obj, TestKube
@@ -65,3 +76,43 @@ def test_internal_tls_certifies_every_node_and_the_operator_and_is_not_written_a
         "Secret/sealed-kafka-tls",
         "Secret/sealed-operator-tls",
     }
+
+
+def test_an_operator_that_has_not_reconciled_the_cluster_takes_its_identity_from_the_secret(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    """This test process is such an operator: its registry (kafka/tls.py) starts empty."""
+    kube.apply(kafka_cluster("sealed", namespace, SPEC))
+    wait_ready(kube, "sealed", namespace)
+    spec = parse_cluster("sealed", namespace, SPEC)
+    where = {
+        "namespace": namespace,
+        "cluster": "sealed",
+        "bootstrap": spec.operator_bootstrap,
+        "internal_tls": True,
+    }
+    client = RestClient.from_kubeconfig(kube.kubeconfig)
+    try:
+        assert identities.context(spec.operator_bootstrap) is None
+        ensure_identity(Kube(client), **where)
+        context = identities.context(spec.operator_bootstrap)
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname
+        [authority] = context.get_ca_certs(binary_form=True)
+        ca = data(kube.must_get("v1", "Secret", "sealed-cluster-ca", namespace))
+        assert authority == x509.load_pem_x509_certificate(ca["ca.crt"]).public_bytes(
+            serialization.Encoding.DER
+        )
+
+        # A plaintext cluster: nothing to load, no request (the Secret is not even read).
+        plain = {**where, "cluster": "no-such-cluster", "bootstrap": "plain:9092"}
+        ensure_identity(Kube(client), **{**plain, "internal_tls": False})
+        assert identities.context("plain:9092") is None
+        # A TLS cluster whose Secret is not there (yet): a reason, not a plaintext attempt.
+        missing = "Secret no-such-cluster-operator-tls does not exist"
+        with pytest.raises(KafkaUnavailable, match=missing):
+            ensure_identity(Kube(client), **plain)
+    finally:
+        identities.keep(spec.operator_bootstrap, None)
+        client.close()

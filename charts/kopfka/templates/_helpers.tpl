@@ -131,6 +131,12 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "patch"]
+# spec.clusterCa.certManager: a cert-manager Certificate per node, made and kept in place with
+# server-side apply, listed (by label) to delete those of nodes that are gone; cert-manager issues
+# them into Secrets, which are read by name (above).
+- apiGroups: ["cert-manager.io"]
+  resources: ["certificates"]
+  verbs: ["get", "list", "create", "patch", "delete"]
 # Topic and user Jobs: one at a time per cluster and kind, watched to completion (by label selector), annotated
 # once their outcome is read, deleted when the next one starts.
 - apiGroups: ["batch"]

@@ -213,9 +213,18 @@ def node_trust(current: bytes, others: Sequence[bytes], *, now: datetime.datetim
     the nodes were given before, the CAs that issued the certificates they keep) that is still
     valid, once each. A CA stays trusted until it expires, so no node that still presents a
     certificate of it is ever refused by one that restarted since."""
-    seen = set(fingerprints(current))
-    result = [current if current.endswith(b"\n") else current + b"\n"]
-    for pem in others:
+    first = current if current.endswith(b"\n") else current + b"\n"
+    return first + valid_union(others, now=now, skip=fingerprints(current))
+
+
+def valid_union(
+    pems: Sequence[bytes], *, now: datetime.datetime, skip: Sequence[str] = ()
+) -> bytes:
+    """Every certificate of the PEM files `pems` that is valid at `now`, once each, in their
+    order (none whose fingerprint is in `skip`)."""
+    seen = set(skip)
+    result = []
+    for pem in pems:
         for certificate in _valid_certificates(pem, now):
             text = certificate.public_bytes(serialization.Encoding.PEM)
             (fingerprint,) = fingerprints(text)

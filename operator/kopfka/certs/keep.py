@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cryptography import x509
 
@@ -45,22 +46,10 @@ from kopfka.certs.kept import (
     KeptCa,
     UserCertificate,
     fingerprints,
+    wanted_files,
 )
 from kopfka.model import names
 from kopfka.model.cluster import ClusterCa, ClusterSpec
-
-
-def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
-    """Each node's file (by Secret key) and the DNS names its certificate must carry: the
-    brokers', and with spec.internalListeners.tls every node's, controllers too."""
-    pools = spec.pools if spec.internal_tls else (spec.broker_pool,)
-    return {
-        names.broker_tls_file(names.pod_name(spec.name, pool.role, ordinal)): (
-            names.broker_dns_names(spec.name, spec.namespace, pool.role, ordinal)
-        )
-        for pool in pools
-        for ordinal in range(pool.replicas)
-    }
 
 
 def _previous(data: Mapping[str, bytes], now: datetime.datetime) -> bytes | None:
@@ -140,6 +129,22 @@ def _clients_ca(
     )
 
 
+@dataclass(frozen=True)
+class Nodes:
+    """The nodes' side of a cluster's certificates, whoever issued them: the files of the nodes'
+    Secret (each node's key store; with internalListeners.tls the trust file), the operator's
+    key store and trust (internalListeners.tls), whether a running node's file or the nodes'
+    trust changed (which restarts them), and the CA certificates clients trust, with the CA's
+    key when kopfka made it and kopfka's previous CA still trusted."""
+
+    files: dict[str, bytes]
+    operator: dict[str, bytes] | None
+    replaced: bool
+    ca_certificate: bytes
+    ca_key: bytes | None = None
+    previous_ca_certificate: bytes | None = None
+
+
 def keep_certificates(
     spec: ClusterSpec,
     *,
@@ -150,6 +155,7 @@ def keep_certificates(
     clients_ca_data: Mapping[str, bytes] | None = None,
     operator_files: Mapping[str, bytes] | None = None,
     pods_trust: Sequence[frozenset[str]] = (),
+    issued: Mapping[str, Mapping[str, bytes]] | None = None,
 ) -> Certificates:
     """The certificates `spec` needs, from the CA Secret's decoded `ca_data` (None: no such
     Secret) and the nodes' Secret as it is (`broker_files`, its `revision`); issues only what
@@ -163,7 +169,64 @@ def keep_certificates(
     of the cluster, the CAs its Kafka trusts (kopfka.dev/trusted-cas): while one of them does
     not trust the cluster CA yet (it was replaced), certificates of a CA every pod trusts are
     kept, and the new CA only joins the trust, which restarts the nodes; once all trust it,
-    the next reconcile issues its certificates, which restarts them again. Raises CaProblem."""
+    the next reconcile issues its certificates, which restarts them again.
+
+    With spec.clusterCa.certManager, cert-manager issued the certificates: `issued` holds the
+    decoded Secrets it wrote, by name, and certs/issued.py takes them (`ca_data` is not used).
+    Raises CaProblem, or CertificatesPending while cert-manager has not issued one."""
+    if spec.cluster_ca.cert_manager is not None:
+        from kopfka.certs.issued import issued_nodes  # noqa: PLC0415 (it builds on this module)
+
+        nodes = issued_nodes(
+            spec,
+            issued=issued or {},
+            broker_files=broker_files,
+            operator_files=operator_files or {},
+            pods_trust=pods_trust,
+            now=now,
+        )
+    else:
+        nodes = _own_nodes(
+            spec,
+            ca_data=ca_data,
+            broker_files=broker_files,
+            operator_files=operator_files or {},
+            pods_trust=pods_trust,
+            now=now,
+        )
+    files, replaced = nodes.files, nodes.replaced
+    clients_ca = _clients_ca(spec, clients_ca_data, now) if spec.mtls else None
+    if clients_ca is not None:
+        kept = broker_files.get(names.CLIENTS_CA_FILE)
+        files[names.CLIENTS_CA_FILE] = clients_ca.trusted
+        replaced = replaced or (kept is not None and kept != clients_ca.trusted)
+    if revision is None or replaced:
+        digest = hashlib.sha256(nodes.ca_certificate)
+        for key in sorted(files):
+            digest.update(key.encode() + b"\0" + files[key])
+        revision = digest.hexdigest()[:10]
+    return Certificates(
+        ca_certificate=nodes.ca_certificate,
+        ca_key=nodes.ca_key,
+        previous_ca_certificate=nodes.previous_ca_certificate,
+        brokers=files,
+        revision=revision,
+        clients_ca=clients_ca,
+        operator=nodes.operator,
+    )
+
+
+def _own_nodes(
+    spec: ClusterSpec,
+    *,
+    ca_data: Mapping[str, bytes] | None,
+    broker_files: Mapping[str, bytes],
+    operator_files: Mapping[str, bytes],
+    pods_trust: Sequence[frozenset[str]],
+    now: datetime.datetime,
+) -> Nodes:
+    """The nodes' certificates issued by the cluster CA kopfka keeps (its own, or the user's
+    Secret's)."""
     authority, own, previous = _authority(
         spec.cluster_ca,
         ca_data,
@@ -173,11 +236,8 @@ def keep_certificates(
         common_name=f"kopfka cluster CA {spec.namespace}/{spec.name}",
         namespace=spec.namespace,
     )
-    clients_ca = _clients_ca(spec, clients_ca_data, now) if spec.mtls else None
     wanted = wanted_files(spec)
-    operator_key = (
-        (operator_files or {}).get(names.OPERATOR_KEY_STORE) if spec.internal_tls else None
-    )
+    operator_key = operator_files.get(names.OPERATOR_KEY_STORE) if spec.internal_tls else None
     if spec.internal_tls:
         wanted_all = {**wanted, names.OPERATOR_KEY_STORE: ()}
         existing = {**broker_files, names.OPERATOR_KEY_STORE: operator_key or b""}
@@ -214,10 +274,6 @@ def keep_certificates(
     replaced = any(
         reason != "missing" for key, reason in reasons.items() if key != names.OPERATOR_KEY_STORE
     )
-    if clients_ca is not None:
-        kept = broker_files.get(names.CLIENTS_CA_FILE)
-        files[names.CLIENTS_CA_FILE] = clients_ca.trusted
-        replaced = replaced or (kept is not None and kept != clients_ca.trusted)
     operator = None
     if spec.internal_tls:
         operator_store = (
@@ -242,19 +298,13 @@ def keep_certificates(
         replaced = replaced or bool(
             kept_trust and set(fingerprints(trust)) - set(fingerprints(kept_trust))
         )
-    if revision is None or replaced:
-        digest = hashlib.sha256(authority.certificate_pem)
-        for key in sorted(files):
-            digest.update(key.encode() + b"\0" + files[key])
-        revision = digest.hexdigest()[:10]
-    return Certificates(
+    return Nodes(
+        files=files,
+        operator=operator,
+        replaced=replaced,
         ca_certificate=authority.certificate_pem,
         ca_key=authority.key_pem if own else None,
         previous_ca_certificate=previous,
-        brokers=files,
-        revision=revision,
-        clients_ca=clients_ca,
-        operator=operator,
     )
 
 

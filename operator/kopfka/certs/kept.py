@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kopfka.model import names
+from kopfka.model.cluster import ClusterSpec
 
 _CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
 
@@ -28,6 +29,19 @@ def fingerprints(pem: bytes) -> tuple[str, ...]:
         hashlib.sha256(base64.b64decode(b"".join(found.split()))).hexdigest()[:16]
         for found in _CERTIFICATE.findall(pem)
     )
+
+
+def wanted_files(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
+    """Each node's file (by Secret key) and the DNS names its certificate must carry: the
+    brokers', and with spec.internalListeners.tls every node's, controllers too."""
+    pools = spec.pools if spec.internal_tls else (spec.broker_pool,)
+    return {
+        names.broker_tls_file(names.pod_name(spec.name, pool.role, ordinal)): (
+            names.broker_dns_names(spec.name, spec.namespace, pool.role, ordinal)
+        )
+        for pool in pools
+        for ordinal in range(pool.replicas)
+    }
 
 
 @dataclass(frozen=True)
@@ -114,3 +128,9 @@ class CaProblem(Exception):
         super().__init__(message)
         self.missing = missing
         self.clients = clients
+
+
+class CertificatesPending(Exception):
+    """cert-manager has not issued a usable certificate for some node (or the operator) yet,
+    and there is none to keep meanwhile (spec.clusterCa.certManager). The message names them
+    and says why."""

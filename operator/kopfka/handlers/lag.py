@@ -13,6 +13,7 @@ Lease runs handlers, so standbys never read Kafka.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import Any
@@ -21,10 +22,11 @@ import kopf
 
 from kopfka import metrics
 from kopfka.handlers import periodic
-from kopfka.handlers.common import indexed, interval_from_env, key_of
+from kopfka.handlers.common import indexed, interval_from_env, key_of, kube_of
+from kopfka.identity import ensure_identity
 from kopfka.kafka.admin import Connect, KafkaUnavailable, operator_client, unreachable
 from kopfka.model import names
-from kopfka.model.cluster import operator_bootstrap_of
+from kopfka.model.cluster import internal_tls_of, operator_bootstrap_of
 
 logger = logging.getLogger(__name__)
 
@@ -85,18 +87,32 @@ def collect_cluster(
     return True
 
 
-def _collect(body: periodic.Obj) -> None:
+def _collect(memo: kopf.Memo, body: periodic.Obj) -> None:
     namespace, name = key_of(body)
     status = body.get("status") or {}
     if names.is_paused(body) or not status.get("clusterId") or not status.get("bootstrapServers"):
         metrics.consumer_lag(namespace, name, None)
         return
+    spec = body.get("spec") or {}
     # Not status.bootstrapServers: that is the clients' first listener, which may have TLS.
-    collect_cluster(namespace, name, operator_bootstrap_of(name, namespace, body.get("spec") or {}))
+    bootstrap = operator_bootstrap_of(name, namespace, spec)
+    try:
+        ensure_identity(
+            kube_of(memo),
+            namespace=namespace,
+            cluster=name,
+            bootstrap=bootstrap,
+            internal_tls=internal_tls_of(spec),
+        )
+    except KafkaUnavailable as error:
+        logger.info("consumer lag of %s/%s: %s", namespace, name, error)
+        metrics.consumer_lag(namespace, name, None)
+        return
+    collect_cluster(namespace, name, bootstrap)
 
 
 @kopf.on.startup()
-async def start_lag_collection(**kwargs: Any) -> None:
+async def start_lag_collection(memo: kopf.Memo, **kwargs: Any) -> None:
     if INTERVAL_SECONDS is None:
         logger.info("consumer lag is not collected (%s=0)", INTERVAL_VARIABLE)
         return
@@ -107,6 +123,6 @@ async def start_lag_collection(**kwargs: Any) -> None:
         what="consumer lag",
         index=index,
         interval=INTERVAL_SECONDS,
-        work=_collect,
+        work=functools.partial(_collect, memo),
         workers=WORKERS,
     )

@@ -63,6 +63,7 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", True),
     ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False),
+    (names.CERTIFICATE_API_VERSION, names.CERTIFICATE_KIND, "certificates", True),
     (names.API_VERSION, names.CLUSTER_KIND, names.CLUSTER_PLURAL, True),
     (names.API_VERSION, names.TOPIC_KIND, names.TOPIC_PLURAL, True),
     (names.API_VERSION, names.USER_KIND, names.USER_PLURAL, True),

@@ -101,6 +101,15 @@ class Lifetime:
 
 
 @dataclass(frozen=True)
+class IssuerRef:
+    """A cert-manager issuer (spec.clusterCa.certManager.issuerRef)."""
+
+    name: str
+    kind: str
+    group: str
+
+
+@dataclass(frozen=True)
 class ClusterCa:
     """A CA of the cluster: the user's Secret, or (None) one kopfka makes. The cluster CA
     (spec.clusterCa) issues the brokers' TLS certificates; the clients CA (spec.clientsCa) the
@@ -108,6 +117,8 @@ class ClusterCa:
 
     secret_name: str | None
     lifetime: Lifetime
+    # spec.clusterCa.certManager: cert-manager issues the nodes' certificates from this issuer.
+    cert_manager: IssuerRef | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +277,11 @@ def operator_bootstrap(
     )
 
 
+def internal_tls_of(spec: Mapping[str, Any]) -> bool:
+    """spec.internalListeners.tls of a KafkaCluster's spec as the API server stores it."""
+    return bool((spec.get("internalListeners") or {}).get("tls", False))
+
+
 def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
     """`operator_bootstrap` of a KafkaCluster's spec as the API server stores it (its defaults
     filled in), without parsing the whole spec: for periodic work that only needs the address."""
@@ -288,7 +304,7 @@ def operator_bootstrap_of(name: str, namespace: str, spec: Mapping[str, Any]) ->
         role=Role.COMBINED if combined else Role.BROKER,
         replicas=int(pool.get("replicas", 3)),
         authorization=spec.get("authorization") is not None,
-        internal_tls=bool((spec.get("internalListeners") or {}).get("tls", False)),
+        internal_tls=internal_tls_of(spec),
     )
 
 
@@ -346,9 +362,16 @@ def parse_cluster(
     metrics = _metrics(raw["metrics"], problems)
     rebalance = _rebalance(raw["rebalance"], problems)
     template = _template((raw.get("template") or {}).get("pod") or {}, problems)
+    cert_manager = raw["clusterCa"].get("certManager")
+    issuer = cert_manager and cert_manager["issuerRef"]
+    if issuer and raw["clusterCa"].get("secretName"):
+        problems.append(f"spec.clusterCa: {schema.CERT_MANAGER_RULE_MESSAGE}")
     cluster_ca = ClusterCa(
         secret_name=raw["clusterCa"].get("secretName"),
         lifetime=_lifetime(raw["clusterCa"], "spec.clusterCa", problems),
+        cert_manager=IssuerRef(name=issuer["name"], kind=issuer["kind"], group=issuer["group"])
+        if issuer
+        else None,
     )
     broker_certificates = _lifetime(raw["brokerCertificates"], "spec.brokerCertificates", problems)
     network_policy = parse_network_policy(raw["networkPolicy"], problems)

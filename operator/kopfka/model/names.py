@@ -191,6 +191,27 @@ def operator_tls_secret_name(cluster: str) -> str:
 # On a pod of a cluster with spec.internalListeners.tls: the fingerprints of the CAs its Kafka
 # trusts on the internal listeners (certs/kept.py fingerprints), from its pod template.
 TRUSTED_CAS_ANNOTATION = f"{GROUP}/trusted-cas"
+# cert-manager's Certificate (spec.clusterCa.certManager).
+CERTIFICATE_API_VERSION = "cert-manager.io/v1"
+CERTIFICATE_KIND = "Certificate"
+
+
+def issued_certificate_name(holder: str) -> str:
+    """With spec.clusterCa.certManager: the cert-manager Certificate, and the Secret cert-manager
+    issues it into, of a node (`holder`: its pod's name) or of the operator
+    (OPERATOR_CERTIFICATE_HOLDER)."""
+    return f"{holder}-cert"
+
+
+def operator_certificate_holder(cluster: str) -> str:
+    return f"{cluster}-operator"
+
+
+# The app.kubernetes.io/component of those Certificates and of the Secrets cert-manager issues
+# them into (with the cluster's selector labels): one list finds a cluster's.
+ISSUED_CERTIFICATE_COMPONENT = "issued-certificate"
+
+
 OPERATOR_KEY_STORE = "operator.pem"
 OPERATOR_TRUST = "ca.crt"
 OPERATOR_CLIENT_CONFIG = "client.properties"

@@ -353,6 +353,7 @@ def _cluster_ca() -> Schema:
                 maxLength=253,
                 pattern=DNS_SUBDOMAIN_PATTERN,
             ),
+            "certManager": _cert_manager(),
             **_validity(
                 "the CA kopfka makes",
                 validity_days=DEFAULT_CA_VALIDITY_DAYS,
@@ -360,7 +361,54 @@ def _cluster_ca() -> Schema:
             ),
         },
         default={},
-        rules=[_renewal_rule()],
+        rules=[
+            _renewal_rule(),
+            rule("!has(self.secretName) || !has(self.certManager)", CERT_MANAGER_RULE_MESSAGE),
+        ],
+    )
+
+
+CERT_MANAGER_RULE_MESSAGE = (
+    "secretName and certManager cannot both be set: the CA is either your Secret's or "
+    "cert-manager's issuer's"
+)
+
+
+def _cert_manager() -> Schema:
+    return obj(
+        "cert-manager issues the nodes' certificates instead of kopfka: one cert-manager.io/v1 "
+        "Certificate per node (and for the operator, with internalListeners.tls), from your "
+        "issuer, whose CA key kopfka never sees. kopfka copies what cert-manager issued into "
+        "the Secret the nodes mount; a renewal restarts them one at a time. The issuer must "
+        "put its CA's certificate in ca.crt (CA, Vault and Venafi issuers do; SelfSigned and "
+        "ACME do not). brokerCertificates sets the certificates' duration and renewBefore; "
+        "validityDays and renewalDays here are not used. docs/security.md.",
+        {
+            "issuerRef": obj(
+                "The cert-manager issuer of the certificates.",
+                {
+                    "name": string(
+                        "Name of the Issuer (in this namespace) or ClusterIssuer.",
+                        maxLength=253,
+                        pattern=DNS_SUBDOMAIN_PATTERN,
+                    ),
+                    "kind": string(
+                        "Issuer or ClusterIssuer, or another kind of an external issuer's group.",
+                        default="Issuer",
+                        maxLength=63,
+                        pattern="^[A-Z][A-Za-z0-9]*$",
+                    ),
+                    "group": string(
+                        "The issuer's API group.",
+                        default="cert-manager.io",
+                        maxLength=253,
+                        pattern=DNS_SUBDOMAIN_PATTERN,
+                    ),
+                },
+                required=["name"],
+            ),
+        },
+        required=["issuerRef"],
     )
 
 

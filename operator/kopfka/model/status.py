@@ -239,6 +239,9 @@ RECONCILE_FAILURES = frozenset(
         # Listeners with authentication tls: the same for the clients CA.
         "ClientsCaNotFound",
         "ClientsCaInvalid",
+        # spec.clusterCa.certManager: its Certificates refused, or not issued yet.
+        "CertificatesNotApplied",
+        "CertificatesPending",
     }
 )
 

@@ -38,6 +38,7 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from kopfka import metrics
+from kopfka.identity import ensure_identity
 from kopfka.k8s.client import ApplyError, Conflict, Kube, Obj
 from kopfka.k8s.status import StatusChurn, write_status
 from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
@@ -527,6 +528,13 @@ class _ClusterSync:
         # a full sync.
         created = self.memory.created.pop(self.key, {})
         recorded = {} if self.full else {**created, **settled_configs(self.bodies)}
+        ensure_identity(
+            self.kube,
+            namespace=cluster.namespace,
+            cluster=cluster.name,
+            bootstrap=cluster.operator_bootstrap,
+            internal_tls=cluster.internal_tls,
+        )
         admin = self.settings.connect(cluster.operator_bootstrap)
         try:
             actual = {name: facts for name, facts in admin.topics().items() if name in claimed}

@@ -44,6 +44,7 @@ from typing import Any
 
 from kopfka import metrics
 from kopfka.certs.kept import USER_CA, CaProblem
+from kopfka.identity import ensure_identity
 from kopfka.k8s.client import ApplyError, Conflict, Kube, NotOwned, Obj
 from kopfka.k8s.status import merge_patch
 from kopfka.kafka.admin import KafkaAdmin, KafkaUnavailable
@@ -474,6 +475,13 @@ class _ClusterSync:
     def _read_kafka(
         self, cluster: ClusterSpec, resources: Sequence[UserResource]
     ) -> Mapping[str, UserFacts]:
+        ensure_identity(
+            self.kube,
+            namespace=cluster.namespace,
+            cluster=cluster.name,
+            bootstrap=cluster.operator_bootstrap,
+            internal_tls=cluster.internal_tls,
+        )
         admin = self.settings.connect(cluster.operator_bootstrap)
         try:
             return admin.users(
