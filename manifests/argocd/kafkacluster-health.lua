@@ -20,6 +20,8 @@ local RECONCILE_FAILURES = {
   ClusterCaInvalid = true,
   ClientsCaNotFound = true,
   ClientsCaInvalid = true,
+  CertificatesNotApplied = true,
+  CertificatesPending = true,
 }
 
 -- kopfka pauses on the annotation value "true" in any letter case. Without the string library

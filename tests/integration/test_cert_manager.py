@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from kopfka.certs.issue import Authority, new_authority
+from kopfka.certs.issue import new_authority
 from tests.integration.conftest import CertManagerPlane
+from tests.support.certmanager import key_pair_secret
 from tests.support.kube import Obj, TestKube, condition_true, status_summary
 from tests.support.waiting import wait_for
 
@@ -41,20 +42,6 @@ def cm_namespace(kube: TestKube, cert_manager: CertManagerPlane) -> Iterator[str
     kube.kubectl("label", "namespace", name, "kopfka.dev/integration-test=true")
     yield name
     kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
-
-
-def _tls_secret(name: str, namespace: str, authority: Authority) -> Obj:
-    """The key pair of a CA as cert-manager's CA issuer reads it."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "kubernetes.io/tls",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {
-            "tls.crt": base64.b64encode(authority.certificate_pem).decode(),
-            "tls.key": base64.b64encode(authority.key_pem).decode(),
-        },
-    }
 
 
 def _wait_ready(kube: TestKube, kind: str, name: str, namespace: str | None = None) -> Obj:
@@ -85,7 +72,7 @@ def test_a_ca_issuer_issues_a_node_certificate_with_the_requested_shape(
     # A ClusterIssuer's Secret lives in the controller's cluster resource namespace.
     secret_namespace = cert_manager.cluster_resource_namespace if cluster_scoped else cm_namespace
     kube.apply(
-        _tls_secret(f"{issuer}-key-pair", secret_namespace, authority),
+        key_pair_secret(f"{issuer}-key-pair", secret_namespace, authority),
         {
             "apiVersion": CERT_MANAGER,
             "kind": issuer_kind,

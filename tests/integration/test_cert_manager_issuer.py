@@ -18,6 +18,7 @@ from kopfka.certs.kept import fingerprints
 from kopfka.render.tls import CERTIFICATES_REVISION_ANNOTATION
 from tests.integration.conftest import CertManagerPlane
 from tests.support.apiproxy import ApiProxy
+from tests.support.certmanager import ca_issuer
 from tests.support.clusters import wait_condition, wait_ready
 from tests.support.kube import Obj, TestKube, condition_true
 from tests.support.manifests import DEDICATED, kafka_cluster
@@ -45,26 +46,9 @@ def leaf(pem: bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificates(pem)[0]
 
 
-def ca_issuer(kube: TestKube, namespace: str, authority: Authority) -> None:
+def ready_ca_issuer(kube: TestKube, namespace: str, authority: Authority) -> None:
     """The user's CA Issuer, from a Secret with the CA's key pair, Ready."""
-    kube.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "type": "kubernetes.io/tls",
-            "metadata": {"name": f"{ISSUER}-key-pair", "namespace": namespace},
-            "data": {
-                "tls.crt": base64.b64encode(authority.certificate_pem).decode(),
-                "tls.key": base64.b64encode(authority.key_pem).decode(),
-            },
-        },
-        {
-            "apiVersion": CERT_MANAGER,
-            "kind": "Issuer",
-            "metadata": {"name": ISSUER, "namespace": namespace},
-            "spec": {"ca": {"secretName": f"{ISSUER}-key-pair"}},
-        },
-    )
+    kube.apply(*ca_issuer(ISSUER, namespace, authority))
     wait_for(
         lambda: condition_true(kube.get(CERT_MANAGER, "Issuer", ISSUER, namespace), "Ready"),
         timeout=ISSUE_TIMEOUT,
@@ -82,7 +66,7 @@ def test_cert_manager_issues_every_nodes_certificate_and_kopfka_mounts_what_it_i
     authority = new_authority(
         "company CA", now=datetime.datetime.now(datetime.UTC), validity_days=30
     )
-    ca_issuer(kube, namespace, authority)
+    ready_ca_issuer(kube, namespace, authority)
     kube.apply(kafka_cluster("sealed", namespace, SPEC))
     cluster = wait_ready(kube, "sealed", namespace, timeout=ISSUE_TIMEOUT)
 

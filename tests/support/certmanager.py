@@ -23,6 +23,7 @@ ACME, Vault, Venafi, the ingress and Gateway shims, leader election.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -31,6 +32,8 @@ from typing import Self
 
 import yaml
 
+from kopfka.certs.issue import Authority
+from tests.support.kube import Obj
 from tests.support.operator import dies_with_parent
 from tests.support.waiting import wait_for
 
@@ -199,3 +202,33 @@ class CertManager:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+CERT_MANAGER_API_VERSION = "cert-manager.io/v1"
+
+
+def key_pair_secret(name: str, namespace: str, authority: Authority) -> Obj:
+    """A CA's key pair as cert-manager's CA issuer reads it (a kubernetes.io/tls Secret)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {
+            "tls.crt": base64.b64encode(authority.certificate_pem).decode(),
+            "tls.key": base64.b64encode(authority.key_pem).decode(),
+        },
+    }
+
+
+def ca_issuer(name: str, namespace: str, authority: Authority) -> list[Obj]:
+    """A namespaced CA Issuer `name` and the Secret `<name>-key-pair` it signs with."""
+    return [
+        key_pair_secret(f"{name}-key-pair", namespace, authority),
+        {
+            "apiVersion": CERT_MANAGER_API_VERSION,
+            "kind": "Issuer",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"ca": {"secretName": f"{name}-key-pair"}},
+        },
+    ]
