@@ -9,12 +9,14 @@ brokers' names. Kafka is checked with Kafka's own tools from a client pod.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from e2e.suite.kafka_client import KafkaClient
 from kopfka.certs.issue import new_authority
@@ -94,12 +96,21 @@ def client(kube: TestKube, cluster: str, namespace: str) -> Iterator[KafkaClient
 def test_every_node_runs_on_certificates_cert_manager_issued(
     kube: TestKube, cluster: str, namespace: str
 ) -> None:
+    mounted = kube.must_get("v1", "Secret", f"{CLUSTER}-kafka-tls", namespace)["data"]
     for role, count in (("controllers", 1), ("brokers", 3)):
         for ordinal in range(count):
-            name = f"{CLUSTER}-{role}-{ordinal}-cert"
-            certificate = kube.must_get(CERT_MANAGER, "Certificate", name, namespace)
+            pod = f"{CLUSTER}-{role}-{ordinal}"
+            certificate = kube.must_get(CERT_MANAGER, "Certificate", f"{pod}-cert", namespace)
             assert condition_true(certificate, "Ready"), certificate.get("status")
+            # The node's key store holds the very certificate cert-manager issued.
+            issued = kube.must_get("v1", "Secret", f"{pod}-cert", namespace)["data"]
+            assert _leaf(mounted[f"{pod}.pem"]) == _leaf(issued["tls.crt"])
     assert kube.get("v1", "Secret", f"{CLUSTER}-cluster-ca", namespace) is None
+
+
+def _leaf(encoded: str) -> x509.Certificate:
+    """The first certificate of a Secret's base64 PEM value."""
+    return x509.load_pem_x509_certificates(base64.b64decode(encoded))[0]
 
 
 def test_a_topic_job_and_an_application_reach_kafka_over_tls_with_cert_manager_certificates(

@@ -96,7 +96,7 @@ def issued_nodes(
         elif kept is not None and kept_usable:
             files[key] = kept
         else:
-            pending.append(problems.get(key) or f"{holders[key]}: waiting for its CA's trust")
+            pending.append(problems[key])  # a held certificate always has a kept file
     if pending:
         raise CertificatesPending(
             "waiting for cert-manager to issue usable certificates: " + "; ".join(pending)
