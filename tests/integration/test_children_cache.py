@@ -2,8 +2,9 @@
 server: gets and lists of kopfka's objects are answered from memory, a name the cache does not hold
 is read from the API server (an object kopfka did not make must still be seen, so that it is never
 taken over), a list is answered from memory only when its selector covers the cache's, the cache
-follows changes and deletions, and every read gets its own copy. `Kube.apply_all` makes a new object
-without reading it first, and still refuses an object of that name that kopfka did not make."""
+follows changes and deletions, and every read gets its own copy. `Kube.apply_all` makes new objects
+with a read and a write each (a dry run only for StatefulSets, made last), undoes them when one is
+refused, and refuses an object of a name it would use that kopfka did not make."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import urllib3
 import yaml
 
 from kopfka.k8s.children import Children
-from kopfka.k8s.client import Kube, NotOwned
+from kopfka.k8s.client import ApplyError, Kube, NotOwned
 from kopfka.k8s.informer import Informer
 from kopfka.k8s.rest import RestClient
 from kopfka.model import names
@@ -201,20 +202,97 @@ def _owner(kube: TestKube, namespace: str) -> dict[str, Any]:
     return kube.must_get("v1", "ConfigMap", "owner", namespace)
 
 
-def test_apply_all_makes_a_new_object_without_reading_it_first(
+def _stateful_set(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "serviceName": name,
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": f"{name}:1"}]},
+            },
+        },
+    }
+
+
+def _asked(api_proxy: ApiProxy, since: float, path: str) -> list[tuple[str, bool, int]]:
+    """(method, dry run, status) of each request for `path` since `since`."""
+    asked = api_proxy.requests(since=since, path=path)
+    return [(r.method, "dryRun=All" in r.path, r.status) for r in asked]
+
+
+def test_apply_all_makes_new_objects_with_one_read_and_one_write_each_statefulsets_last(
     kube: TestKube, through_proxy: Kube, api_proxy: ApiProxy, namespace: str
 ) -> None:
     owner = _owner(kube, namespace)
     mark = time.time()
-    through_proxy.apply_all([_owned(config_map("fresh", namespace, OURS, "new"), owner)])
-    made = kube.must_get("v1", "ConfigMap", "fresh", namespace)
-    assert made["data"] == {"value": "new"}
-    asked = api_proxy.requests(since=mark, path=f"/namespaces/{namespace}/configmaps/fresh")
-    # The dry run, then the write; no read of an object the cache says kopfka never made.
-    assert [(r.method, "dryRun=All" in r.path, r.status) for r in asked] == [
+    through_proxy.apply_all(
+        [
+            _owned(_stateful_set("fresh-set", namespace, OURS), owner),
+            _owned(config_map("fresh", namespace, OURS, "new"), owner),
+        ]
+    )
+    assert kube.must_get("v1", "ConfigMap", "fresh", namespace)["data"] == {"value": "new"}
+    made_set = kube.must_get("apps/v1", "StatefulSet", "fresh-set", namespace)
+    assert made_set["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
+    config_path = f"/namespaces/{namespace}/configmaps/fresh"
+    set_path = f"/namespaces/{namespace}/statefulsets/fresh-set"
+    # The name is read (someone else's object of that name is never taken over), then made:
+    # no dry run, which only a change to existing objects needs.
+    assert _asked(api_proxy, mark, config_path) == [("GET", False, 404), ("PATCH", False, 201)]
+    # The StatefulSet, which starts pods, is dry-run before anything is made, and made last.
+    assert _asked(api_proxy, mark, set_path) == [
+        ("GET", False, 404),
         ("PATCH", True, 201),
         ("PATCH", False, 201),
     ]
+    order = [
+        (r.path.split("?")[0], "dryRun=All" in r.path)
+        for r in api_proxy.requests(since=mark, method="PATCH")
+    ]
+    assert order == [
+        (f"/apis/apps/v1{set_path}", True),
+        (f"/api/v1{config_path}", False),
+        (f"/apis/apps/v1{set_path}", False),
+    ]
+
+
+def test_a_new_object_refused_undoes_the_new_objects_made_before_it_and_makes_no_statefulset(
+    kube: TestKube, through_proxy: Kube, api_proxy: ApiProxy, namespace: str
+) -> None:
+    owner = _owner(kube, namespace)
+    refused = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "undo-refused", "namespace": namespace, "labels": OURS},
+        # Only the API server checks a port's range.
+        "spec": {"ports": [{"name": "kafka", "port": 70000}], "selector": {"app": "x"}},
+    }
+    mark = time.time()
+    with pytest.raises(ApplyError, match=r"Service undo-refused: .*70000"):
+        through_proxy.apply_all(
+            [
+                _owned(config_map("undo-made", namespace, OURS, "v"), owner),
+                _owned(refused, owner),
+                _owned(_stateful_set("undo-set", namespace, OURS), owner),
+            ]
+        )
+    assert kube.get("v1", "ConfigMap", "undo-made", namespace) is None
+    assert kube.get("v1", "Service", "undo-refused", namespace) is None
+    assert kube.get("apps/v1", "StatefulSet", "undo-set", namespace) is None
+    config_path = f"/namespaces/{namespace}/configmaps/undo-made"
+    assert _asked(api_proxy, mark, config_path) == [
+        ("GET", False, 404),
+        ("PATCH", False, 201),
+        ("DELETE", False, 200),
+    ]
+    # Its dry run only: no pod could start.
+    set_path = f"/namespaces/{namespace}/statefulsets/undo-set"
+    assert _asked(api_proxy, mark, set_path) == [("GET", False, 404), ("PATCH", True, 201)]
 
 
 def test_apply_all_refuses_objects_of_the_name_that_kopfka_did_not_make(

@@ -1,6 +1,7 @@
 """Day-2 changes on a running cluster (issue 8): status never lies, nothing is half-applied, scaling
 never deletes brokers or changes replication silently, kept volumes keep their cluster id, and the
-operator never takes over an object it did not make. Against the real control plane."""
+operator never takes over an object it did not make, and a new cluster refused halfway leaves
+nothing behind. Against the real control plane."""
 
 from __future__ import annotations
 
@@ -300,3 +301,47 @@ def test_a_pod_gone_before_its_label_is_added_is_skipped(
     finally:
         api_client.close()
     assert kube.get("v1", "Pod", "events-brokers-0", namespace) is None
+
+
+def test_a_new_cluster_refused_halfway_by_a_quota_leaves_no_child(
+    kube: TestKube, operator: OperatorProcess, namespace: str
+) -> None:
+    """Both StatefulSets pass their dry runs (each alone fits the quota); the second one's write
+    is refused. Everything the apply made before it, the first StatefulSet too, is deleted."""
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "one-statefulset", "namespace": namespace},
+            "spec": {"hard": {"count/statefulsets.apps": "1"}},
+        }
+    )
+    wait_for(
+        lambda: (
+            kube.must_get("v1", "ResourceQuota", "one-statefulset", namespace).get("status") or {}
+        ).get("hard"),
+        timeout=60,
+        what="the quota controller to count the namespace's StatefulSets",
+    )
+    kube.apply(kafka_cluster("events", namespace, DEDICATED))
+    failed = wait_condition(
+        kube,
+        "KafkaCluster",
+        "events",
+        namespace,
+        type="Ready",
+        status="False",
+        reason="ApplyFailed",
+    )
+    ready = condition(failed, "Ready")
+    assert ready is not None
+    assert "StatefulSet events-brokers" in ready["message"]
+    assert "exceeded quota" in ready["message"]
+    assert children(kube, "events", namespace) == {}
+    # The controllers' pods, made while their StatefulSet was there, go with it.
+    wait_for(
+        lambda: not pods(kube, "events", namespace),
+        timeout=GC_TIMEOUT,
+        what="the garbage collector to delete the pods of the StatefulSet undone",
+        describe=lambda: str(sorted(pods(kube, "events", namespace))),
+    )

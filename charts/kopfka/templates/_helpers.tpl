@@ -108,16 +108,18 @@ Call with (dict "clusterWide" true|false).
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
-# The rest of a cluster, made and kept in place with server-side apply (create + patch).
+# The rest of a cluster, made and kept in place with server-side apply (create + patch). `delete`
+# only undoes what the same apply just made for a new cluster when the API server refuses one of
+# its objects (all or nothing, k8s/client.py `_make_all`); kopfka deletes no other object of these.
 - apiGroups: [""]
   resources: ["services", "serviceaccounts"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The NetworkPolicy of a cluster with spec.networkPolicy, made and kept in place the same way, and
 # deleted when the spec turns it off.
 - apiGroups: ["networking.k8s.io"]

@@ -4,7 +4,7 @@ broker pod reconciles the cluster (the controllers' objects name the broker pods
 `render.cluster.controllers_outlive_brokers`).
 
 Every path takes the cluster's turn first (`turns`): one reconcile or status refresh of a cluster
-at a time.
+at a time. Change handlers go first: refreshes and drift runs wait while any runs (`foreground`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from kopfka.handlers.common import (
     now,
     operator_pods,
 )
+from kopfka.handlers.foreground import Foreground
 from kopfka.handlers.refreshes import POD_EVENT_DELAY, Refreshes
 from kopfka.handlers.topic import on_topic_event, topic_cluster_key, topics_of
 from kopfka.handlers.turns import Turns
@@ -51,6 +52,9 @@ POD_SELECTOR = f"app.kubernetes.io/managed-by=kopfka,{names.CLUSTER_LABEL}"
 OPERATOR_PODS = operator_pods()
 
 _turns = Turns()
+_foreground = Foreground()
+# Seconds after which a drift run that found change handlers at work comes back.
+DRIFT_AFTER_CHANGES_SECONDS = 5.0
 
 
 def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
@@ -80,7 +84,7 @@ def _reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
 @kopf.on.create(*CLUSTERS)
 @kopf.on.update(*CLUSTERS)
 def cluster_changed(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    with _turns.take(key_of(body)):
+    with _foreground.changing(), _turns.take(key_of(body)):
         _reconcile(body, memo, logger)
 
 
@@ -92,6 +96,8 @@ async def kafka_clusters(body: kopf.Body, **_: Any) -> dict[Key, periodic.Obj]:
 
 def _drift(memo: kopf.Memo, body: periodic.Obj) -> float | None:
     """Change handlers do not see children edited or deleted by someone else; this does."""
+    if _foreground.busy():
+        return DRIFT_AFTER_CHANGES_SECONDS
     with _turns.take(key_of(body), wait=False) as mine:
         if not mine:
             return None  # a change handler or a status refresh is at it, with a newer view
@@ -194,6 +200,7 @@ def _refresh(kube: Kube, key: Key) -> None:
     reconcile when a broker pod was made since the last one. A full reconcile that cannot apply
     the spec (it records why) still observes the pods: their labels and the status follow them,
     with the failure kept."""
+    _foreground.wait_idle()
     # Waits for a reconcile of the cluster that is going on, then reads the cluster as it left it.
     with _turns.take(key):
         with _new_brokers_lock:
