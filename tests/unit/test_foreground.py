@@ -28,18 +28,27 @@ def test_a_waiter_goes_on_only_once_the_last_change_handler_is_done() -> None:
         thread.start()
     inside.wait(DEADLINE)
     assert foreground.busy()
-    returned: list[float] = []
-    waiter = threading.Thread(
-        target=lambda: (foreground.wait_idle(DEADLINE), returned.append(time.monotonic()))
-    )
+    waiting = threading.Event()
+    returned: list[tuple[float, bool]] = []
+
+    def wait() -> None:
+        waiting.set()
+        foreground.wait_idle(DEADLINE)
+        # A waiter that went on early would find a change handler still at work.
+        returned.append((time.monotonic(), foreground.busy()))
+
+    waiter = threading.Thread(target=wait)
     waiter.start()
+    waiting.wait(DEADLINE)
     done["first"].set()
     changes[0].join(DEADLINE)
     done["second"].set()
     waiter.join(DEADLINE)
     changes[1].join(DEADLINE)
     assert returned, "the waiter never went on"
-    assert returned[0] >= max(ended.values())
+    went_on, still_busy = returned[0]
+    assert not still_busy
+    assert went_on >= max(ended.values())
     assert not foreground.busy()
 
 

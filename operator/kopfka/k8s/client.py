@@ -201,18 +201,25 @@ class Kube:
         metadata = applied["metadata"]
         logger.info("making %s %s/%s", applied["kind"], metadata["namespace"], metadata["name"])
         try:
-            return cast(
-                Obj,
-                self._api.request(
-                    "PATCH",
-                    _path(applied),
-                    query=[("fieldManager", names.FIELD_MANAGER)],
-                    body=applied,
-                    content_type="application/apply-patch+yaml",
-                ),
-            )
+            return self._send_apply(applied, force=False, dry_run=False)[1]
         except ApiError as error:
             raise ApplyError(f"{applied['kind']} {metadata['name']}: {error.summary()}") from error
+
+    def _send_apply(self, applied: Obj, *, force: bool, dry_run: bool) -> tuple[int, Obj]:
+        """One server-side apply request as field manager `kopfka`: the status (201 when it made
+        the object) and the object. Raises ApiError."""
+        query = [("fieldManager", names.FIELD_MANAGER)]
+        query += [("force", "true")] if force else []
+        query += [("dryRun", "All")] if dry_run else []
+        status, answer = self._api.exchange(
+            "PATCH",
+            _path(applied),
+            query=query,
+            body=applied,
+            # JSON is YAML: an apply patch may be sent as JSON.
+            content_type="application/apply-patch+yaml",
+        )
+        return status, cast(Obj, answer)
 
     def _there_after_all(self, item: _Pending) -> bool:
         """Whether the dry run of an object not in the cache finds one of its name. A refusal
@@ -233,16 +240,9 @@ class Kube:
             )
         path = _path(applied)
         dry: builtins.list[tuple[str, str]] = [("dryRun", "All")] if dry_run else []
+        result: Obj | None
         try:
-            status, answer = self._api.exchange(
-                "PATCH",
-                path,
-                query=[("fieldManager", names.FIELD_MANAGER), ("force", "true"), *dry],
-                body=applied,
-                # JSON is YAML: an apply patch may be sent as JSON.
-                content_type="application/apply-patch+yaml",
-            )
-            result = cast(Obj, answer)
+            status, result = self._send_apply(applied, force=True, dry_run=dry_run)
         except ApiError as error:
             if live is None or error.status != HTTPStatus.UNPROCESSABLE_ENTITY:
                 raise ApplyError(
